@@ -1,0 +1,182 @@
+//! `/health/live`, `/health/ready` and `/metrics`, the same in every service.
+//!
+//! Liveness only says the process answers. Readiness runs named checks (its own store, required
+//! downstreams) concurrently, each bounded by a timeout, and answers 200 when all pass or 503
+//! with a JSON body naming the ones that failed — so the launcher and the dashboard can say *why*
+//! a service is not ready.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type CheckFn = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
+
+/// The named readiness checks of one service.
+#[derive(Clone)]
+pub struct Readiness {
+    checks: Vec<(String, CheckFn)>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.checks.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Readiness").field("checks", &names).finish()
+    }
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self {
+            checks: Vec::new(),
+            timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckResult {
+    pub name: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// The body of `/health/ready`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReadyReport {
+    /// `ready` or `not_ready`.
+    pub status: &'static str,
+    pub checks: Vec<CheckResult>,
+    /// Names of the checks that failed, for a quick read.
+    pub failed: Vec<String>,
+}
+
+impl Readiness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bounds each check (default 1 s); a check that overruns fails with `timed out`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Adds a check; `Err(reason)` means not ready.
+    pub fn check<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((
+            name.into(),
+            Arc::new(move || Box::pin(check()) as CheckFuture),
+        ));
+        self
+    }
+
+    /// Runs every check concurrently.
+    pub async fn evaluate(&self) -> ReadyReport {
+        let runs = self.checks.iter().map(|(name, check)| {
+            let fut = check();
+            let timeout = self.timeout;
+            async move {
+                let start = Instant::now();
+                let outcome = match tokio::time::timeout(timeout, fut).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
+                };
+                CheckResult {
+                    name: name.clone(),
+                    ok: outcome.is_ok(),
+                    error: outcome.err(),
+                    duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                }
+            }
+        });
+        let checks = futures_util::future::join_all(runs).await;
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.clone())
+            .collect();
+        ReadyReport {
+            status: if failed.is_empty() {
+                "ready"
+            } else {
+                "not_ready"
+            },
+            checks,
+            failed,
+        }
+    }
+}
+
+async fn live() -> Response {
+    Json(serde_json::json!({ "status": "live" })).into_response()
+}
+
+async fn ready(State(readiness): State<Readiness>) -> Response {
+    let report = readiness.evaluate().await;
+    let status = if report.failed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report)).into_response()
+}
+
+/// The operational routes: `/health/live`, `/health/ready`, `/metrics`.
+pub fn routes(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .with_state(readiness)
+        .route("/metrics", get(crate::prometheus::metrics_handler))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failing_and_slow_checks_are_named() {
+        let readiness = Readiness::new()
+            .with_timeout(Duration::from_millis(50))
+            .check("store", || async { Ok(()) })
+            .check("catalog", || async { Err("connection refused".to_owned()) })
+            .check("slow", || async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(())
+            });
+        let report = readiness.evaluate().await;
+        assert_eq!(report.status, "not_ready");
+        assert_eq!(report.failed, vec!["catalog".to_owned(), "slow".to_owned()]);
+        let slow = report
+            .checks
+            .iter()
+            .find(|c| c.name == "slow")
+            .expect("slow check");
+        assert!(slow.error.as_deref().unwrap_or("").contains("timed out"));
+    }
+
+    #[tokio::test]
+    async fn no_checks_means_ready() {
+        let report = Readiness::new().evaluate().await;
+        assert_eq!(report.status, "ready");
+        assert!(report.failed.is_empty());
+    }
+}

@@ -1,0 +1,85 @@
+//! The process-wide Prometheus recorder and the `/metrics` handler.
+//!
+//! The `metrics` facade has one global recorder per process, so it is installed once, on first
+//! use, by whichever comes first: [`crate::init`], a test, or the first `/metrics` request. That
+//! keeps handlers and tests free of set-up order.
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Bucket bounds (seconds) for the HTTP duration histograms: the OTel semantic-convention
+/// advice, which resolves both fast reads and multi-second timeouts.
+pub const HTTP_DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The recorder's handle, installing the recorder if nobody has yet.
+///
+/// If another recorder was installed by someone else (never in Apiary's binaries), metrics go
+/// there and this handle renders an empty page rather than failing the service.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("_request_duration_seconds".to_owned()),
+                HTTP_DURATION_BUCKETS,
+            )
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Err means a recorder already exists: keep ours for rendering, as documented above.
+        let _ = metrics::set_global_recorder(recorder);
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_histogram!(
+        crate::http_server::SERVER_DURATION,
+        metrics::Unit::Seconds,
+        "Duration of HTTP server requests."
+    );
+    metrics::describe_histogram!(
+        crate::http_client::CLIENT_DURATION,
+        metrics::Unit::Seconds,
+        "Duration of HTTP client requests."
+    );
+    metrics::describe_counter!(
+        crate::export_queue::EXPORTED,
+        "Telemetry items (spans, log records) exported over OTLP."
+    );
+    metrics::describe_counter!(
+        crate::export_queue::DROPPED,
+        "Telemetry items lost, by reason: queue_full, export_failed, shutdown."
+    );
+    metrics::describe_counter!(
+        crate::export_queue::FAILED_EXPORTS,
+        "OTLP export calls that failed after the exporter's retries."
+    );
+}
+
+/// Renders the current metrics in the Prometheus text format.
+pub fn render() -> String {
+    let handle = handle();
+    // The recorder only drops aged histogram samples when asked to; do it on every scrape.
+    handle.run_upkeep();
+    handle.render()
+}
+
+/// `GET /metrics`.
+pub async fn metrics_handler() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,157 @@
+//! Serving a service: its standard middleware, graceful shutdown and supervision.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::health::{self, Readiness};
+use crate::http_server::HttpServerLayer;
+
+/// The JSON error body every Apiary API returns: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code, e.g. `not_found`.
+    pub code: String,
+    /// A human-readable explanation; never contains secrets or personal data.
+    pub message: String,
+}
+
+/// A response with the standard JSON error body.
+pub fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.into(),
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// Limits every service applies.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// A request that runs longer is answered 503 (`tower-http`'s timeout layer).
+    pub request_timeout: Duration,
+    /// Larger bodies are refused with 413 before they are read.
+    pub body_limit: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// Wraps a service's API router with the standard parts: operational routes, a JSON 404
+/// fallback, HTTP instrumentation, a request timeout and a body limit.
+pub fn standard_router(api: Router, readiness: Readiness, limits: ServeLimits) -> Router {
+    // Install the recorder now: measurements taken before it exists would be lost.
+    crate::prometheus::handle();
+    api.fallback(not_found)
+        .layer(HttpServerLayer)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        .merge(health::routes(readiness))
+}
+
+/// Serves `app` until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+/// for at most `drain`, and returns. Telemetry is flushed by the caller afterwards.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(drain).await;
+        } else {
+            // The server ended before any shutdown was asked for; let its result win.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server.into_future() => result,
+        () = deadline => {
+            tracing::warn!(drain_ms = drain.as_millis() as u64, "in-flight requests did not finish in time; closing them");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutting down"),
+        () = term => tracing::info!(signal = "SIGTERM", "shutting down"),
+    }
+}
+
+/// Environment variable the launcher sets to its own pid in every child.
+pub const SUPERVISOR_PID_VAR: &str = "APIARY_SUPERVISOR_PID";
+
+/// When started by the `apiary` launcher, asks the kernel to send this process SIGTERM if the
+/// launcher dies — even by SIGKILL — so no service outlives it as an orphan. If the launcher is
+/// already gone, exits at once. Does nothing outside the launcher or off Linux.
+pub fn bind_lifetime_to_supervisor() {
+    #[cfg(target_os = "linux")]
+    {
+        let Some(expected) = std::env::var(SUPERVISOR_PID_VAR)
+            .ok()
+            .and_then(|v| v.parse::<i32>().ok())
+        else {
+            return;
+        };
+        if nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).is_err() {
+            return;
+        }
+        // The launcher may have died between our fork and the prctl call.
+        if nix::unistd::getppid().as_raw() != expected {
+            eprintln!("supervisor {expected} is gone; exiting");
+            std::process::exit(1);
+        }
+    }
+}
