@@ -1,0 +1,415 @@
+//! The stack manifest, `apiary.toml`: the one place that says which services exist, on which
+//! port each listens and which others it calls.
+//!
+//! # Layout
+//! - [`Manifest`] — parsed and validated (unique names and ports, known dependencies, no
+//!   cycles); [`Manifest::start_order`] puts dependencies first.
+//! - [`Manifest::select`] — a set of services plus everything they depend on, with an error
+//!   that lists the valid names.
+//! - [`Manifest::service_env`] — the environment a service process gets: its bind address,
+//!   its downstreams' URLs and the `OTEL_*` variables. The variable names are constants here
+//!   ([`HOST_VAR`], [`PORT_VAR`], [`url_var`]) and are the contract services read.
+//!
+//! Plain serde types and std only: the launcher, the dashboard and the deployment checks read
+//! it; services never do (they are configured by their environment).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The address a service binds (`127.0.0.1` unless told otherwise).
+pub const HOST_VAR: &str = "APIARY_HOST";
+/// The port a service binds.
+pub const PORT_VAR: &str = "APIARY_PORT";
+/// Set by the launcher to its own pid; services then exit when it dies.
+pub const SUPERVISOR_PID_VAR: &str = "APIARY_SUPERVISOR_PID";
+/// Overrides where tools look for the manifest.
+pub const MANIFEST_VAR: &str = "APIARY_MANIFEST";
+/// The manifest's file name.
+pub const FILE_NAME: &str = "apiary.toml";
+
+/// The variable through which a service learns a downstream's base URL: `catalog` ->
+/// `CATALOG_URL`, `order-history` -> `ORDER_HISTORY_URL`.
+pub fn url_var(service: &str) -> String {
+    format!("{}_URL", service.to_ascii_uppercase().replace('-', "_"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub stack: Stack,
+    pub telemetry: Telemetry,
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stack {
+    pub host: String,
+    pub namespace: String,
+    pub environment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Telemetry {
+    pub otlp_endpoint: String,
+    pub otlp_protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    pub port: u16,
+    #[serde(default)]
+    pub description: String,
+    /// The executable's file name; defaults to the service name.
+    #[serde(default)]
+    pub binary: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+impl Service {
+    pub fn binary_name(&self) -> &str {
+        self.binary.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown service '{name}'; valid services: {}", valid.join(", "))]
+    UnknownService { name: String, valid: Vec<String> },
+    #[error(
+        "no {FILE_NAME} found in {start} or any parent directory (set {MANIFEST_VAR} to its path)"
+    )]
+    NotFound { start: PathBuf },
+}
+
+impl Manifest {
+    /// Parses and validates manifest text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, ManifestError> {
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
+            path: origin.to_owned(),
+            reason: e.to_string(),
+        })?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// `$APIARY_MANIFEST` if set, else the nearest `apiary.toml` at or above `start`.
+    pub fn locate(start: &Path) -> Result<PathBuf, ManifestError> {
+        if let Some(path) = std::env::var_os(MANIFEST_VAR).filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(path));
+        }
+        start
+            .ancestors()
+            .map(|dir| dir.join(FILE_NAME))
+            .find(|candidate| candidate.is_file())
+            .ok_or_else(|| ManifestError::NotFound {
+                start: start.to_owned(),
+            })
+    }
+
+    fn validate(&self) -> Result<(), ManifestError> {
+        let invalid = |msg: String| Err(ManifestError::Invalid(msg));
+        if self.services.is_empty() {
+            return invalid("the manifest lists no services".into());
+        }
+        let mut names = BTreeSet::new();
+        let mut ports = BTreeMap::new();
+        for s in &self.services {
+            let well_formed = s.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !well_formed {
+                return invalid(format!(
+                    "service name '{}' must be lowercase letters, digits and '-', starting with a letter",
+                    s.name
+                ));
+            }
+            if !names.insert(s.name.as_str()) {
+                return invalid(format!("service '{}' is listed twice", s.name));
+            }
+            if s.port == 0 {
+                return invalid(format!(
+                    "service '{}' has port 0; give it a fixed port",
+                    s.name
+                ));
+            }
+            if let Some(other) = ports.insert(s.port, s.name.as_str()) {
+                return invalid(format!(
+                    "services '{other}' and '{}' both use port {}",
+                    s.name, s.port
+                ));
+            }
+        }
+        for s in &self.services {
+            for dep in &s.depends_on {
+                if dep == &s.name {
+                    return invalid(format!("service '{}' depends on itself", s.name));
+                }
+                if !names.contains(dep.as_str()) {
+                    return invalid(format!(
+                        "service '{}' depends on unknown service '{dep}'",
+                        s.name
+                    ));
+                }
+            }
+        }
+        if !["grpc", "http/protobuf", "http/json"].contains(&self.telemetry.otlp_protocol.as_str())
+        {
+            return invalid(format!(
+                "telemetry.otlp_protocol '{}' must be grpc, http/protobuf or http/json",
+                self.telemetry.otlp_protocol
+            ));
+        }
+        self.topological(&self.services.iter().map(|s| s.name.as_str()).collect())
+            .map(|_| ())
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    pub fn service(&self, name: &str) -> Result<&Service, ManifestError> {
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| ManifestError::UnknownService {
+                name: name.to_owned(),
+                valid: self.names(),
+            })
+    }
+
+    /// Every service, dependencies before their dependents.
+    pub fn start_order(&self) -> Vec<&Service> {
+        let all = self.services.iter().map(|s| s.name.as_str()).collect();
+        // Validated at construction, so there is no cycle.
+        self.topological(&all).unwrap_or_default()
+    }
+
+    /// The named services plus everything they depend on, dependencies first. An empty
+    /// selection means every service.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Service>, ManifestError> {
+        if names.is_empty() {
+            return Ok(self.start_order());
+        }
+        let mut wanted = BTreeSet::new();
+        let mut stack: Vec<&str> = Vec::new();
+        for name in names {
+            stack.push(self.service(name)?.name.as_str());
+        }
+        while let Some(name) = stack.pop() {
+            if wanted.insert(name) {
+                stack.extend(self.service(name)?.depends_on.iter().map(String::as_str));
+            }
+        }
+        self.topological(&wanted)
+    }
+
+    /// Kahn's algorithm over `subset`, in manifest order among equals (stable output).
+    fn topological<'a>(
+        &'a self,
+        subset: &BTreeSet<&str>,
+    ) -> Result<Vec<&'a Service>, ManifestError> {
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut order = Vec::new();
+        while order.len() < subset.len() {
+            let next = self.services.iter().find(|s| {
+                subset.contains(s.name.as_str())
+                    && !done.contains(s.name.as_str())
+                    && s.depends_on.iter().all(|d| done.contains(d.as_str()))
+            });
+            match next {
+                Some(s) => {
+                    done.insert(s.name.as_str());
+                    order.push(s);
+                }
+                None => {
+                    let stuck: Vec<&str> = subset
+                        .iter()
+                        .copied()
+                        .filter(|n| !done.contains(n))
+                        .collect();
+                    return Err(ManifestError::Invalid(format!(
+                        "dependency cycle among: {}",
+                        stuck.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    /// The base URL of a service as its callers reach it.
+    pub fn url(&self, service: &Service) -> String {
+        format!("http://{}:{}", self.stack.host, service.port)
+    }
+
+    /// The environment a service process gets from the launcher.
+    pub fn service_env(&self, service: &Service) -> Vec<(String, String)> {
+        let mut env = vec![
+            (HOST_VAR.to_owned(), self.stack.host.clone()),
+            (PORT_VAR.to_owned(), service.port.to_string()),
+            ("OTEL_SERVICE_NAME".to_owned(), service.name.clone()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+                self.telemetry.otlp_endpoint.clone(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(),
+                self.telemetry.otlp_protocol.clone(),
+            ),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES".to_owned(),
+                format!(
+                    "service.namespace={},deployment.environment.name={}",
+                    self.stack.namespace, self.stack.environment
+                ),
+            ),
+        ];
+        for dep in &service.depends_on {
+            if let Ok(target) = self.service(dep) {
+                env.push((url_var(dep), self.url(target)));
+            }
+        }
+        env
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (:{})", self.name, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+        [stack]
+        host = "127.0.0.1"
+        namespace = "apiary"
+        environment = "local"
+        [telemetry]
+        otlp_endpoint = "http://127.0.0.1:4317"
+        otlp_protocol = "grpc"
+        [[services]]
+        name = "gateway"
+        port = 8000
+        depends_on = ["checkout", "catalog"]
+        [[services]]
+        name = "checkout"
+        port = 8003
+        depends_on = ["catalog"]
+        [[services]]
+        name = "catalog"
+        port = 8001
+    "#;
+
+    fn small() -> Manifest {
+        Manifest::parse(SMALL, Path::new("test.toml")).expect("valid manifest")
+    }
+
+    fn with(replace: &str, by: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(&SMALL.replace(replace, by), Path::new("test.toml"))
+    }
+
+    #[test]
+    fn start_order_puts_dependencies_first() {
+        let m = small();
+        let order: Vec<&str> = m.start_order().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(order, ["catalog", "checkout", "gateway"]);
+    }
+
+    #[test]
+    fn selecting_a_service_brings_its_dependencies() {
+        let m = small();
+        let sel: Vec<&str> = m
+            .select(&["checkout".to_owned()])
+            .expect("known")
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(sel, ["catalog", "checkout"]);
+    }
+
+    #[test]
+    fn an_unknown_service_lists_the_valid_names() {
+        let err = small()
+            .select(&["payments".to_owned()])
+            .expect_err("unknown");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("'payments'") && msg.contains("gateway, checkout, catalog"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn invalid_manifests_are_refused_with_a_reason() {
+        let cases = [
+            ("port = 8003", "port = 8001"),
+            (
+                "depends_on = [\"catalog\"]\n",
+                "depends_on = [\"gateway\"]\n",
+            ),
+            ("name = \"checkout\"", "name = \"Checkout\""),
+            ("\"checkout\", \"catalog\"", "\"checkout\", \"shipping\""),
+            ("otlp_protocol = \"grpc\"", "otlp_protocol = \"udp\""),
+            ("port = 8000", "port = 0"),
+            ("port = 8000", "port = 8000\ncolour = \"red\""),
+        ];
+        for (from, to) in cases {
+            assert!(with(from, to).is_err(), "accepted {to}");
+        }
+        let cycle = with(
+            "depends_on = [\"catalog\"]\n",
+            "depends_on = [\"gateway\"]\n",
+        )
+        .expect_err("cycle");
+        assert!(cycle.to_string().contains("cycle"), "{cycle}");
+    }
+
+    #[test]
+    fn a_service_gets_its_address_downstream_urls_and_otel_settings() {
+        let m = small();
+        let env: BTreeMap<String, String> = m
+            .service_env(m.service("gateway").expect("gateway"))
+            .into_iter()
+            .collect();
+        assert_eq!(env["APIARY_PORT"], "8000");
+        assert_eq!(env["APIARY_HOST"], "127.0.0.1");
+        assert_eq!(env["CATALOG_URL"], "http://127.0.0.1:8001");
+        assert_eq!(env["CHECKOUT_URL"], "http://127.0.0.1:8003");
+        assert_eq!(env["OTEL_SERVICE_NAME"], "gateway");
+        assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://127.0.0.1:4317");
+        assert!(env["OTEL_RESOURCE_ATTRIBUTES"].contains("service.namespace=apiary"));
+    }
+
+    #[test]
+    fn url_vars_are_shouted_snake_case() {
+        assert_eq!(url_var("catalog"), "CATALOG_URL");
+        assert_eq!(url_var("order-history"), "ORDER_HISTORY_URL");
+    }
+}

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -15,24 +14,10 @@ use tower_http::timeout::TimeoutLayer;
 use crate::health::{self, Readiness};
 use crate::http_server::HttpServerLayer;
 
-/// The JSON error body every Apiary API returns: `{"error": {"code", "message"}}`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ErrorDetail {
-    /// A stable, machine-readable code, e.g. `not_found`.
-    pub code: String,
-    /// A human-readable explanation; never contains secrets or personal data.
-    pub message: String,
-}
-
-/// A response with the standard JSON error body.
+/// A response with the standard JSON error body, `{"error": {"code", "message"}}`.
 pub fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
+    let body = apiary_wire::ErrorBody {
+        error: apiary_wire::ErrorDetail {
             code: code.to_owned(),
             message: message.into(),
         },

@@ -1,0 +1,170 @@
+//! Domain types that parse: once constructed, they are valid.
+
+use std::fmt;
+
+/// A product id: two upper-case letters naming the category, a dash, four digits (`BK-0001`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductId(String);
+
+impl ProductId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let b = raw.as_bytes();
+        let ok = b.len() == 7
+            && b[..2].iter().all(u8::is_ascii_uppercase)
+            && b[2] == b'-'
+            && b[3..].iter().all(u8::is_ascii_digit);
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "'{}' is not a product id (expected e.g. BK-0001)",
+                truncate(raw, 40)
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The shop's three departments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    Books,
+    Music,
+    Video,
+}
+
+impl Category {
+    pub const ALL: [Category; 3] = [Category::Books, Category::Music, Category::Video];
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "books" => Ok(Category::Books),
+            "music" => Ok(Category::Music),
+            "video" => Ok(Category::Video),
+            other => Err(format!(
+                "'{}' is not a category (expected books, music or video)",
+                truncate(other, 40)
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Books => "books",
+            Category::Music => "music",
+            Category::Video => "video",
+        }
+    }
+
+    /// The id prefix of this category's products.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            Category::Books => "BK",
+            Category::Music => "MU",
+            Category::Video => "VI",
+        }
+    }
+}
+
+/// Largest page a listing returns.
+pub const MAX_LIMIT: usize = 100;
+/// Longest search text accepted.
+pub const MAX_QUERY_CHARS: usize = 100;
+
+/// A validated listing request: optional category, optional search text, a page window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub category: Option<Category>,
+    /// Lower-cased search text, matched against title and creator.
+    pub text: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl ListQuery {
+    pub fn parse(
+        category: Option<&str>,
+        q: Option<&str>,
+        limit: Option<&str>,
+        offset: Option<&str>,
+    ) -> Result<Self, String> {
+        let category = category
+            .filter(|c| !c.is_empty())
+            .map(Category::parse)
+            .transpose()?;
+        let text = match q.map(str::trim).filter(|q| !q.is_empty()) {
+            Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
+                return Err(format!("q is longer than {MAX_QUERY_CHARS} characters"));
+            }
+            Some(q) => Some(q.to_lowercase()),
+            None => None,
+        };
+        let limit = match limit {
+            None | Some("") => 20,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(format!(
+                        "limit must be a whole number from 1 to {MAX_LIMIT}"
+                    ));
+                }
+            },
+        };
+        let offset = match offset {
+            None | Some("") => 0,
+            Some(raw) => raw
+                .parse::<usize>()
+                .map_err(|_| "offset must be a whole number, 0 or more".to_owned())?,
+        };
+        Ok(Self {
+            category,
+            text,
+            limit,
+            offset,
+        })
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_ids_have_a_fixed_shape() {
+        assert!(ProductId::parse("BK-0001").is_ok());
+        for bad in [
+            "bk-0001", "BK0001", "BK-001", "BK-00011", "", "BK-00a1", "ÄB-0001",
+        ] {
+            assert!(ProductId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_queries_parse_or_explain() {
+        let q =
+            ListQuery::parse(Some("music"), Some("  Bach "), Some("5"), Some("10")).expect("valid");
+        assert_eq!(q.category, Some(Category::Music));
+        assert_eq!(q.text.as_deref(), Some("bach"));
+        assert_eq!((q.limit, q.offset), (5, 10));
+        let d = ListQuery::parse(None, None, None, None).expect("defaults");
+        assert_eq!((d.limit, d.offset), (20, 0));
+        assert!(ListQuery::parse(Some("games"), None, None, None).is_err());
+        assert!(ListQuery::parse(None, None, Some("0"), None).is_err());
+        assert!(ListQuery::parse(None, None, Some("101"), None).is_err());
+        assert!(ListQuery::parse(None, None, None, Some("-1")).is_err());
+        assert!(ListQuery::parse(None, Some(&"x".repeat(101)), None, None).is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! `GET /products` and `GET /products/{id}`.
+
+use std::collections::HashMap;
+
+use apiary_wire::{Product, ProductPage};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+
+use super::{AppError, AppState};
+use crate::domain::{ListQuery, ProductId};
+
+/// Lists products, optionally filtered by category and search text, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/products",
+    params(
+        ("category" = Option<String>, Query, description = "books, music or video"),
+        ("q" = Option<String>, Query, description = "text matched against title and creator (max 100 chars)"),
+        ("limit" = Option<usize>, Query, description = "page size, 1-100 (default 20)"),
+        ("offset" = Option<usize>, Query, description = "matches to skip (default 0)"),
+    ),
+    responses(
+        (status = 200, body = ProductPage),
+        (status = 400, body = apiary_wire::ErrorBody, description = "invalid filter or page"),
+    )
+)]
+pub async fn list_products(
+    State(store): State<AppState>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<ProductPage>, AppError> {
+    let Query(params) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let query = ListQuery::parse(get("category"), get("q"), get("limit"), get("offset"))
+        .map_err(AppError::BadRequest)?;
+    let (items, total) = store.list(&query);
+    tracing::debug!(returned = items.len(), total, "listed products");
+    Ok(Json(ProductPage {
+        items,
+        total,
+        limit: query.limit,
+        offset: query.offset,
+    }))
+}
+
+/// One product by id.
+#[utoipa::path(
+    get,
+    path = "/products/{id}",
+    params(("id" = String, Path, description = "product id, e.g. BK-0001")),
+    responses(
+        (status = 200, body = Product),
+        (status = 400, body = apiary_wire::ErrorBody, description = "malformed id"),
+        (status = 404, body = apiary_wire::ErrorBody, description = "no such product"),
+    )
+)]
+pub async fn get_product(
+    State(store): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Product>, AppError> {
+    let id = ProductId::parse(&raw).map_err(AppError::BadRequest)?;
+    store
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| AppError::ProductNotFound(id.to_string()))
+}

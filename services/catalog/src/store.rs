@@ -1,0 +1,166 @@
+//! The product store: the seed loaded once at start-up, then read concurrently.
+//!
+//! Products are validated on load (ids, categories, prices, unique ids) so a bad seed stops
+//! start-up with a message instead of serving half a catalog.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use apiary_wire::Product;
+
+use crate::domain::{Category, ListQuery, ProductId};
+
+/// The seed shipped with the service.
+const BUILT_IN_SEED: &str = include_str!("../data/products.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot read seed {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("seed is not a JSON product list: {0}")]
+    Format(String),
+    #[error("seed product {index}: {reason}")]
+    Invalid { index: usize, reason: String },
+}
+
+#[derive(Debug)]
+pub struct ProductStore {
+    /// Sorted by id, so listings are stable and pages never overlap.
+    by_id: BTreeMap<ProductId, Product>,
+}
+
+impl ProductStore {
+    pub fn built_in() -> Result<Self, SeedError> {
+        Self::from_json(BUILT_IN_SEED)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, SeedError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SeedError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_json(&text)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, SeedError> {
+        let products: Vec<Product> =
+            serde_json::from_str(text).map_err(|e| SeedError::Format(e.to_string()))?;
+        let mut by_id = BTreeMap::new();
+        for (index, product) in products.into_iter().enumerate() {
+            let invalid = |reason: String| SeedError::Invalid { index, reason };
+            let id = ProductId::parse(&product.id).map_err(invalid)?;
+            let category = Category::parse(&product.category).map_err(invalid)?;
+            if !id.as_str().starts_with(category.id_prefix()) {
+                return Err(invalid(format!(
+                    "id {id} does not match category {}",
+                    category.as_str()
+                )));
+            }
+            if product.price.amount_minor <= 0 {
+                return Err(invalid(format!("{id} has a non-positive price")));
+            }
+            if product.title.trim().is_empty() {
+                return Err(invalid(format!("{id} has no title")));
+            }
+            if by_id.insert(id.clone(), product).is_some() {
+                return Err(invalid(format!("{id} appears twice")));
+            }
+        }
+        Ok(Self { by_id })
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn get(&self, id: &ProductId) -> Option<&Product> {
+        self.by_id.get(id)
+    }
+
+    /// Matching products in id order, and how many match in total.
+    pub fn list(&self, query: &ListQuery) -> (Vec<Product>, usize) {
+        let matches = self.by_id.values().filter(|p| {
+            query.category.is_none_or(|c| p.category == c.as_str())
+                && query.text.as_deref().is_none_or(|t| {
+                    p.title.to_lowercase().contains(t) || p.creator.to_lowercase().contains(t)
+                })
+        });
+        let mut total = 0;
+        let mut page = Vec::with_capacity(query.limit);
+        for product in matches {
+            if total >= query.offset && page.len() < query.limit {
+                page.push(product.clone());
+            }
+            total += 1;
+        }
+        (page, total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(category: Option<&str>, q: Option<&str>, limit: &str, offset: &str) -> ListQuery {
+        ListQuery::parse(category, q, Some(limit), Some(offset)).expect("valid query")
+    }
+
+    #[test]
+    fn the_built_in_seed_covers_every_category() {
+        let store = ProductStore::built_in().expect("seed loads");
+        assert!(store.len() >= 24);
+        for c in Category::ALL {
+            let (_, total) = store.list(&query(Some(c.as_str()), None, "100", "0"));
+            assert!(total >= 8, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn search_matches_title_or_creator_case_insensitively() {
+        let store = ProductStore::built_in().expect("seed loads");
+        let (items, total) = store.list(&query(None, Some("keaton"), "10", "0"));
+        assert_eq!(total, 2);
+        assert!(items.iter().all(|p| p.creator == "Buster Keaton"));
+        let (_, total) = store.list(&query(Some("books"), Some("DRACULA"), "10", "0"));
+        assert_eq!(total, 1);
+    }
+
+    #[test]
+    fn pages_partition_the_listing() {
+        let store = ProductStore::built_in().expect("seed loads");
+        let (first, total) = store.list(&query(None, None, "10", "0"));
+        let (second, _) = store.list(&query(None, None, "10", "10"));
+        let (beyond, _) = store.list(&query(None, None, "10", "1000"));
+        assert_eq!(total, store.len());
+        assert_eq!(first.len(), 10);
+        assert!(first.iter().all(|a| second.iter().all(|b| a.id < b.id)));
+        assert!(beyond.is_empty());
+    }
+
+    #[test]
+    fn bad_seeds_are_refused_with_the_product_named() {
+        let product = |id: &str, cat: &str, price: i64| {
+            format!(
+                r#"{{"id":"{id}","category":"{cat}","title":"T","creator":"C","year":1900,"format":"cd","price":{{"amount_minor":{price},"currency":"EUR"}}}}"#
+            )
+        };
+        let cases = [
+            format!("[{}]", product("XX-1", "books", 100)),
+            format!("[{}]", product("MU-0001", "books", 100)),
+            format!("[{}]", product("BK-0001", "books", 0)),
+            format!(
+                "[{},{}]",
+                product("BK-0001", "books", 1),
+                product("BK-0001", "books", 1)
+            ),
+            "{}".to_owned(),
+        ];
+        for case in cases {
+            assert!(ProductStore::from_json(&case).is_err(), "{case}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+use apiary_wire::{Product, ProductPage};
+
+use crate::helpers::{error_code, spawn_app};
+
+#[tokio::test]
+async fn listing_filters_by_category_and_pages() {
+    let app = spawn_app().await;
+    let resp = app.get("/products?category=video&limit=3").await;
+    assert_eq!(resp.status(), 200);
+    let page: ProductPage = resp.json().await.expect("page");
+    assert_eq!(page.items.len(), 3);
+    assert!(page.total >= 8);
+    assert!(page.items.iter().all(|p| p.category == "video"));
+    assert!(
+        page.items
+            .iter()
+            .all(|p| p.price.amount_minor > 0 && p.price.currency.as_str() == "EUR")
+    );
+}
+
+#[tokio::test]
+async fn search_finds_by_creator() {
+    let app = spawn_app().await;
+    let page: ProductPage = app
+        .get("/products?q=chaplin")
+        .await
+        .json()
+        .await
+        .expect("page");
+    assert_eq!(page.total, 2);
+}
+
+#[tokio::test]
+async fn a_product_is_served_by_id() {
+    let app = spawn_app().await;
+    let resp = app.get("/products/BK-0001").await;
+    assert_eq!(resp.status(), 200);
+    let product: Product = resp.json().await.expect("product");
+    assert_eq!(product.title, "Pride and Prejudice");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_with_a_json_error() {
+    let app = spawn_app().await;
+    for (path, status, code) in [
+        ("/products/BK-9999", 404, "product_not_found"),
+        ("/products/not-an-id", 400, "bad_request"),
+        ("/products?category=games", 400, "bad_request"),
+        ("/products?limit=0", 400, "bad_request"),
+        ("/products?limit=many", 400, "bad_request"),
+        ("/products?offset=-3", 400, "bad_request"),
+        ("/nowhere", 404, "not_found"),
+    ] {
+        let resp = app.get(path).await;
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(error_code(resp).await, code, "{path}");
+    }
+}
