@@ -1,0 +1,5 @@
+//! Typed clients, one per downstream service.
+
+pub mod catalog;
+
+pub use catalog::{CatalogClient, CatalogError};

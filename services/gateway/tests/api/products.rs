@@ -1,0 +1,126 @@
+use std::time::Duration;
+
+use apiary_wire::{Product, ProductPage};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{
+    CATALOG_TIMEOUT, error_code, product_json, spawn_app, spawn_with_catalog_url,
+};
+
+#[tokio::test]
+async fn listing_forwards_only_the_known_filters() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path("/products"))
+        .and(query_param("category", "books"))
+        .and(query_param("q", "stoker"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "items": [product_json("BK-0006")], "total": 1, "limit": 20, "offset": 0
+        })))
+        .expect(1)
+        .mount(&app.catalog)
+        .await;
+    let resp = app
+        .get("/api/products?category=books&q=stoker&ignored=1")
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page: ProductPage = resp.json().await.expect("page");
+    assert_eq!(page.items[0].id, "BK-0006");
+}
+
+#[tokio::test]
+async fn a_product_is_fetched_by_id() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path("/products/BK-0006"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(product_json("BK-0006")))
+        .mount(&app.catalog)
+        .await;
+    let product: Product = app
+        .get("/api/products/BK-0006")
+        .await
+        .json()
+        .await
+        .expect("product");
+    assert_eq!(product.title, "Dracula");
+}
+
+#[tokio::test]
+async fn the_catalogs_verdict_on_bad_input_is_relayed() {
+    let app = spawn_app().await;
+    Mock::given(path("/products/BK-9999"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+            "error": {"code": "product_not_found", "message": "no product with id BK-9999"}
+        })))
+        .mount(&app.catalog)
+        .await;
+    let resp = app.get("/api/products/BK-9999").await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(error_code(resp).await, "product_not_found");
+}
+
+#[tokio::test]
+async fn an_overlong_id_is_refused_without_a_downstream_call() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&app.catalog)
+        .await;
+    let resp = app.get(&format!("/api/products/{}", "A".repeat(65))).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_code(resp).await, "bad_request");
+}
+
+#[tokio::test]
+async fn catalog_failures_map_to_gateway_errors_never_a_panic() {
+    let app = spawn_app().await;
+    Mock::given(path("/products/BK-0500"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&app.catalog)
+        .await;
+    Mock::given(path("/products/BK-0501"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{not json"))
+        .mount(&app.catalog)
+        .await;
+    Mock::given(path("/products/BK-0502"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(product_json("BK-0502"))
+                .set_delay(CATALOG_TIMEOUT + Duration::from_millis(500)),
+        )
+        .mount(&app.catalog)
+        .await;
+    Mock::given(path("/products/BK-0503"))
+        .respond_with(ResponseTemplate::new(418).set_body_string("teapot"))
+        .mount(&app.catalog)
+        .await;
+    for (id, status, code) in [
+        ("BK-0500", 502, "upstream_error"),
+        ("BK-0501", 502, "upstream_error"),
+        ("BK-0502", 504, "upstream_timeout"),
+        ("BK-0503", 502, "upstream_error"),
+    ] {
+        let resp = app.get(&format!("/api/products/{id}")).await;
+        assert_eq!(resp.status(), status, "{id}");
+        assert_eq!(error_code(resp).await, code, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_catalog_is_503_and_not_ready() {
+    // A port that was free a moment ago: nothing listens there.
+    let unused = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let app = spawn_with_catalog_url(format!("http://{unused}"), MockServer::start().await).await;
+    let resp = app.get("/api/products").await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(error_code(resp).await, "upstream_unavailable");
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(body["failed"], serde_json::json!(["catalog"]));
+}
