@@ -1,0 +1,70 @@
+//! The Apiary launcher.
+//!
+//! # Layout
+//! - [`cli`] — the command line (`apiary up`, `apiary services`).
+//! - [`plan`] — turns the stack manifest and the command line into a launch plan: which
+//!   binaries, in which order, with which environment; refuses unknown names, missing binaries
+//!   and ports already in use before anything starts.
+//! - [`supervisor`] — one task per service: spawns the process in its own process group,
+//!   prefixes its output lines with its name, restarts it with backoff when it crashes, and
+//!   stops it with SIGTERM then SIGKILL after a timeout.
+//! - [`up`] — the `up` command: start everything, wait for every `/health/ready`, print the
+//!   table, then wait for Ctrl-C/SIGTERM and stop everything.
+//! - [`output`] — the interleaved, name-prefixed console.
+
+pub mod cli;
+pub mod output;
+pub mod plan;
+pub mod supervisor;
+pub mod up;
+
+use std::process::ExitCode;
+
+/// Exit code for a refused command line, manifest or environment.
+pub const EXIT_USAGE: u8 = 2;
+
+pub async fn run(cli: cli::Cli) -> ExitCode {
+    let result = match cli.command {
+        cli::Command::Up(args) => up::up(args).await,
+        cli::Command::Services(args) => up::list_services(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::launcher_error(&err.to_string());
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Everything that stops the launcher.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Manifest(#[from] apiary_manifest::ManifestError),
+    #[error(
+        "binary for '{service}' not found at {path}; build it with `cargo build --release --workspace` or pass --bin-dir"
+    )]
+    MissingBinary { service: String, path: String },
+    #[error("port {port} for '{service}' is already in use (is another stack running?): {reason}")]
+    PortInUse {
+        service: String,
+        port: u16,
+        reason: String,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("not ready after {seconds}s: {services}")]
+    NotReady { seconds: u64, services: String },
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl LaunchError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LaunchError::NotReady { .. } | LaunchError::Runtime(_) => 1,
+            _ => EXIT_USAGE,
+        }
+    }
+}

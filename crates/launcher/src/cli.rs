@@ -1,0 +1,53 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "apiary", version, about = "Run and observe the Apiary stack")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the stack: every service as its own process, supervised, until Ctrl-C.
+    Up(UpArgs),
+    /// List the services of the manifest with their ports and dependencies.
+    Services(ManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// The stack manifest (default: $APIARY_MANIFEST, else the nearest apiary.toml upwards).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+
+    /// Start only these services (and what they depend on). Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// Where the service binaries are (default: the directory of this executable).
+    #[arg(long, value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// Send OTLP here instead of the manifest's endpoint.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+
+    /// Give up if not every service is ready after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub ready_timeout: u64,
+
+    /// After SIGTERM, wait this long before SIGKILL.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub stop_timeout: u64,
+}

@@ -1,0 +1,122 @@
+//! From manifest and command line to a launch plan, refusing what cannot work before anything
+//! starts.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use apiary_manifest::{Manifest, SUPERVISOR_PID_VAR};
+
+use crate::LaunchError;
+use crate::cli::{ManifestArgs, UpArgs};
+
+/// One service as it will be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedService {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub binary: PathBuf,
+    /// Set on top of the launcher's own environment.
+    pub env: Vec<(String, String)>,
+    /// Index into the console's colour cycle.
+    pub colour: usize,
+}
+
+impl PlannedService {
+    pub fn url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchPlan {
+    pub manifest_path: PathBuf,
+    /// Dependencies first.
+    pub services: Vec<PlannedService>,
+    pub otlp_endpoint: String,
+}
+
+pub fn load_manifest(args: &ManifestArgs) -> Result<(PathBuf, Manifest), LaunchError> {
+    let path = match &args.manifest {
+        Some(path) => path.clone(),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| {
+                LaunchError::Usage(format!("cannot read the current directory: {e}"))
+            })?;
+            Manifest::locate(&cwd)?
+        }
+    };
+    let manifest = Manifest::load(&path)?;
+    Ok((path, manifest))
+}
+
+fn default_bin_dir() -> Result<PathBuf, LaunchError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| LaunchError::Usage(format!("cannot locate the apiary executable: {e}")))?;
+    exe.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| LaunchError::Usage("the apiary executable has no directory".into()))
+}
+
+pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
+    let (manifest_path, manifest) = load_manifest(&args.manifest)?;
+    let selected = manifest.select(&args.only)?;
+    let bin_dir = match &args.bin_dir {
+        Some(dir) => dir.clone(),
+        None => default_bin_dir()?,
+    };
+    let otlp_endpoint = match &args.otlp_endpoint {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.clone(),
+        Some(url) => {
+            return Err(LaunchError::Usage(format!(
+                "--otlp-endpoint '{url}' must be an http:// or https:// URL, e.g. http://127.0.0.1:4317"
+            )));
+        }
+        None => manifest.telemetry.otlp_endpoint.clone(),
+    };
+    let supervisor_pid = std::process::id().to_string();
+
+    let mut services = Vec::with_capacity(selected.len());
+    for (colour, service) in selected.into_iter().enumerate() {
+        let binary = bin_dir.join(service.binary_name());
+        if !binary.is_file() {
+            return Err(LaunchError::MissingBinary {
+                service: service.name.clone(),
+                path: binary.display().to_string(),
+            });
+        }
+        let mut env = manifest.service_env(service);
+        for (key, value) in &mut env {
+            if key == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+                value.clone_from(&otlp_endpoint);
+            }
+        }
+        env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
+        services.push(PlannedService {
+            name: service.name.clone(),
+            host: manifest.stack.host.clone(),
+            port: service.port,
+            binary,
+            env,
+            colour,
+        });
+    }
+    for s in &services {
+        ensure_port_free(s)?;
+    }
+    Ok(LaunchPlan {
+        manifest_path,
+        services,
+        otlp_endpoint,
+    })
+}
+
+fn ensure_port_free(service: &PlannedService) -> Result<(), LaunchError> {
+    TcpListener::bind((service.host.as_str(), service.port))
+        .map(drop)
+        .map_err(|e| LaunchError::PortInUse {
+            service: service.name.clone(),
+            port: service.port,
+            reason: e.to_string(),
+        })
+}

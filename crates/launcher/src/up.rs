@@ -1,0 +1,225 @@
+//! `apiary up` and `apiary services`.
+
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::LaunchError;
+use crate::cli::{ManifestArgs, UpArgs};
+use crate::output;
+use crate::plan::{self, LaunchPlan, PlannedService};
+use crate::supervisor::{self, StopMode, Supervised};
+
+struct Signals {
+    int: Signal,
+    term: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, LaunchError> {
+        let err =
+            |e: std::io::Error| LaunchError::Runtime(format!("cannot listen for signals: {e}"));
+        Ok(Self {
+            int: signal(SignalKind::interrupt()).map_err(err)?,
+            term: signal(SignalKind::terminate()).map_err(err)?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
+
+pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
+    let plan = plan::plan(&args)?;
+    // Listen before starting anything, so an early Ctrl-C still stops every child.
+    let mut signals = Signals::install()?;
+    output::set_name_width(
+        plan.services
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0),
+    );
+    output::launcher(&format!(
+        "starting {} service(s) from {}",
+        plan.services.len(),
+        plan.manifest_path.display()
+    ));
+
+    let (stop_tx, stop_rx) = watch::channel(StopMode::Running);
+    let stop_timeout = Duration::from_secs(args.stop_timeout);
+    let supervised: Vec<Supervised> = plan
+        .services
+        .iter()
+        .map(|s| supervisor::supervise(s.clone(), stop_rx.clone(), stop_timeout))
+        .collect();
+
+    let ready_timeout = Duration::from_secs(args.ready_timeout);
+    let outcome = tokio::select! {
+        ready = wait_until_ready(&plan.services, ready_timeout) => ready,
+        sig = signals.next() => {
+            output::launcher(&format!("{sig} received during start-up"));
+            Ok(())
+        }
+    };
+    let result = match outcome {
+        Ok(()) if *stop_tx.borrow() == StopMode::Running && all_started(&supervised) => {
+            print_table(&plan);
+            let sig = signals.next().await;
+            output::launcher(&format!("{sig} received"));
+            Ok(())
+        }
+        other => other,
+    };
+
+    output::launcher("stopping every service (Ctrl-C again to kill at once)");
+    let _ = stop_tx.send(StopMode::Graceful);
+    let mut all = std::pin::pin!(futures_join(supervised));
+    tokio::select! {
+        () = &mut all => {}
+        sig = signals.next() => {
+            output::launcher(&format!("{sig} received again: killing"));
+            let _ = stop_tx.send(StopMode::Kill);
+            all.await;
+        }
+    }
+    output::launcher("all services stopped");
+    result
+}
+
+fn all_started(supervised: &[Supervised]) -> bool {
+    supervised.iter().all(|s| !s.task.is_finished())
+}
+
+async fn futures_join(supervised: Vec<Supervised>) {
+    for s in supervised {
+        let _ = s.task.await;
+    }
+}
+
+/// Polls every service's `/health/ready` until all answer 200 or the timeout passes; the error
+/// names the services that are not ready and why.
+async fn wait_until_ready(
+    services: &[PlannedService],
+    timeout: Duration,
+) -> Result<(), LaunchError> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .map_err(|e| LaunchError::Runtime(format!("cannot build an HTTP client: {e}")))?;
+    let deadline = Instant::now() + timeout;
+    let mut pending: Vec<(&PlannedService, String)> = services
+        .iter()
+        .map(|s| (s, "not started".to_owned()))
+        .collect();
+    loop {
+        let mut still = Vec::new();
+        for (service, _) in pending {
+            match probe(&client, service).await {
+                Ok(()) => {
+                    output::launcher(&format!("{} is ready at {}", service.name, service.url()))
+                }
+                Err(reason) => still.push((service, reason)),
+            }
+        }
+        if still.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let services = still
+                .iter()
+                .map(|(s, reason)| format!("{} ({reason})", s.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(LaunchError::NotReady {
+                seconds: timeout.as_secs(),
+                services,
+            });
+        }
+        pending = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn probe(client: &reqwest::Client, service: &PlannedService) -> Result<(), String> {
+    let resp = client
+        .get(format!("{}/health/ready", service.url()))
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_connect() {
+                "not listening".to_owned()
+            } else {
+                e.to_string()
+            }
+        })?;
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    let status = resp.status();
+    let failed = resp
+        .json::<ReadyBody>()
+        .await
+        .map(|r| r.failed.join(", "))
+        .unwrap_or_default();
+    Err(format!("{status}: {failed}"))
+}
+
+/// Just enough of the readiness body to say which checks failed.
+#[derive(Debug, serde::Deserialize)]
+struct ReadyBody {
+    #[serde(default)]
+    failed: Vec<String>,
+}
+
+fn print_table(plan: &LaunchPlan) {
+    let width = plan
+        .services
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut lines = vec![format!("{:<width$}  {}", "service", "url")];
+    for s in &plan.services {
+        lines.push(format!("{:<width$}  {}", s.name, s.url()));
+    }
+    lines.push(format!("{:<width$}  {}", "otlp", plan.otlp_endpoint));
+    output::launcher("every service is ready:");
+    for line in lines {
+        output::launcher(&format!("  {line}"));
+    }
+    output::launcher("press Ctrl-C to stop");
+}
+
+pub fn list_services(args: &ManifestArgs) -> Result<(), LaunchError> {
+    let (_, manifest) = plan::load_manifest(args)?;
+    let width = manifest
+        .services
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    println!(
+        "{:<width$}  {:<5}  {:<24}  {}",
+        "service", "port", "depends on", "description"
+    );
+    for s in manifest.start_order() {
+        let deps = if s.depends_on.is_empty() {
+            "-".to_owned()
+        } else {
+            s.depends_on.join(",")
+        };
+        println!(
+            "{:<width$}  {:<5}  {:<24}  {}",
+            s.name, s.port, deps, s.description
+        );
+    }
+    Ok(())
+}
