@@ -59,9 +59,12 @@ pub async fn get_product(
     Path(raw): Path<String>,
 ) -> Result<Json<Product>, AppError> {
     let id = ProductId::parse(&raw).map_err(AppError::BadRequest)?;
-    store
-        .get(&id)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| AppError::ProductNotFound(id.to_string()))
+    match store.get(&id) {
+        Some(product) => Ok(Json(product.clone())),
+        None => {
+            // Worth a line: a shopper (or a stale link) asks for something the shop lacks.
+            tracing::info!(product_id = %id, "product not found");
+            Err(AppError::ProductNotFound(id.to_string()))
+        }
+    }
 }
