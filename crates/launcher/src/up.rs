@@ -206,10 +206,8 @@ pub fn list_services(args: &ManifestArgs) -> Result<(), LaunchError> {
         .max()
         .unwrap_or(7)
         .max(7);
-    println!(
-        "{:<width$}  {:<5}  {:<24}  {}",
-        "service", "port", "depends on", "description"
-    );
+    let (service, port, deps) = ("service", "port", "depends on");
+    println!("{service:<width$}  {port:<5}  {deps:<24}  description");
     for s in manifest.start_order() {
         let deps = if s.depends_on.is_empty() {
             "-".to_owned()

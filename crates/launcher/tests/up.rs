@@ -35,11 +35,14 @@ struct Received {
     span: Span,
 }
 
+/// (service, trace id, span id) of a log record.
+type TracedLog = (String, Vec<u8>, Vec<u8>);
+
 #[derive(Debug, Clone, Default)]
 struct Receiver {
     spans: Arc<Mutex<Vec<Received>>>,
-    /// (service, trace id, span id) of every log record that carried a trace context.
-    logs: Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>>,
+    /// Every log record that carried a trace context.
+    logs: Arc<Mutex<Vec<TracedLog>>>,
 }
 
 fn string_attr(attrs: &[KeyValue], key: &str) -> Option<String> {
@@ -273,7 +276,7 @@ fn alive(pid: i32) -> bool {
         return false;
     }
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.split(' ').nth(2).is_some_and(|state| state == "Z"))
+        .map(|s| s.split(' ').nth(2).is_none_or(|state| state != "Z"))
         .unwrap_or(false)
 }
 

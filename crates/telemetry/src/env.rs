@@ -140,9 +140,8 @@ pub fn count_or(src: &impl Source, var: &str, default: usize) -> Result<usize, E
 pub fn url_or(src: &impl Source, var: &str, default: &str) -> Result<String, EnvError> {
     let v = raw(src, var).unwrap_or_else(|| default.to_owned());
     let ok = (v.starts_with("http://") || v.starts_with("https://"))
-        && v.splitn(2, "://")
-            .nth(1)
-            .is_some_and(|rest| !rest.is_empty());
+        && v.split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty());
     if ok {
         Ok(v.trim_end_matches('/').to_owned())
     } else {
@@ -169,7 +168,7 @@ mod tests {
     #[test]
     fn malformed_values_name_the_variable_and_the_form() {
         let src = [("APIARY_PORT", "eighty"), ("FLAG", "maybe"), ("N", "0")];
-        let err = port_or(&src, "APIARY_PORT", 1).unwrap_err();
+        let err = port_or(&src, "APIARY_PORT", 1).expect_err("malformed");
         assert_eq!(err.var, "APIARY_PORT");
         let msg = err.to_string();
         assert!(
@@ -178,7 +177,7 @@ mod tests {
         );
         assert!(
             bool_or(&src, "FLAG", false)
-                .unwrap_err()
+                .expect_err("malformed")
                 .to_string()
                 .contains("true or false")
         );

@@ -58,14 +58,8 @@ impl CatalogClient {
 
     pub async fn get(&self, id: &str) -> Result<Product, CatalogError> {
         // Percent-encode whatever the shopper sent; the catalog decides if it is an id.
-        let mut url = reqwest::Url::parse(self.http.base_url())
-            .map_err(|e| CatalogError::Failed(format!("bad catalog URL: {e}")))?;
-        url.path_segments_mut()
-            .map_err(|()| CatalogError::Failed("catalog URL cannot be a base".to_owned()))?
-            .extend(["products", id]);
-        let request = self
-            .http
-            .request(reqwest::Method::GET, &url.path().to_owned());
+        let path = format!("/products/{}", encode_segment(id));
+        let request = self.http.get(&path);
         self.call("/products/{id}", request).await
     }
 
@@ -123,5 +117,26 @@ impl CatalogClient {
         } else {
             Err(CatalogError::Failed(format!("answered {status}")))
         }
+    }
+}
+
+/// Percent-encodes one path segment (a `/` or `?` in it must not change the route).
+fn encode_segment(segment: &str) -> String {
+    let mut url = reqwest::Url::parse("http://segment.invalid/").expect("static URL parses");
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.push(segment);
+    }
+    url.path().trim_start_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_segment;
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(encode_segment("BK-0001"), "BK-0001");
+        assert_eq!(encode_segment("../admin?x=1"), "..%2Fadmin%3Fx=1");
+        assert_eq!(encode_segment("a b"), "a%20b");
     }
 }
