@@ -1,0 +1,158 @@
+//! The repository's deployment files agree with the stack manifest: the same services, ports
+//! and downstream URLs everywhere. (They cannot be run here; they are checked instead.)
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use apiary_manifest::{Manifest, url_var};
+use serde_yaml::Value;
+
+/// Infrastructure containers that are not Apiary services.
+const INFRA: &[&str] = &["otel-collector"];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn manifest() -> Manifest {
+    Manifest::load(&repo().join("apiary.toml")).expect("apiary.toml is valid")
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut value: Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    value
+        .apply_merge()
+        .unwrap_or_else(|e| panic!("{path}: merge keys: {e}"));
+    value
+}
+
+fn env_of(service: &Value) -> BTreeMap<String, String> {
+    service["environment"]
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_manifest_service_is_a_crate_with_its_binary() {
+    for s in &manifest().services {
+        let cargo = repo().join("services").join(&s.name).join("Cargo.toml");
+        let text =
+            std::fs::read_to_string(&cargo).unwrap_or_else(|e| panic!("{}: {e}", cargo.display()));
+        assert!(
+            text.contains(&format!("name = \"{}\"", s.binary_name())),
+            "{} builds no binary {}",
+            cargo.display(),
+            s.binary_name()
+        );
+    }
+}
+
+#[test]
+fn compose_runs_exactly_the_manifest_services_with_their_ports_and_urls() {
+    let m = manifest();
+    let compose = yaml("compose.yaml");
+    let services = compose["services"].as_mapping().expect("compose services");
+    for (name, _) in services {
+        let name = name.as_str().expect("service name");
+        assert!(
+            m.service(name).is_ok() || INFRA.contains(&name),
+            "compose service {name} is not in apiary.toml"
+        );
+    }
+    for s in &m.services {
+        let c = &compose["services"][s.name.as_str()];
+        assert!(c.is_mapping(), "{} missing from compose.yaml", s.name);
+        let env = env_of(c);
+        assert_eq!(
+            env.get("APIARY_PORT"),
+            Some(&s.port.to_string()),
+            "{} port",
+            s.name
+        );
+        assert_eq!(
+            env.get("APIARY_HOST").map(String::as_str),
+            Some("0.0.0.0"),
+            "{} must listen on the container network",
+            s.name
+        );
+        assert_eq!(
+            env.get("OTEL_SERVICE_NAME"),
+            Some(&s.name),
+            "{} service name",
+            s.name
+        );
+        assert!(
+            env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .is_some_and(|e| e.contains("otel-collector:4317")),
+            "{} OTLP endpoint",
+            s.name
+        );
+        assert_eq!(
+            c["command"][0].as_str(),
+            Some(s.binary_name()),
+            "{} command",
+            s.name
+        );
+        assert_eq!(
+            strings(&c["ports"]),
+            vec![format!("127.0.0.1:{0}:{0}", s.port)],
+            "{} publishes its port on loopback only",
+            s.name
+        );
+        let depends = strings(&c["depends_on"]);
+        for dep in &s.depends_on {
+            let target = m.service(dep).expect("known dependency");
+            assert_eq!(
+                env.get(&url_var(dep)),
+                Some(&format!("http://{dep}:{}", target.port)),
+                "{} -> {dep} URL",
+                s.name
+            );
+            assert!(
+                depends.contains(&dep.as_str()),
+                "{} must depend_on {dep}",
+                s.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_collector_receives_otlp_on_the_standard_ports_and_every_pipeline_is_wired() {
+    let c = yaml("otel/collector.yaml");
+    assert_eq!(
+        c["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].as_str(),
+        Some("0.0.0.0:4317")
+    );
+    assert_eq!(
+        c["receivers"]["otlp"]["protocols"]["http"]["endpoint"].as_str(),
+        Some("0.0.0.0:4318")
+    );
+    let pipelines = c["service"]["pipelines"].as_mapping().expect("pipelines");
+    for signal in ["traces", "logs"] {
+        assert!(pipelines.contains_key(signal), "no {signal} pipeline");
+    }
+    for (name, pipeline) in pipelines {
+        for section in ["receivers", "processors", "exporters"] {
+            for component in strings(&pipeline[section]) {
+                assert!(
+                    c[section].get(component).is_some(),
+                    "pipeline {name:?} uses undefined {section} {component}"
+                );
+            }
+        }
+    }
+}
