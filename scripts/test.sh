@@ -13,4 +13,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 log "building the service binaries the end-to-end tests start"
 cargo build --locked --workspace --bins
 log "tests"
-cargo test --locked --workspace
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+cargo test --locked --workspace 2>&1 | tee "$results"
+# One closing line over every test binary (cargo prints one `test result:` per binary, the
+# last usually being an empty doc-test run).
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"
