@@ -319,6 +319,20 @@ impl TelemetryGuard {
     }
 }
 
+/// Console logs and `/metrics` only, never OTLP export: for the dashboard, which would
+/// otherwise export its own telemetry to itself.
+pub fn init_console_only(info: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
+    let _ = info;
+    let config = TelemetryConfig::from_env(&env::ProcessEnv)?;
+    prometheus::handle();
+    let pipeline = Pipeline::disabled(config);
+    tracing_subscriber::registry()
+        .with(pipeline.layers())
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    Ok(pipeline.into_guard())
+}
+
 /// Sets up telemetry for a service process from the environment and installs it globally.
 /// Must run inside a Tokio runtime.
 pub fn init(info: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {

@@ -1,0 +1,426 @@
+//! The dashboard's JSON API (see `GET /api/openapi.json`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_stream::wrappers::WatchStream;
+
+use crate::model::{Attr, AttrValue, SpanKind, StoredLog, StoredSpan, hex, parse_trace_id};
+use crate::monitor::Snapshot;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<Store>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Shown in every snapshot when the dashboard runs `--unsecured` off loopback.
+    pub unsecured_warning: Option<&'static str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        };
+        apiary_telemetry::json_error(status, code, self.to_string())
+    }
+}
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+    p.map(|Query(q)| q)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+fn limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match q.get("limit").map(String::as_str) {
+        None | Some("") => Ok(default),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "limit must be a whole number from 1 to {max}"
+            ))),
+        },
+    }
+}
+
+fn nonempty<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    q.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+#[derive(Debug, Serialize)]
+struct SpanView {
+    trace_id: String,
+    span_id: String,
+    parent_span_id: Option<String>,
+    service: String,
+    name: String,
+    kind: SpanKind,
+    start_unix_nano: u64,
+    end_unix_nano: u64,
+    duration_ms: f64,
+    error: bool,
+    status_message: Option<String>,
+    attributes: BTreeMap<String, AttrValue>,
+    events: Vec<EventView>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventView {
+    time_unix_nano: u64,
+    name: String,
+    attributes: BTreeMap<String, AttrValue>,
+}
+
+fn attrs(a: &[Attr]) -> BTreeMap<String, AttrValue> {
+    a.iter()
+        .map(|a| (a.key.to_string(), a.value.clone()))
+        .collect()
+}
+
+fn ms(nanos: u64) -> f64 {
+    (nanos as f64 / 1e4).round() / 100.0
+}
+
+impl From<&StoredSpan> for SpanView {
+    fn from(s: &StoredSpan) -> Self {
+        Self {
+            trace_id: hex(&s.trace_id),
+            span_id: hex(&s.span_id),
+            parent_span_id: s.parent_span_id.map(|p| hex(&p)),
+            service: s.service.to_string(),
+            name: s.name.to_string(),
+            kind: s.kind,
+            start_unix_nano: s.start_unix_nano,
+            end_unix_nano: s.end_unix_nano,
+            duration_ms: ms(s.duration_nanos()),
+            error: s.error,
+            status_message: s.status_message.as_deref().map(str::to_owned),
+            attributes: attrs(&s.attributes),
+            events: s
+                .events
+                .iter()
+                .map(|e| EventView {
+                    time_unix_nano: e.time_unix_nano,
+                    name: e.name.to_string(),
+                    attributes: attrs(&e.attributes),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct LogView {
+    time_unix_nano: u64,
+    severity_number: i32,
+    severity_text: String,
+    body: String,
+    service: String,
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    attributes: BTreeMap<String, AttrValue>,
+}
+
+impl From<&StoredLog> for LogView {
+    fn from(l: &StoredLog) -> Self {
+        Self {
+            time_unix_nano: l.time_unix_nano,
+            severity_number: l.severity_number,
+            severity_text: l.severity_text.to_string(),
+            body: l.body.to_string(),
+            service: l.service.to_string(),
+            trace_id: l.trace_id.map(|t| hex(&t)),
+            span_id: l.span_id.map(|s| hex(&s)),
+            attributes: attrs(&l.attributes),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_service: String,
+    pub root_name: String,
+    pub start_unix_nano: u64,
+    pub duration_ms: f64,
+    pub span_count: usize,
+    pub error: bool,
+    pub services: Vec<String>,
+}
+
+fn summarize(spans: &[&StoredSpan]) -> Option<TraceSummary> {
+    let first = spans.first()?;
+    let ids: HashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
+    // The root: no parent, or a parent that is not held; earliest wins.
+    let root = spans
+        .iter()
+        .filter(|s| s.parent_span_id.is_none_or(|p| !ids.contains(&p)))
+        .min_by_key(|s| s.start_unix_nano)
+        .unwrap_or(first);
+    let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
+    let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
+    let mut services: Vec<String> = spans.iter().map(|s| s.service.to_string()).collect();
+    services.sort();
+    services.dedup();
+    Some(TraceSummary {
+        trace_id: hex(&first.trace_id),
+        root_service: root.service.to_string(),
+        root_name: root.name.to_string(),
+        start_unix_nano: start,
+        duration_ms: ms(end.saturating_sub(start)),
+        span_count: spans.len(),
+        error: spans.iter().any(|s| s.error),
+        services,
+    })
+}
+
+/// Trace search: newest first.
+pub fn search_traces(
+    store: &Store,
+    service: Option<&str>,
+    error: Option<bool>,
+    min_duration_ms: f64,
+    limit: usize,
+) -> Vec<TraceSummary> {
+    let Ok(spans) = store.spans.read() else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for span in spans.newest(service) {
+        if !seen.insert(span.trace_id) {
+            continue;
+        }
+        let Some(summary) = summarize(&spans.trace(&span.trace_id)) else {
+            continue;
+        };
+        if error.is_some_and(|e| e != summary.error) || summary.duration_ms < min_duration_ms {
+            continue;
+        }
+        out.push(summary);
+        if out.len() >= limit {
+            break;
+        }
+    }
+    out
+}
+
+async fn traces(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<TraceSummary>>, ApiError> {
+    let q = params(p)?;
+    let error = match nonempty(&q, "status") {
+        None => None,
+        Some("error") => Some(true),
+        Some("ok") => Some(false),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status '{other}' must be error or ok"
+            )));
+        }
+    };
+    let min = match nonempty(&q, "min_duration_ms") {
+        None => 0.0,
+        Some(raw) => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                ApiError::BadRequest("min_duration_ms must be a number, 0 or more".into())
+            })?,
+    };
+    let limit = limit(&q, 20, 1000)?;
+    Ok(Json(search_traces(
+        &s.store,
+        nonempty(&q, "service"),
+        error,
+        min,
+        limit,
+    )))
+}
+
+fn trace_id(raw: &str) -> Result<[u8; 16], ApiError> {
+    parse_trace_id(raw).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "'{}' is not a 32-character hex trace id",
+            raw.chars().take(40).collect::<String>()
+        ))
+    })
+}
+
+async fn trace(State(s): State<ApiState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
+    let id = trace_id(&raw)?;
+    let (summary, mut spans) = {
+        let store = s
+            .store
+            .spans
+            .read()
+            .map_err(|_| ApiError::NotFound("store unavailable".into()))?;
+        let held = store.trace(&id);
+        let summary = summarize(&held)
+            .ok_or_else(|| ApiError::NotFound(format!("no trace {raw} is held")))?;
+        (
+            summary,
+            held.into_iter().map(SpanView::from).collect::<Vec<_>>(),
+        )
+    };
+    spans.sort_by_key(|s| s.start_unix_nano);
+    let logs: Vec<LogView> = s
+        .store
+        .logs
+        .read()
+        .map(|l| l.of_trace(&id).into_iter().map(LogView::from).collect())
+        .unwrap_or_default();
+    Ok(
+        Json(serde_json::json!({ "summary": summary, "spans": spans, "logs": logs }))
+            .into_response(),
+    )
+}
+
+fn min_severity(raw: &str) -> Result<i32, ApiError> {
+    Ok(match raw.to_ascii_lowercase().as_str() {
+        "trace" => 1,
+        "debug" => 5,
+        "info" => 9,
+        "warn" | "warning" => 13,
+        "error" => 17,
+        "fatal" => 21,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "severity '{other}' must be trace, debug, info, warn, error or fatal"
+            )));
+        }
+    })
+}
+
+async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogView>>, ApiError> {
+    let q = params(p)?;
+    let min = nonempty(&q, "severity")
+        .map(min_severity)
+        .transpose()?
+        .unwrap_or(0);
+    let trace = nonempty(&q, "trace_id").map(trace_id).transpose()?;
+    let text = nonempty(&q, "q").map(str::to_lowercase);
+    if text.as_ref().is_some_and(|t| t.len() > 200) {
+        return Err(ApiError::BadRequest(
+            "q is longer than 200 characters".into(),
+        ));
+    }
+    let limit = limit(&q, 100, 1000)?;
+    let store = s
+        .store
+        .logs
+        .read()
+        .map_err(|_| ApiError::NotFound("store unavailable".into()))?;
+    let matches = |l: &&StoredLog| {
+        l.severity_number >= min
+            && trace.is_none_or(|t| l.trace_id == Some(t))
+            && text
+                .as_deref()
+                .is_none_or(|t| l.body.to_lowercase().contains(t))
+    };
+    let out = match (trace, nonempty(&q, "service")) {
+        (Some(t), service) => store
+            .of_trace(&t)
+            .into_iter()
+            .rev()
+            .filter(|l| service.is_none_or(|svc| *l.service == *svc))
+            .filter(matches)
+            .take(limit)
+            .map(LogView::from)
+            .collect(),
+        (None, service) => store
+            .newest(service)
+            .filter(matches)
+            .take(limit)
+            .map(LogView::from)
+            .collect(),
+    };
+    Ok(Json(out))
+}
+
+async fn services(State(s): State<ApiState>) -> Response {
+    Json(s.snapshots.borrow().services.clone()).into_response()
+}
+
+async fn service(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let snap = s.snapshots.borrow().clone();
+    snap.details
+        .get(&name)
+        .map(|d| Json(d).into_response())
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no service '{}' is watched",
+                name.chars().take(64).collect::<String>()
+            ))
+        })
+}
+
+async fn topology(State(s): State<ApiState>) -> Response {
+    Json(s.snapshots.borrow().topology.clone()).into_response()
+}
+
+async fn business(State(s): State<ApiState>) -> Response {
+    Json(s.snapshots.borrow().business.clone()).into_response()
+}
+
+async fn store_stats(State(s): State<ApiState>) -> Response {
+    Json(s.store.stats()).into_response()
+}
+
+/// Server-sent events: a `snapshot` event whenever the monitor publishes one (every second).
+async fn events(State(s): State<ApiState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let warning = s.unsecured_warning;
+    let stream = WatchStream::new(s.snapshots.clone()).map(move |snap| {
+        let mut value = serde_json::to_value(&*snap).unwrap_or_default();
+        if let Some(w) = warning {
+            value["warning"] = serde_json::Value::from(w);
+        }
+        Ok(Event::default().event("snapshot").data(value.to_string()))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/services", get(services))
+        .route("/api/services/{name}", get(service))
+        .route("/api/traces", get(traces))
+        .route("/api/traces/{trace_id}", get(trace))
+        .route("/api/logs", get(logs))
+        .route("/api/topology", get(topology))
+        .route("/api/business", get(business))
+        .route("/api/store", get(store_stats))
+        .route("/api/events", get(events))
+        .route("/api/openapi.json", get(openapi))
+        .with_state(state)
+}

@@ -1,0 +1,151 @@
+//! Configuration from the environment; a malformed value stops start-up naming the variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+
+use crate::monitor::Thresholds;
+use crate::store::Limits;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `APIARY_HOST` (127.0.0.1). Any other address turns on the token and the OTLP key.
+    pub host: IpAddr,
+    /// `APIARY_PORT` (8080): UI and API.
+    pub port: u16,
+    /// `DASHBOARD_OTLP_GRPC_PORT` (4317).
+    pub otlp_grpc_port: u16,
+    /// `DASHBOARD_OTLP_HTTP_PORT` (4318).
+    pub otlp_http_port: u16,
+    /// `DASHBOARD_MAX_SPANS`, `_MAX_LOGS`, `_MAX_METRIC_POINTS`, `_MAX_ATTRIBUTES`, `_MAX_VALUE_LEN`.
+    pub limits: Limits,
+    /// `DASHBOARD_OTLP_BODY_LIMIT` bytes (64 MiB), after decompression.
+    pub body_limit: usize,
+    /// `DASHBOARD_INGEST_BUDGET` items per second (2,000,000).
+    pub ingest_budget: u64,
+    /// `DASHBOARD_SCRAPE_INTERVAL_MS` (1000).
+    pub scrape_interval: Duration,
+    /// `DASHBOARD_ERROR_RATIO` (0.05), `DASHBOARD_LATENCY_OBJECTIVE_MS` (500), `DASHBOARD_MIN_RPS` (0.2).
+    pub thresholds: Thresholds,
+    /// `APIARY_MANIFEST`: the stack manifest whose services are scraped and probed.
+    pub manifest: Option<PathBuf>,
+    /// `DASHBOARD_TOKEN`: the UI/API token off loopback (random when unset).
+    pub token: Option<String>,
+    /// `DASHBOARD_API_KEY`: the OTLP key off loopback (the token when unset).
+    pub api_key: Option<String>,
+    /// `DASHBOARD_UNSECURED` or `--unsecured`: no token or key even off loopback.
+    pub unsecured: bool,
+}
+
+fn ratio(src: &impl Source, var: &str, default: f64) -> Result<f64, EnvError> {
+    let v = env::parse_or(src, var, default, "a number between 0 and 1")?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(EnvError {
+            var: var.into(),
+            expected: "a number between 0 and 1".into(),
+            found: v.to_string(),
+        })
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_source(&ProcessEnv)
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
+        let d = Limits::default();
+        Ok(Self {
+            host: env::parse_or(
+                src,
+                "APIARY_HOST",
+                IpAddr::from([127, 0, 0, 1]),
+                "an IP address, e.g. 127.0.0.1",
+            )?,
+            port: env::port_or(src, "APIARY_PORT", 8080)?,
+            otlp_grpc_port: env::port_or(src, "DASHBOARD_OTLP_GRPC_PORT", 4317)?,
+            otlp_http_port: env::port_or(src, "DASHBOARD_OTLP_HTTP_PORT", 4318)?,
+            limits: Limits {
+                max_spans: env::count_or(src, "DASHBOARD_MAX_SPANS", d.max_spans)?,
+                max_logs: env::count_or(src, "DASHBOARD_MAX_LOGS", d.max_logs)?,
+                max_metric_points: env::count_or(
+                    src,
+                    "DASHBOARD_MAX_METRIC_POINTS",
+                    d.max_metric_points,
+                )?,
+                max_attributes: env::count_or(src, "DASHBOARD_MAX_ATTRIBUTES", d.max_attributes)?,
+                max_value_len: env::count_or(src, "DASHBOARD_MAX_VALUE_LEN", d.max_value_len)?,
+            },
+            body_limit: env::count_or(src, "DASHBOARD_OTLP_BODY_LIMIT", 64 * 1024 * 1024)?,
+            ingest_budget: env::count_or(src, "DASHBOARD_INGEST_BUDGET", 2_000_000)? as u64,
+            scrape_interval: env::millis_or(
+                src,
+                "DASHBOARD_SCRAPE_INTERVAL_MS",
+                Duration::from_secs(1),
+            )?,
+            thresholds: Thresholds {
+                error_ratio: ratio(src, "DASHBOARD_ERROR_RATIO", 0.05)?,
+                latency_objective_ms: env::parse_or(
+                    src,
+                    "DASHBOARD_LATENCY_OBJECTIVE_MS",
+                    500.0,
+                    "milliseconds, e.g. 500",
+                )?,
+                min_rps: env::parse_or(
+                    src,
+                    "DASHBOARD_MIN_RPS",
+                    0.2,
+                    "requests per second, e.g. 0.2",
+                )?,
+            },
+            manifest: env::raw(src, "APIARY_MANIFEST").map(PathBuf::from),
+            token: env::raw(src, "DASHBOARD_TOKEN"),
+            api_key: env::raw(src, "DASHBOARD_API_KEY"),
+            unsecured: env::bool_or(src, "DASHBOARD_UNSECURED", false)?,
+        })
+    }
+
+    /// Loopback, ports 0, no manifest: what tests use.
+    pub fn for_tests() -> Self {
+        let mut c = Self::from_source(&[("X", "")]).expect("the defaults parse");
+        c.port = 0;
+        c.otlp_grpc_port = 0;
+        c.otlp_http_port = 0;
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ports_on_loopback() {
+        let c = Config::from_source(&[("X", "")]).expect("defaults");
+        assert_eq!(
+            (c.port, c.otlp_grpc_port, c.otlp_http_port),
+            (8080, 4317, 4318)
+        );
+        assert!(c.host.is_loopback());
+        assert_eq!(c.body_limit, 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        for (var, value) in [
+            ("DASHBOARD_MAX_SPANS", "lots"),
+            ("DASHBOARD_ERROR_RATIO", "5"),
+            ("DASHBOARD_OTLP_HTTP_PORT", "-1"),
+            ("DASHBOARD_UNSECURED", "kinda"),
+        ] {
+            assert_eq!(
+                Config::from_source(&[(var, value)]).expect_err(var).var,
+                var
+            );
+        }
+    }
+}

@@ -1,0 +1,728 @@
+//! The one-second loop: scrape every target's `/metrics`, probe its `/health/ready`, keep
+//! 1-second RED series for 15 minutes, judge health, derive topology and business KPIs, and
+//! publish one immutable [`Snapshot`] that the API and the event stream read.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::model::SpanKind;
+use crate::red::{self, Delta, Interval, Latency, Scraped};
+use crate::store::{Store, StoreStats};
+
+/// 15 minutes of one-second points.
+pub const SERIES_LEN: usize = 900;
+/// RED "now" is the last few seconds, so one slow request does not flip a tile.
+pub const WINDOW_POINTS: usize = 5;
+/// Topology and span-derived RED look this far back.
+pub const SPAN_WINDOW: Duration = Duration::from_secs(60);
+
+/// When a service counts as degraded. Documented in the dashboard README.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// 5xx share of requests at or above which a service is degraded.
+    pub error_ratio: f64,
+    /// p95 (ms) at or above which a service is degraded.
+    pub latency_objective_ms: f64,
+    /// Below this request rate the error ratio is not judged (too few requests to mean much).
+    pub min_rps: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            error_ratio: 0.05,
+            latency_objective_ms: 500.0,
+            min_rps: 0.2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Up,
+    Degraded,
+    Down,
+    Unknown,
+}
+
+/// A service to watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceView {
+    pub name: String,
+    pub health: Health,
+    /// Why the health is what it is (`not ready: catalog`, `error rate 12% >= 5%`…).
+    pub reason: Option<String>,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub latency_ms: Latency,
+    /// Unix milliseconds of the last scrape, probe answer or span.
+    pub last_seen: Option<u64>,
+    /// `metrics` (scraped) or `spans` (derived from server spans).
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouteView {
+    pub route: String,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub latency_ms: Latency,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeriesPoint {
+    /// Unix milliseconds.
+    pub t: u64,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub latency_ms: Latency,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceDetail {
+    #[serde(flatten)]
+    pub summary: ServiceView,
+    pub routes: Vec<RouteView>,
+    pub series: Vec<SeriesPoint>,
+    pub upstream: Vec<String>,
+    pub downstream: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub p95_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Topology {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// Shop KPIs over the last minute, from the services' `shop_*` counters.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Business {
+    pub window_seconds: f64,
+    pub orders_per_min: f64,
+    pub orders_failed_per_min: f64,
+    /// Minor units per minute, by currency.
+    pub revenue_per_min: BTreeMap<String, f64>,
+    /// Minor units, by currency.
+    pub average_order_value: BTreeMap<String, f64>,
+    /// Completed checkouts / started checkouts (None before any start).
+    pub conversion: Option<f64>,
+    pub cart_additions_per_min: f64,
+    pub checkouts_started_per_min: f64,
+    pub checkouts_completed_per_min: f64,
+    pub payment_failures_per_min: BTreeMap<String, f64>,
+    pub stockouts_per_min: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Snapshot {
+    /// Unix milliseconds.
+    pub at: u64,
+    pub services: Vec<ServiceView>,
+    pub business: Business,
+    pub topology: Topology,
+    pub store: StoreStats,
+    #[serde(skip)]
+    pub details: BTreeMap<String, ServiceDetail>,
+}
+
+impl Snapshot {
+    pub fn empty(store: StoreStats) -> Self {
+        Self {
+            at: now_ms(),
+            services: Vec::new(),
+            business: Business::default(),
+            topology: Topology::default(),
+            store,
+            details: BTreeMap::new(),
+        }
+    }
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+struct Point {
+    t_ms: u64,
+    secs: f64,
+    interval: Interval,
+}
+
+struct Watched {
+    target: Target,
+    previous: Option<Scraped>,
+    points: VecDeque<Point>,
+    last_seen: Option<u64>,
+    /// Ok, or why the last probe failed; None before the first probe.
+    ready: Option<Result<(), String>>,
+    metrics_ok: bool,
+    last_scrape: Option<Instant>,
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn window(points: &VecDeque<Point>, n: usize) -> (Interval, f64) {
+    let mut sum = Interval::default();
+    let mut secs = 0.0;
+    for p in points.iter().rev().take(n) {
+        sum.total.add(&p.interval.total);
+        for (route, d) in &p.interval.routes {
+            sum.routes.entry(route.clone()).or_default().add(d);
+        }
+        for (k, v) in &p.interval.business {
+            *sum.business.entry(k.clone()).or_default() += v;
+        }
+        secs += p.secs;
+    }
+    (sum, secs)
+}
+
+fn rate(d: &Delta, secs: f64) -> (f64, f64) {
+    let rps = if secs > 0.0 { d.requests / secs } else { 0.0 };
+    let err = if d.requests > 0.0 {
+        d.errors / d.requests
+    } else {
+        0.0
+    };
+    (round(rps), round(err))
+}
+
+/// Judges health from the probe and RED.
+pub fn judge(
+    ready: Option<&Result<(), String>>,
+    rps: f64,
+    error_rate: f64,
+    latency: &Latency,
+    t: &Thresholds,
+) -> (Health, Option<String>) {
+    match ready {
+        None => (Health::Unknown, Some("no probe answer yet".into())),
+        Some(Err(why)) => (Health::Down, Some(why.clone())),
+        Some(Ok(())) => {
+            if rps >= t.min_rps && error_rate >= t.error_ratio {
+                return (
+                    Health::Degraded,
+                    Some(format!(
+                        "error rate {:.1}% >= {:.1}%",
+                        error_rate * 100.0,
+                        t.error_ratio * 100.0
+                    )),
+                );
+            }
+            if let Some(p95) = latency.p95
+                && p95 >= t.latency_objective_ms
+            {
+                return (
+                    Health::Degraded,
+                    Some(format!(
+                        "p95 {p95:.0} ms >= {:.0} ms",
+                        t.latency_objective_ms
+                    )),
+                );
+            }
+            (Health::Up, None)
+        }
+    }
+}
+
+/// Runs the loop until the sender has no receivers left.
+pub async fn run(
+    targets: Vec<Target>,
+    store: Arc<Store>,
+    thresholds: Thresholds,
+    every: Duration,
+    tx: watch::Sender<Arc<Snapshot>>,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(every.min(Duration::from_millis(800)))
+        .build()
+    {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot build the scrape client; health and RED are off");
+            return;
+        }
+    };
+    let mut watched: Vec<Watched> = targets
+        .into_iter()
+        .map(|target| Watched {
+            target,
+            previous: None,
+            points: VecDeque::new(),
+            last_seen: None,
+            ready: None,
+            metrics_ok: false,
+            last_scrape: None,
+        })
+        .collect();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let results =
+            futures_util::future::join_all(watched.iter().map(|w| poll(&client, &w.target))).await;
+        let t_ms = now_ms();
+        for (w, (metrics, ready)) in watched.iter_mut().zip(results) {
+            let now = Instant::now();
+            if ready.is_ok() || metrics.is_ok() {
+                w.last_seen = Some(t_ms);
+            }
+            w.ready = Some(ready);
+            match metrics {
+                Ok(scraped) => {
+                    if let (Some(prev), Some(at)) = (&w.previous, w.last_scrape) {
+                        let interval = red::interval(&scraped, prev);
+                        w.points.push_back(Point {
+                            t_ms,
+                            secs: now.duration_since(at).as_secs_f64(),
+                            interval,
+                        });
+                        if w.points.len() > SERIES_LEN {
+                            w.points.pop_front();
+                        }
+                    }
+                    w.previous = Some(scraped);
+                    w.last_scrape = Some(now);
+                    w.metrics_ok = true;
+                }
+                Err(_) => {
+                    // Keep the series; mark the gap by not adding a point.
+                    w.metrics_ok = false;
+                }
+            }
+        }
+        let snapshot = build(&watched, &store, &thresholds, t_ms);
+        if tx.send(Arc::new(snapshot)).is_err() {
+            return;
+        }
+    }
+}
+
+async fn poll(
+    client: &reqwest::Client,
+    target: &Target,
+) -> (Result<Scraped, String>, Result<(), String>) {
+    let metrics = async {
+        let resp = client
+            .get(format!("{}/metrics", target.base_url))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("/metrics answered {}", resp.status()));
+        }
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        red::parse(&text)
+    };
+    let ready = async {
+        match client
+            .get(format!("{}/health/ready", target.base_url))
+            .send()
+            .await
+        {
+            Err(e) if e.is_timeout() => Err("readiness probe timed out".to_owned()),
+            Err(_) => Err("unreachable".to_owned()),
+            Ok(resp) if resp.status().is_success() => Ok(()),
+            Ok(resp) => {
+                let status = resp.status();
+                let failed = resp
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| {
+                        v["failed"].as_array().map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                    })
+                    .unwrap_or_default();
+                Err(format!(
+                    "not ready ({status}){}",
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {failed}")
+                    }
+                ))
+            }
+        }
+    };
+    tokio::join!(metrics, ready)
+}
+
+/// Per-service RED from server spans, for services without `/metrics`.
+fn span_red(
+    store: &Store,
+    service: &str,
+    since_ns: u64,
+    secs: f64,
+) -> Option<(f64, f64, Latency, u64)> {
+    let spans = store.spans.read().ok()?;
+    let mut durations = Vec::new();
+    let mut errors = 0usize;
+    let mut last = 0u64;
+    for s in spans.newest(Some(service)) {
+        if s.end_unix_nano < since_ns {
+            break;
+        }
+        last = last.max(s.end_unix_nano);
+        if s.kind == SpanKind::Server {
+            durations.push(s.duration_nanos() as f64 / 1e6);
+            errors += usize::from(s.error);
+        }
+    }
+    if last == 0 {
+        return None;
+    }
+    let n = durations.len() as f64;
+    let rps = round(n / secs);
+    let err = if n > 0.0 {
+        round(errors as f64 / n)
+    } else {
+        0.0
+    };
+    Some((rps, err, Latency::of_samples(durations), last / 1_000_000))
+}
+
+fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64) -> Snapshot {
+    let mut services = Vec::new();
+    let mut details = BTreeMap::new();
+    let mut business_window = Interval::default();
+    let mut business_secs: f64 = 0.0;
+    let since = now_ns().saturating_sub(SPAN_WINDOW.as_nanos() as u64);
+    for w in watched {
+        let (now, secs) = window(&w.points, WINDOW_POINTS);
+        let (mut rps, mut error_rate) = rate(&now.total, secs);
+        let mut latency = Latency::of(&now.total);
+        let mut source = "metrics";
+        let mut last_seen = w.last_seen;
+        if !w.metrics_ok
+            && let Some((r, e, l, seen)) =
+                span_red(store, &w.target.name, since, SPAN_WINDOW.as_secs_f64())
+        {
+            (rps, error_rate, latency, source) = (r, e, l, "spans");
+            last_seen = last_seen.max(Some(seen));
+        }
+        let (health, reason) = judge(w.ready.as_ref(), rps, error_rate, &latency, thresholds);
+        let view = ServiceView {
+            name: w.target.name.clone(),
+            health,
+            reason,
+            rps,
+            error_rate,
+            latency_ms: latency,
+            last_seen,
+            source,
+        };
+        let (minute, minute_secs) = window(&w.points, 60);
+        for (k, v) in &minute.business {
+            *business_window.business.entry(k.clone()).or_default() += v;
+        }
+        business_secs = business_secs.max(minute_secs);
+        let routes = now
+            .routes
+            .iter()
+            .map(|(route, d)| {
+                let (rps, error_rate) = rate(d, secs);
+                RouteView {
+                    route: route.clone(),
+                    rps,
+                    error_rate,
+                    latency_ms: Latency::of(d),
+                }
+            })
+            .collect();
+        let series = w
+            .points
+            .iter()
+            .map(|p| {
+                let (rps, error_rate) = rate(&p.interval.total, p.secs);
+                SeriesPoint {
+                    t: p.t_ms,
+                    rps,
+                    error_rate,
+                    latency_ms: Latency::of(&p.interval.total),
+                }
+            })
+            .collect();
+        details.insert(
+            w.target.name.clone(),
+            ServiceDetail {
+                summary: view.clone(),
+                routes,
+                series,
+                upstream: Vec::new(),
+                downstream: Vec::new(),
+            },
+        );
+        services.push(view);
+    }
+    let topology = topology(store, &services, since);
+    for edge in &topology.edges {
+        if let Some(d) = details.get_mut(&edge.from) {
+            d.downstream.push(edge.to.clone());
+        }
+        if let Some(d) = details.get_mut(&edge.to) {
+            d.upstream.push(edge.from.clone());
+        }
+    }
+    Snapshot {
+        at: t_ms,
+        services,
+        business: business(&business_window.business, business_secs),
+        topology,
+        store: store.stats(),
+        details,
+    }
+}
+
+fn sum_matching(counters: &BTreeMap<String, f64>, name: &str) -> f64 {
+    counters
+        .iter()
+        .filter(|(k, _)| *k == name || k.starts_with(&format!("{name}{{")))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// `{label="value"}` of a counter key, by label name.
+fn by_label(counters: &BTreeMap<String, f64>, name: &str, label: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let prefix = format!("{name}{{");
+    let needle = format!("{label}=\"");
+    for (k, v) in counters.iter().filter(|(k, _)| k.starts_with(&prefix)) {
+        if let Some(rest) = k.split(&needle).nth(1)
+            && let Some(value) = rest.split('"').next()
+        {
+            *out.entry(value.to_owned()).or_default() += v;
+        }
+    }
+    out
+}
+
+/// The KPIs from one minute of `shop_*` counter changes. Metric names are the storefront's
+/// contract: `shop_orders_placed_total`, `shop_orders_failed_total`,
+/// `shop_revenue_minor_total{currency}`, `shop_cart_additions_total`,
+/// `shop_checkouts_started_total`, `shop_checkouts_completed_total`,
+/// `shop_payment_failures_total{reason}`, `shop_stockouts_total`.
+pub fn business(counters: &BTreeMap<String, f64>, secs: f64) -> Business {
+    let per_min = |v: f64| {
+        if secs > 0.0 {
+            round(v * 60.0 / secs)
+        } else {
+            0.0
+        }
+    };
+    let orders = sum_matching(counters, "shop_orders_placed_total");
+    let revenue = by_label(counters, "shop_revenue_minor_total", "currency");
+    let started = sum_matching(counters, "shop_checkouts_started_total");
+    let completed = sum_matching(counters, "shop_checkouts_completed_total");
+    Business {
+        window_seconds: round(secs),
+        orders_per_min: per_min(orders),
+        orders_failed_per_min: per_min(sum_matching(counters, "shop_orders_failed_total")),
+        revenue_per_min: revenue
+            .iter()
+            .map(|(c, v)| (c.clone(), per_min(*v)))
+            .collect(),
+        average_order_value: if orders > 0.0 {
+            revenue
+                .iter()
+                .map(|(c, v)| (c.clone(), round(v / orders)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        },
+        conversion: (started > 0.0).then(|| round((completed / started).min(1.0))),
+        cart_additions_per_min: per_min(sum_matching(counters, "shop_cart_additions_total")),
+        checkouts_started_per_min: per_min(started),
+        checkouts_completed_per_min: per_min(completed),
+        payment_failures_per_min: by_label(counters, "shop_payment_failures_total", "reason")
+            .into_iter()
+            .map(|(k, v)| (k, per_min(v)))
+            .collect(),
+        stockouts_per_min: per_min(sum_matching(counters, "shop_stockouts_total")),
+    }
+}
+
+#[derive(Default)]
+struct EdgeAcc {
+    calls: f64,
+    errors: f64,
+    durations: Vec<f64>,
+}
+
+/// The service graph from the last minute of spans: each client span is an edge from its
+/// service to the service of its child server span (or, when that span is not held, to its
+/// `peer.service`).
+fn topology(store: &Store, services: &[ServiceView], since_ns: u64) -> Topology {
+    let mut edges: BTreeMap<(String, String), EdgeAcc> = BTreeMap::new();
+    let mut seen: BTreeMap<String, Health> = services
+        .iter()
+        .map(|s| (s.name.clone(), s.health))
+        .collect();
+    if let Ok(spans) = store.spans.read() {
+        for span in spans.newest(None) {
+            if span.end_unix_nano < since_ns {
+                break;
+            }
+            seen.entry(span.service.to_string())
+                .or_insert(Health::Unknown);
+            if span.kind != SpanKind::Client {
+                continue;
+            }
+            let child = spans
+                .trace(&span.trace_id)
+                .into_iter()
+                .find(|s| s.kind == SpanKind::Server && s.parent_span_id == Some(span.span_id))
+                .map(|s| s.service.to_string());
+            let Some(to) = child.or_else(|| span.attr_str("peer.service").map(str::to_owned))
+            else {
+                continue;
+            };
+            if to == *span.service {
+                continue;
+            }
+            let acc = edges.entry((span.service.to_string(), to)).or_default();
+            acc.calls += 1.0;
+            acc.errors += f64::from(u8::from(span.error));
+            acc.durations.push(span.duration_nanos() as f64 / 1e6);
+        }
+    }
+    let secs = SPAN_WINDOW.as_secs_f64();
+    let edges = edges
+        .into_iter()
+        .map(|((from, to), acc)| {
+            seen.entry(to.clone()).or_insert(Health::Unknown);
+            Edge {
+                from,
+                to,
+                rps: round(acc.calls / secs),
+                error_rate: if acc.calls > 0.0 {
+                    round(acc.errors / acc.calls)
+                } else {
+                    0.0
+                },
+                p95_ms: Latency::of_samples(acc.durations).p95,
+            }
+        })
+        .collect();
+    Topology {
+        nodes: seen
+            .into_iter()
+            .map(|(name, health)| Node { name, health })
+            .collect(),
+        edges,
+    }
+}
+
+/// Targets from the stack manifest: every service.
+pub fn targets_from_manifest(manifest: &apiary_manifest::Manifest) -> Vec<Target> {
+    manifest
+        .services
+        .iter()
+        .map(|s| Target {
+            name: s.name.clone(),
+            base_url: manifest.url(s),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_follows_probe_then_thresholds() {
+        let t = Thresholds::default();
+        let fast = Latency {
+            p50: Some(5.0),
+            p95: Some(10.0),
+            p99: Some(20.0),
+        };
+        let slow = Latency {
+            p95: Some(900.0),
+            ..fast
+        };
+        assert_eq!(judge(None, 0.0, 0.0, &fast, &t).0, Health::Unknown);
+        assert_eq!(
+            judge(Some(&Err("unreachable".into())), 10.0, 0.0, &fast, &t).0,
+            Health::Down
+        );
+        assert_eq!(judge(Some(&Ok(())), 10.0, 0.0, &fast, &t).0, Health::Up);
+        assert_eq!(
+            judge(Some(&Ok(())), 10.0, 0.2, &fast, &t).0,
+            Health::Degraded
+        );
+        assert_eq!(
+            judge(Some(&Ok(())), 0.1, 0.5, &fast, &t).0,
+            Health::Up,
+            "too few requests to judge"
+        );
+        let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &slow, &t);
+        assert_eq!(h, Health::Degraded);
+        assert!(why.unwrap_or_default().contains("p95"));
+    }
+
+    #[test]
+    fn business_kpis_come_from_counter_changes() {
+        let mut c = BTreeMap::new();
+        c.insert("shop_orders_placed_total".to_owned(), 10.0);
+        c.insert(
+            "shop_revenue_minor_total{currency=\"EUR\"}".to_owned(),
+            25_000.0,
+        );
+        c.insert("shop_checkouts_started_total".to_owned(), 20.0);
+        c.insert("shop_checkouts_completed_total".to_owned(), 10.0);
+        c.insert(
+            "shop_payment_failures_total{reason=\"declined\"}".to_owned(),
+            3.0,
+        );
+        let b = business(&c, 60.0);
+        assert_eq!(b.orders_per_min, 10.0);
+        assert_eq!(b.revenue_per_min["EUR"], 25_000.0);
+        assert_eq!(b.average_order_value["EUR"], 2_500.0);
+        assert_eq!(b.conversion, Some(0.5));
+        assert_eq!(b.payment_failures_per_min["declined"], 3.0);
+        assert_eq!(business(&BTreeMap::new(), 0.0).conversion, None);
+    }
+}

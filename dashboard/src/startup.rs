@@ -1,0 +1,196 @@
+//! Building and running the dashboard server: three listeners (UI/API, OTLP gRPC, OTLP HTTP),
+//! the monitor loop, and graceful shutdown of all of them together.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apiary_telemetry::{Readiness, ServeLimits, standard_router};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::monitor::{self, Snapshot, Target};
+use crate::otlp::{self, Ingest};
+use crate::security::{self, ApiKey, Token};
+use crate::store::Store;
+
+const DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind {addr} ({what}): {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Manifest(#[from] apiary_manifest::ManifestError),
+    #[error("cannot make a token: {0}")]
+    Token(std::io::Error),
+}
+
+/// What to tell the person starting it about access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Loopback: open.
+    Loopback,
+    /// Off loopback with a token and an OTLP key.
+    Token { token: String, api_key: String },
+    /// Off loopback, `--unsecured`.
+    Unsecured,
+}
+
+pub struct Application {
+    api: TcpListener,
+    grpc: TcpListener,
+    http: TcpListener,
+    config: Config,
+    targets: Vec<Target>,
+    pub store: Arc<Store>,
+    pub access: Access,
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { what, addr, source })
+}
+
+fn port(l: &TcpListener) -> u16 {
+    l.local_addr().map(|a| a.port()).unwrap_or(0)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let targets = match &config.manifest {
+            Some(path) => monitor::targets_from_manifest(&apiary_manifest::Manifest::load(path)?),
+            None => Vec::new(),
+        };
+        Self::build_with_targets(config, targets).await
+    }
+
+    /// As `build`, with the scrape targets given (tests point them at their own servers).
+    pub async fn build_with_targets(
+        config: Config,
+        targets: Vec<Target>,
+    ) -> Result<Self, StartError> {
+        let access = if config.host.is_loopback() {
+            Access::Loopback
+        } else if config.unsecured {
+            Access::Unsecured
+        } else {
+            let token = match &config.token {
+                Some(t) => t.clone(),
+                None => security::generate_token().map_err(StartError::Token)?,
+            };
+            let api_key = config.api_key.clone().unwrap_or_else(|| token.clone());
+            Access::Token { token, api_key }
+        };
+        let api = bind("UI and API", SocketAddr::new(config.host, config.port)).await?;
+        let grpc = bind(
+            "OTLP gRPC",
+            SocketAddr::new(config.host, config.otlp_grpc_port),
+        )
+        .await?;
+        let http = bind(
+            "OTLP HTTP",
+            SocketAddr::new(config.host, config.otlp_http_port),
+        )
+        .await?;
+        let store = Store::new(config.limits);
+        Ok(Self {
+            api,
+            grpc,
+            http,
+            config,
+            targets,
+            store,
+            access,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        port(&self.api)
+    }
+
+    pub fn otlp_grpc_port(&self) -> u16 {
+        port(&self.grpc)
+    }
+
+    pub fn otlp_http_port(&self) -> u16 {
+        port(&self.http)
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (token, key, warning) = match &self.access {
+            Access::Loopback => (Token::default(), ApiKey::default(), None),
+            Access::Token { token, api_key } => (
+                Token(Some(Arc::from(token.as_str()))),
+                ApiKey(Some(Arc::from(api_key.as_str()))),
+                None,
+            ),
+            Access::Unsecured => (
+                Token::default(),
+                ApiKey::default(),
+                Some("UNSECURED: this dashboard accepts anyone on the network"),
+            ),
+        };
+        let ingest = Ingest::new(self.store.clone(), self.config.ingest_budget);
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::empty(self.store.stats())));
+        let monitor = tokio::spawn(monitor::run(
+            self.targets,
+            self.store.clone(),
+            self.config.thresholds,
+            self.config.scrape_interval,
+            snap_tx,
+        ));
+
+        // One shutdown signal fans out to the three servers.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+
+        let api_state = ApiState {
+            store: self.store.clone(),
+            snapshots: snap_rx,
+            unsecured_warning: warning,
+        };
+        let app = standard_router(
+            api::router(api_state).layer(axum::middleware::from_fn_with_state(
+                token,
+                security::require_token,
+            )),
+            Readiness::new(),
+            ServeLimits {
+                request_timeout: Duration::from_secs(3600),
+                ..ServeLimits::default()
+            },
+        );
+        let otlp_http = otlp::http::router(ingest.clone(), key.clone(), self.config.body_limit);
+        let grpc = otlp::grpc::serve(self.grpc, ingest, key, self.config.body_limit, stopped());
+        let (a, b, c) = tokio::join!(
+            apiary_telemetry::serve(self.api, app, stopped(), DRAIN),
+            apiary_telemetry::serve(self.http, otlp_http, stopped(), DRAIN),
+            grpc,
+        );
+        monitor.abort();
+        a?;
+        b?;
+        c.map_err(std::io::Error::other)
+    }
+}

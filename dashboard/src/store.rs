@@ -1,0 +1,470 @@
+//! The bounded in-memory telemetry store.
+//!
+//! Three rings (spans, log records, metric points), each capped by a configurable count and
+//! evicting oldest first, with indexes by trace id and by service kept in step with eviction.
+//! Items are numbered by arrival (`seq`); index entries are seqs, so eviction is O(1) at the
+//! front of every structure. Evicted and refused items are counted here, on the dashboard's
+//! own `/metrics`, and in the API.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use crate::model::{MetricPoint, StoredLog, StoredSpan, TraceId};
+
+/// Caps on what is held and on each item's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_spans: usize,
+    pub max_logs: usize,
+    pub max_metric_points: usize,
+    /// Attributes kept per span, event, log record (the rest are dropped and counted).
+    pub max_attributes: usize,
+    /// Longest attribute value or log body kept, in bytes (longer ones are truncated).
+    pub max_value_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_spans: 200_000,
+            max_logs: 100_000,
+            max_metric_points: 100_000,
+            max_attributes: 64,
+            max_value_len: 1024,
+        }
+    }
+}
+
+/// Counters of what the store did, all monotonic.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub spans_received: AtomicU64,
+    pub spans_evicted: AtomicU64,
+    pub spans_refused: AtomicU64,
+    pub logs_received: AtomicU64,
+    pub logs_evicted: AtomicU64,
+    pub logs_refused: AtomicU64,
+    pub points_received: AtomicU64,
+    pub points_evicted: AtomicU64,
+    pub points_refused: AtomicU64,
+    pub attributes_dropped: AtomicU64,
+    pub values_truncated: AtomicU64,
+}
+
+/// What `/api/store` reports.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StoreStats {
+    pub spans: usize,
+    pub logs: usize,
+    pub metric_points: usize,
+    pub traces: usize,
+    pub max_spans: usize,
+    pub max_logs: usize,
+    pub max_metric_points: usize,
+    pub spans_received: u64,
+    pub spans_evicted: u64,
+    pub spans_refused: u64,
+    pub logs_received: u64,
+    pub logs_evicted: u64,
+    pub logs_refused: u64,
+    pub points_received: u64,
+    pub points_evicted: u64,
+    pub points_refused: u64,
+    pub attributes_dropped: u64,
+    pub values_truncated: u64,
+}
+
+/// A ring of items numbered by arrival, with per-key index lists.
+#[derive(Debug)]
+struct Ring<T> {
+    items: VecDeque<T>,
+    /// seq of `items[0]`.
+    base: u64,
+    cap: usize,
+}
+
+impl<T> Ring<T> {
+    fn new(cap: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            base: 0,
+            cap: cap.max(1),
+        }
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.base + self.items.len() as u64
+    }
+
+    fn get(&self, seq: u64) -> Option<&T> {
+        seq.checked_sub(self.base)
+            .and_then(|i| self.items.get(usize::try_from(i).ok()?))
+    }
+
+    /// Pushes, returning the evicted oldest item when full.
+    fn push(&mut self, item: T) -> Option<T> {
+        let evicted = if self.items.len() >= self.cap {
+            self.base += 1;
+            self.items.pop_front()
+        } else {
+            None
+        };
+        self.items.push_back(item);
+        evicted
+    }
+}
+
+/// Removes `seq` (the oldest entry) from the list under `key`, dropping empty lists.
+fn unindex<K: std::hash::Hash + Eq>(index: &mut HashMap<K, VecDeque<u64>>, key: &K, seq: u64) {
+    if let Some(list) = index.get_mut(key) {
+        if list.front() == Some(&seq) {
+            list.pop_front();
+        } else {
+            list.retain(|s| *s != seq);
+        }
+        if list.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct SpanStore {
+    ring: Ring<StoredSpan>,
+    by_trace: HashMap<TraceId, VecDeque<u64>>,
+    by_service: HashMap<Arc<str>, VecDeque<u64>>,
+}
+
+impl SpanStore {
+    fn new(cap: usize) -> Self {
+        Self {
+            ring: Ring::new(cap),
+            by_trace: HashMap::new(),
+            by_service: HashMap::new(),
+        }
+    }
+
+    /// Returns whether an old span was evicted.
+    fn push(&mut self, span: StoredSpan) -> bool {
+        let seq = self.ring.next_seq();
+        self.by_trace
+            .entry(span.trace_id)
+            .or_default()
+            .push_back(seq);
+        self.by_service
+            .entry(span.service.clone())
+            .or_default()
+            .push_back(seq);
+        let evicted_seq = self.ring.base;
+        match self.ring.push(span) {
+            Some(old) => {
+                unindex(&mut self.by_trace, &old.trace_id, evicted_seq);
+                unindex(&mut self.by_service, &old.service, evicted_seq);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ring.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ring.items.is_empty()
+    }
+
+    pub fn trace_count(&self) -> usize {
+        self.by_trace.len()
+    }
+
+    /// Every held span of a trace, in arrival order.
+    pub fn trace(&self, id: &TraceId) -> Vec<&StoredSpan> {
+        self.by_trace
+            .get(id)
+            .map(|seqs| seqs.iter().filter_map(|s| self.ring.get(*s)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Spans newest first, optionally of one service only.
+    pub fn newest<'a>(
+        &'a self,
+        service: Option<&str>,
+    ) -> Box<dyn Iterator<Item = &'a StoredSpan> + 'a> {
+        match service {
+            Some(name) => match self.by_service.get(name) {
+                Some(seqs) => Box::new(seqs.iter().rev().filter_map(|s| self.ring.get(*s))),
+                None => Box::new(std::iter::empty()),
+            },
+            None => Box::new(self.ring.items.iter().rev()),
+        }
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.by_service.keys()
+    }
+}
+
+#[derive(Debug)]
+pub struct LogStore {
+    ring: Ring<StoredLog>,
+    by_trace: HashMap<TraceId, VecDeque<u64>>,
+    by_service: HashMap<Arc<str>, VecDeque<u64>>,
+}
+
+impl LogStore {
+    fn new(cap: usize) -> Self {
+        Self {
+            ring: Ring::new(cap),
+            by_trace: HashMap::new(),
+            by_service: HashMap::new(),
+        }
+    }
+
+    fn push(&mut self, log: StoredLog) -> bool {
+        let seq = self.ring.next_seq();
+        if let Some(t) = log.trace_id {
+            self.by_trace.entry(t).or_default().push_back(seq);
+        }
+        self.by_service
+            .entry(log.service.clone())
+            .or_default()
+            .push_back(seq);
+        let evicted_seq = self.ring.base;
+        match self.ring.push(log) {
+            Some(old) => {
+                if let Some(t) = old.trace_id {
+                    unindex(&mut self.by_trace, &t, evicted_seq);
+                }
+                unindex(&mut self.by_service, &old.service, evicted_seq);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ring.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ring.items.is_empty()
+    }
+
+    pub fn of_trace(&self, id: &TraceId) -> Vec<&StoredLog> {
+        self.by_trace
+            .get(id)
+            .map(|seqs| seqs.iter().filter_map(|s| self.ring.get(*s)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn newest<'a>(
+        &'a self,
+        service: Option<&str>,
+    ) -> Box<dyn Iterator<Item = &'a StoredLog> + 'a> {
+        match service {
+            Some(name) => match self.by_service.get(name) {
+                Some(seqs) => Box::new(seqs.iter().rev().filter_map(|s| self.ring.get(*s))),
+                None => Box::new(std::iter::empty()),
+            },
+            None => Box::new(self.ring.items.iter().rev()),
+        }
+    }
+}
+
+/// The store shared by receivers, deriving tasks and the API.
+#[derive(Debug)]
+pub struct Store {
+    pub limits: Limits,
+    pub spans: RwLock<SpanStore>,
+    pub logs: RwLock<LogStore>,
+    pub points: RwLock<VecDeque<MetricPoint>>,
+    pub counters: Counters,
+}
+
+impl Store {
+    pub fn new(limits: Limits) -> Arc<Self> {
+        Arc::new(Self {
+            limits,
+            spans: RwLock::new(SpanStore::new(limits.max_spans)),
+            logs: RwLock::new(LogStore::new(limits.max_logs)),
+            points: RwLock::new(VecDeque::new()),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn insert_spans(&self, spans: Vec<StoredSpan>) {
+        let n = spans.len() as u64;
+        let mut evicted = 0u64;
+        if let Ok(mut store) = self.spans.write() {
+            for span in spans {
+                evicted += u64::from(store.push(span));
+            }
+        }
+        self.counters.spans_received.fetch_add(n, Ordering::Relaxed);
+        self.counters
+            .spans_evicted
+            .fetch_add(evicted, Ordering::Relaxed);
+        metrics::counter!("dashboard_items_received_total", "signal" => "traces").increment(n);
+        metrics::counter!("dashboard_items_evicted_total", "signal" => "traces").increment(evicted);
+    }
+
+    pub fn insert_logs(&self, logs: Vec<StoredLog>) {
+        let n = logs.len() as u64;
+        let mut evicted = 0u64;
+        if let Ok(mut store) = self.logs.write() {
+            for log in logs {
+                evicted += u64::from(store.push(log));
+            }
+        }
+        self.counters.logs_received.fetch_add(n, Ordering::Relaxed);
+        self.counters
+            .logs_evicted
+            .fetch_add(evicted, Ordering::Relaxed);
+        metrics::counter!("dashboard_items_received_total", "signal" => "logs").increment(n);
+        metrics::counter!("dashboard_items_evicted_total", "signal" => "logs").increment(evicted);
+    }
+
+    pub fn insert_points(&self, points: Vec<MetricPoint>) {
+        let n = points.len() as u64;
+        let mut evicted = 0u64;
+        if let Ok(mut ring) = self.points.write() {
+            for p in points {
+                if ring.len() >= self.limits.max_metric_points.max(1) {
+                    ring.pop_front();
+                    evicted += 1;
+                }
+                ring.push_back(p);
+            }
+        }
+        self.counters
+            .points_received
+            .fetch_add(n, Ordering::Relaxed);
+        self.counters
+            .points_evicted
+            .fetch_add(evicted, Ordering::Relaxed);
+        metrics::counter!("dashboard_items_received_total", "signal" => "metrics").increment(n);
+        metrics::counter!("dashboard_items_evicted_total", "signal" => "metrics")
+            .increment(evicted);
+    }
+
+    /// Items the receivers refused (malformed ids, over budget).
+    pub fn refused(&self, signal: &'static str, n: u64) {
+        let counter = match signal {
+            "traces" => &self.counters.spans_refused,
+            "logs" => &self.counters.logs_refused,
+            _ => &self.counters.points_refused,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+        metrics::counter!("dashboard_items_refused_total", "signal" => signal).increment(n);
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (spans, traces) = self
+            .spans
+            .read()
+            .map(|s| (s.len(), s.trace_count()))
+            .unwrap_or_default();
+        StoreStats {
+            spans,
+            traces,
+            logs: self.logs.read().map(|l| l.len()).unwrap_or_default(),
+            metric_points: self.points.read().map(|p| p.len()).unwrap_or_default(),
+            max_spans: self.limits.max_spans,
+            max_logs: self.limits.max_logs,
+            max_metric_points: self.limits.max_metric_points,
+            spans_received: get(&c.spans_received),
+            spans_evicted: get(&c.spans_evicted),
+            spans_refused: get(&c.spans_refused),
+            logs_received: get(&c.logs_received),
+            logs_evicted: get(&c.logs_evicted),
+            logs_refused: get(&c.logs_refused),
+            points_received: get(&c.points_received),
+            points_evicted: get(&c.points_evicted),
+            points_refused: get(&c.points_refused),
+            attributes_dropped: get(&c.attributes_dropped),
+            values_truncated: get(&c.values_truncated),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{SpanKind, StoredSpan};
+
+    pub(crate) fn span(trace: u8, id: u8, service: &str) -> StoredSpan {
+        StoredSpan {
+            trace_id: [trace; 16],
+            span_id: [id; 8],
+            parent_span_id: None,
+            service: Arc::from(service),
+            name: Arc::from("GET /x"),
+            kind: SpanKind::Server,
+            start_unix_nano: u64::from(id) * 1_000,
+            end_unix_nano: u64::from(id) * 1_000 + 500,
+            error: false,
+            status_message: None,
+            attributes: Box::new([]),
+            events: Box::new([]),
+        }
+    }
+
+    #[test]
+    fn eviction_keeps_the_cap_and_the_indexes_in_step() {
+        let store = Store::new(Limits {
+            max_spans: 3,
+            ..Limits::default()
+        });
+        store.insert_spans(vec![span(1, 1, "a"), span(1, 2, "b"), span(2, 3, "a")]);
+        store.insert_spans(vec![span(3, 4, "b"), span(3, 5, "b")]);
+        let spans = store.spans.read().expect("lock");
+        assert_eq!(spans.len(), 3);
+        assert!(
+            spans.trace(&[1; 16]).is_empty(),
+            "trace 1 was fully evicted"
+        );
+        assert_eq!(spans.trace(&[3; 16]).len(), 2);
+        assert_eq!(spans.newest(Some("a")).count(), 1);
+        assert_eq!(spans.newest(Some("b")).count(), 2);
+        assert_eq!(spans.trace_count(), 2);
+        drop(spans);
+        let stats = store.stats();
+        assert_eq!((stats.spans_received, stats.spans_evicted), (5, 2));
+    }
+
+    #[test]
+    fn newest_iterates_backwards_in_arrival_order() {
+        let store = Store::new(Limits::default());
+        store.insert_spans(vec![span(1, 1, "a"), span(2, 2, "a"), span(3, 3, "b")]);
+        let spans = store.spans.read().expect("lock");
+        let ids: Vec<u8> = spans.newest(None).map(|s| s.span_id[0]).collect();
+        assert_eq!(ids, [3, 2, 1]);
+        let ids: Vec<u8> = spans.newest(Some("a")).map(|s| s.span_id[0]).collect();
+        assert_eq!(ids, [2, 1]);
+        assert_eq!(spans.newest(Some("nobody")).count(), 0);
+    }
+
+    #[test]
+    fn metric_points_are_capped_too() {
+        let store = Store::new(Limits {
+            max_metric_points: 2,
+            ..Limits::default()
+        });
+        let p = |v: f64| MetricPoint {
+            service: Arc::from("a"),
+            name: Arc::from("m"),
+            time_unix_nano: 0,
+            value: v,
+        };
+        store.insert_points(vec![p(1.0), p(2.0), p(3.0)]);
+        let ring = store.points.read().expect("lock");
+        assert_eq!(ring.iter().map(|p| p.value).collect::<Vec<_>>(), [2.0, 3.0]);
+    }
+}

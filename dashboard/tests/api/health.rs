@@ -1,0 +1,135 @@
+//! Health transitions driven by real scraped data: the watched service is a real axum app
+//! with the standard router; the test changes what it answers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::Duration;
+
+use apiary_telemetry::{Readiness, ServeLimits, standard_router};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use dashboard::Config;
+use dashboard::monitor::Target;
+
+use crate::helpers::spawn;
+
+#[derive(Clone, Default)]
+struct Knobs {
+    status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
+    ready: Arc<AtomicU16>,
+}
+
+async fn work(State(k): State<Knobs>) -> StatusCode {
+    tokio::time::sleep(Duration::from_millis(k.delay_ms.load(Ordering::Relaxed))).await;
+    StatusCode::from_u16(k.status.load(Ordering::Relaxed)).unwrap_or(StatusCode::OK)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_goes_up_degraded_down_and_up_again() {
+    let knobs = Knobs::default();
+    knobs.status.store(200, Ordering::Relaxed);
+    knobs.ready.store(1, Ordering::Relaxed);
+    let ready = knobs.ready.clone();
+    let readiness = Readiness::new().check("store", move || {
+        let ok = ready.load(Ordering::Relaxed) == 1;
+        async move {
+            if ok {
+                Ok(())
+            } else {
+                Err("store unavailable".to_owned())
+            }
+        }
+    });
+    let app = standard_router(
+        Router::new()
+            .route("/work", get(work))
+            .with_state(knobs.clone()),
+        readiness,
+        ServeLimits::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let mut config = Config::for_tests();
+    config.scrape_interval = Duration::from_millis(200);
+    config.thresholds.latency_objective_ms = 150.0;
+    let d = spawn(
+        config,
+        vec![Target {
+            name: "shop".into(),
+            base_url: url.clone(),
+        }],
+    )
+    .await;
+
+    // Bounded background traffic so the scraper sees rates (stops with the test).
+    let traffic_url = url.clone();
+    let traffic = tokio::spawn(async move {
+        let c = reqwest::Client::new();
+        for _ in 0..3000 {
+            let _ = c.get(format!("{traffic_url}/work")).send().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+
+    let health = |name: &'static str| move |v: &serde_json::Value| v[0]["health"] == name;
+    let up = d
+        .eventually("/api/services", |v| {
+            v[0]["health"] == "up" && v[0]["rps"].as_f64().unwrap_or(0.0) > 0.0
+        })
+        .await;
+    assert_eq!(up[0]["source"], "metrics");
+
+    knobs.status.store(500, Ordering::Relaxed);
+    let degraded = d.eventually("/api/services", health("degraded")).await;
+    assert!(
+        degraded[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("error rate"),
+        "{degraded}"
+    );
+
+    knobs.status.store(200, Ordering::Relaxed);
+    d.eventually("/api/services", health("up")).await;
+
+    knobs.delay_ms.store(300, Ordering::Relaxed);
+    let slow = d.eventually("/api/services", health("degraded")).await;
+    assert!(
+        slow[0]["reason"].as_str().unwrap_or("").contains("p95"),
+        "{slow}"
+    );
+    knobs.delay_ms.store(0, Ordering::Relaxed);
+
+    knobs.ready.store(0, Ordering::Relaxed);
+    let down = d.eventually("/api/services", health("down")).await;
+    assert!(
+        down[0]["reason"].as_str().unwrap_or("").contains("store"),
+        "{down}"
+    );
+
+    knobs.ready.store(1, Ordering::Relaxed);
+    d.eventually("/api/services", health("up")).await;
+
+    let (_, detail) = d.get_json("/api/services/shop").await;
+    assert!(
+        detail["series"].as_array().is_some_and(|s| s.len() > 3),
+        "{detail}"
+    );
+    // The test process shares one recorder with the dashboard itself, so other routes show too.
+    assert!(
+        detail["routes"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["route"] == "GET /work")),
+        "{detail}"
+    );
+    traffic.abort();
+}
