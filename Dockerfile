@@ -5,5 +5,5 @@ COPY . .
 RUN cargo build --release --locked --workspace --bins
 
 FROM debian:bookworm-slim
-COPY --from=build /src/target/release/apiary /src/target/release/catalog /src/target/release/gateway /usr/local/bin/
+COPY --from=build /src/target/release/apiary /src/target/release/catalog /src/target/release/gateway /src/target/release/dashboard /usr/local/bin/
 USER 65534:65534

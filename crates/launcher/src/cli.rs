@@ -35,6 +35,10 @@ pub struct UpArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub only: Vec<String>,
 
+    /// Do not start the dashboard even if the manifest has one.
+    #[arg(long)]
+    pub no_dashboard: bool,
+
     /// Where the service binaries are (default: the directory of this executable).
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,

@@ -15,6 +15,8 @@ pub struct PlannedService {
     pub name: String,
     pub host: String,
     pub port: u16,
+    /// Other ports it binds (the dashboard's OTLP receivers), checked free before start.
+    pub extra_ports: Vec<u16>,
     pub binary: PathBuf,
     /// Set on top of the launcher's own environment.
     pub env: Vec<(String, String)>,
@@ -76,7 +78,29 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
     };
     let supervisor_pid = std::process::id().to_string();
 
-    let mut services = Vec::with_capacity(selected.len());
+    let mut services = Vec::with_capacity(selected.len() + 1);
+    if let Some(dashboard) = manifest.dashboard.as_ref().filter(|_| !args.no_dashboard) {
+        let binary = bin_dir.join(dashboard.binary_name());
+        if !binary.is_file() {
+            return Err(LaunchError::MissingBinary {
+                service: "dashboard".into(),
+                path: binary.display().to_string(),
+            });
+        }
+        let absolute =
+            std::fs::canonicalize(&manifest_path).unwrap_or_else(|_| manifest_path.clone());
+        let mut env = manifest.dashboard_env(dashboard, &absolute);
+        env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
+        services.push(PlannedService {
+            name: "dashboard".into(),
+            host: manifest.stack.host.clone(),
+            port: dashboard.port,
+            extra_ports: vec![dashboard.otlp_grpc_port, dashboard.otlp_http_port],
+            binary,
+            env,
+            colour: 5,
+        });
+    }
     for (colour, service) in selected.into_iter().enumerate() {
         let binary = bin_dir.join(service.binary_name());
         if !binary.is_file() {
@@ -96,6 +120,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             name: service.name.clone(),
             host: manifest.stack.host.clone(),
             port: service.port,
+            extra_ports: Vec::new(),
             binary,
             env,
             colour,
@@ -112,11 +137,14 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
 }
 
 fn ensure_port_free(service: &PlannedService) -> Result<(), LaunchError> {
-    TcpListener::bind((service.host.as_str(), service.port))
-        .map(drop)
-        .map_err(|e| LaunchError::PortInUse {
-            service: service.name.clone(),
-            port: service.port,
-            reason: e.to_string(),
-        })
+    for port in std::iter::once(service.port).chain(service.extra_ports.iter().copied()) {
+        TcpListener::bind((service.host.as_str(), port))
+            .map(drop)
+            .map_err(|e| LaunchError::PortInUse {
+                service: service.name.clone(),
+                port,
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
 }

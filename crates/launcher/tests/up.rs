@@ -578,3 +578,133 @@ fn a_malformed_service_variable_stops_start_up_naming_it() {
         assert!(err.contains(var), "{binary}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_the_dashboard_shows_the_trace_and_health_of_the_stack() {
+    let bins = bin_dir();
+    assert!(
+        bins.join("dashboard").is_file(),
+        "dashboard binary missing: run `cargo build --workspace --bins`"
+    );
+    let (gateway_port, catalog_port) = (free_port(), free_port());
+    let (ui, grpc, http_port) = (free_port(), free_port(), free_port());
+    let dir = temp_dir("dashboard");
+    let manifest = dir.join("apiary.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"
+[stack]
+host = "127.0.0.1"
+namespace = "apiary"
+environment = "test"
+
+[telemetry]
+otlp_endpoint = "http://127.0.0.1:{grpc}"
+otlp_protocol = "grpc"
+
+[dashboard]
+port = {ui}
+otlp_grpc_port = {grpc}
+otlp_http_port = {http_port}
+
+[[services]]
+name = "gateway"
+port = {gateway_port}
+depends_on = ["catalog"]
+
+[[services]]
+name = "catalog"
+port = {catalog_port}
+"#
+        ),
+    )
+    .expect("write manifest");
+    let mut launcher = Launcher::start(&[
+        "up",
+        "--manifest",
+        manifest.to_str().expect("utf-8"),
+        "--bin-dir",
+        bins.to_str().expect("utf-8"),
+    ]);
+    launcher.wait_for("every service is ready", Duration::from_secs(60));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let dashboard = format!("http://127.0.0.1:{ui}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let _ = http
+            .get(format!(
+                "http://127.0.0.1:{gateway_port}/api/products?limit=1"
+            ))
+            .send()
+            .await;
+        let traces: serde_json::Value = http
+            .get(format!("{dashboard}/api/traces?service=catalog"))
+            .send()
+            .await
+            .expect("dashboard answers")
+            .json()
+            .await
+            .expect("json");
+        let services: serde_json::Value = http
+            .get(format!("{dashboard}/api/services"))
+            .send()
+            .await
+            .expect("services")
+            .json()
+            .await
+            .expect("json");
+        let both_up = ["gateway", "catalog"].iter().all(|name| {
+            services.as_array().is_some_and(|a| {
+                a.iter().any(|s| {
+                    s["name"] == *name
+                        && s["health"] == "up"
+                        && s["rps"].as_f64().unwrap_or(0.0) > 0.0
+                })
+            })
+        });
+        let joined = traces.as_array().is_some_and(|t| {
+            t.iter().any(|t| {
+                t["services"] == serde_json::json!(["catalog", "gateway"])
+                    && t["root_service"] == "gateway"
+            })
+        });
+        if both_up && joined {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dashboard never showed the stack: {services} {traces}\n{}",
+            launcher.output()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let topology: serde_json::Value = http
+        .get(format!("{dashboard}/api/topology"))
+        .send()
+        .await
+        .expect("topology")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        topology["edges"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|e| e["from"] == "gateway" && e["to"] == "catalog")),
+        "{topology}"
+    );
+
+    kill(Pid::from_raw(launcher.child.id() as i32), Signal::SIGTERM).expect("sigterm");
+    let status = launcher.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{}", launcher.output());
+    assert!(
+        launcher.output().contains("dashboard stopped"),
+        "{}",
+        launcher.output()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

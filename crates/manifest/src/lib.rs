@@ -41,7 +41,32 @@ pub fn url_var(service: &str) -> String {
 pub struct Manifest {
     pub stack: Stack,
     pub telemetry: Telemetry,
+    /// The dashboard, started first by `apiary up` when present.
+    #[serde(default)]
+    pub dashboard: Option<Dashboard>,
     pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    /// UI and API.
+    pub port: u16,
+    pub otlp_grpc_port: u16,
+    pub otlp_http_port: u16,
+    /// The executable's file name; defaults to `dashboard`.
+    #[serde(default)]
+    pub binary: Option<String>,
+}
+
+impl Dashboard {
+    pub fn binary_name(&self) -> &str {
+        self.binary.as_deref().unwrap_or("dashboard")
+    }
+
+    pub fn ports(&self) -> [u16; 3] {
+        [self.port, self.otlp_grpc_port, self.otlp_http_port]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -162,6 +187,19 @@ impl Manifest {
                 ));
             }
         }
+        if let Some(d) = &self.dashboard {
+            for (i, port) in d.ports().into_iter().enumerate() {
+                if port == 0 {
+                    return invalid("the dashboard's ports must not be 0".into());
+                }
+                if let Some(other) = ports.insert(port, "dashboard") {
+                    return invalid(format!("the dashboard and '{other}' both use port {port}"));
+                }
+                if d.ports()[..i].contains(&port) {
+                    return invalid(format!("the dashboard uses port {port} twice"));
+                }
+            }
+        }
         for s in &self.services {
             for dep in &s.depends_on {
                 if dep == &s.name {
@@ -263,6 +301,28 @@ impl Manifest {
     /// The base URL of a service as its callers reach it.
     pub fn url(&self, service: &Service) -> String {
         format!("http://{}:{}", self.stack.host, service.port)
+    }
+
+    /// The environment the dashboard process gets: its ports and where the manifest is (it
+    /// watches every service listed there). It never exports telemetry to itself.
+    pub fn dashboard_env(
+        &self,
+        dashboard: &Dashboard,
+        manifest_path: &Path,
+    ) -> Vec<(String, String)> {
+        vec![
+            (HOST_VAR.to_owned(), self.stack.host.clone()),
+            (PORT_VAR.to_owned(), dashboard.port.to_string()),
+            (
+                "DASHBOARD_OTLP_GRPC_PORT".to_owned(),
+                dashboard.otlp_grpc_port.to_string(),
+            ),
+            (
+                "DASHBOARD_OTLP_HTTP_PORT".to_owned(),
+                dashboard.otlp_http_port.to_string(),
+            ),
+            (MANIFEST_VAR.to_owned(), manifest_path.display().to_string()),
+        ]
     }
 
     /// The environment a service process gets from the launcher.
@@ -405,6 +465,23 @@ mod tests {
         assert_eq!(env["OTEL_SERVICE_NAME"], "gateway");
         assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://127.0.0.1:4317");
         assert!(env["OTEL_RESOURCE_ATTRIBUTES"].contains("service.namespace=apiary"));
+    }
+
+    #[test]
+    fn the_dashboard_section_is_optional_and_its_ports_must_be_free() {
+        assert!(small().dashboard.is_none());
+        let with_dashboard = SMALL.replace("[[services]]\n        name = \"gateway\"", "[dashboard]\n        port = 8080\n        otlp_grpc_port = 4317\n        otlp_http_port = 4318\n        [[services]]\n        name = \"gateway\"");
+        let m = Manifest::parse(&with_dashboard, Path::new("t.toml")).expect("valid");
+        let d = m.dashboard.as_ref().expect("dashboard");
+        assert_eq!(d.binary_name(), "dashboard");
+        let env: BTreeMap<String, String> = m
+            .dashboard_env(d, Path::new("/x/apiary.toml"))
+            .into_iter()
+            .collect();
+        assert_eq!(env["APIARY_PORT"], "8080");
+        assert_eq!(env["APIARY_MANIFEST"], "/x/apiary.toml");
+        let clash = with_dashboard.replace("port = 8080", "port = 8001");
+        assert!(Manifest::parse(&clash, Path::new("t.toml")).is_err());
     }
 
     #[test]
