@@ -30,8 +30,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_spans: 200_000,
-            max_logs: 100_000,
+            max_spans: 100_000,
+            max_logs: 50_000,
             max_metric_points: 100_000,
             max_attributes: 64,
             max_value_len: 1024,
