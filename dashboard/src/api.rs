@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
-use crate::model::{Attr, AttrValue, SpanKind, StoredLog, StoredSpan, hex, parse_trace_id};
+use crate::model::{AttrValue, Attrs, SpanKind, StoredLog, StoredSpan, hex, parse_trace_id};
 use crate::monitor::Snapshot;
 use crate::store::Store;
 
@@ -95,9 +95,10 @@ struct EventView {
     attributes: BTreeMap<String, AttrValue>,
 }
 
-fn attrs(a: &[Attr]) -> BTreeMap<String, AttrValue> {
-    a.iter()
-        .map(|a| (a.key.to_string(), a.value.clone()))
+fn attrs(a: &Attrs) -> BTreeMap<String, AttrValue> {
+    a.decode()
+        .into_iter()
+        .map(|a| (a.key.to_string(), a.value))
         .collect()
 }
 
@@ -118,10 +119,10 @@ impl From<&StoredSpan> for SpanView {
             end_unix_nano: s.end_unix_nano,
             duration_ms: ms(s.duration_nanos()),
             error: s.error,
-            status_message: s.status_message.as_deref().map(str::to_owned),
+            status_message: s.status_message().map(str::to_owned),
             attributes: attrs(&s.attributes),
             events: s
-                .events
+                .events()
                 .iter()
                 .map(|e| EventView {
                     time_unix_nano: e.time_unix_nano,
@@ -198,7 +199,7 @@ fn summarize(spans: &[&StoredSpan]) -> Option<TraceSummary> {
     })
 }
 
-/// Trace search: newest first.
+/// Trace search: newest first (by end time).
 pub fn search_traces(
     store: &Store,
     service: Option<&str>,
@@ -209,24 +210,12 @@ pub fn search_traces(
     let Ok(spans) = store.spans.read() else {
         return Vec::new();
     };
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for span in spans.newest(service) {
-        if !seen.insert(span.trace_id) {
-            continue;
-        }
-        let Some(summary) = summarize(&spans.trace(&span.trace_id)) else {
-            continue;
-        };
-        if error.is_some_and(|e| e != summary.error) || summary.duration_ms < min_duration_ms {
-            continue;
-        }
-        out.push(summary);
-        if out.len() >= limit {
-            break;
-        }
-    }
-    out
+    let min_nanos = (min_duration_ms * 1e6) as u64;
+    spans
+        .search(service, error, min_nanos, limit)
+        .iter()
+        .filter_map(|id| summarize(&spans.trace(id)))
+        .collect()
 }
 
 async fn traces(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<TraceSummary>>, ApiError> {

@@ -1,7 +1,7 @@
 //! What the store keeps: compact, owned, bounded copies of what OTLP delivered.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use serde::Serialize;
 
@@ -31,7 +31,7 @@ pub fn parse_trace_id(raw: &str) -> Option<TraceId> {
     Some(out)
 }
 
-/// An attribute value; arrays and maps are kept as their JSON text.
+/// An attribute value; arrays and maps are kept as their debug text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AttrValue {
@@ -45,6 +45,185 @@ pub enum AttrValue {
 pub struct Attr {
     pub key: Arc<str>,
     pub value: AttrValue,
+}
+
+/// The process-wide table of repeated strings (attribute keys and short values), so that an
+/// attribute costs a few bytes in [`Attrs`] instead of two fat pointers. Append-only and
+/// bounded: once full, new strings are stored inline in the attribute blob instead.
+#[derive(Debug)]
+struct StringTable {
+    ids: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+const STRING_TABLE_CAPACITY: usize = 200_000;
+/// Strings longer than this are never put in the table (they are rarely repeated).
+const MAX_TABLE_STRING: usize = 64;
+
+static STRINGS: LazyLock<RwLock<StringTable>> = LazyLock::new(|| {
+    RwLock::new(StringTable {
+        ids: HashMap::new(),
+        strings: Vec::new(),
+    })
+});
+
+fn string_id(s: &str) -> Option<u32> {
+    if s.len() > MAX_TABLE_STRING {
+        return None;
+    }
+    if let Some(id) = STRINGS.read().ok()?.ids.get(s) {
+        return Some(*id);
+    }
+    let mut table = STRINGS.write().ok()?;
+    if let Some(id) = table.ids.get(s) {
+        return Some(*id);
+    }
+    if table.strings.len() >= STRING_TABLE_CAPACITY {
+        return None;
+    }
+    let id = u32::try_from(table.strings.len()).ok()?;
+    let arc: Arc<str> = Arc::from(s);
+    table.strings.push(arc.clone());
+    table.ids.insert(arc, id);
+    Some(id)
+}
+
+/// How many strings the table holds (reported on `/api/store`).
+pub fn string_table_len() -> usize {
+    STRINGS.read().map(|t| t.strings.len()).unwrap_or(0)
+}
+
+// Blob tags.
+const STR_ID: u8 = 0;
+const STR_INLINE: u8 = 1;
+const INT: u8 = 2;
+const DOUBLE: u8 = 3;
+const TRUE: u8 = 4;
+const FALSE: u8 = 5;
+
+/// Attributes encoded into one small allocation: per attribute a key and a value, each a tag
+/// byte followed by a string-table id (4 bytes), an inline string (length + bytes) or a number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attrs(Box<[u8]>);
+
+#[derive(Debug, Default)]
+pub struct AttrsBuilder(Vec<u8>);
+
+impl AttrsBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n * 10))
+    }
+
+    fn string(&mut self, s: &str) {
+        match string_id(s) {
+            Some(id) => {
+                self.0.push(STR_ID);
+                self.0.extend_from_slice(&id.to_le_bytes());
+            }
+            None => {
+                self.0.push(STR_INLINE);
+                let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+                self.0.extend_from_slice(&len.to_le_bytes());
+                self.0.extend_from_slice(&s.as_bytes()[..len as usize]);
+            }
+        }
+    }
+
+    pub fn push_str(&mut self, key: &str, value: &str) {
+        self.string(key);
+        self.string(value);
+    }
+
+    pub fn push_int(&mut self, key: &str, value: i64) {
+        self.string(key);
+        self.0.push(INT);
+        self.0.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub fn push_double(&mut self, key: &str, value: f64) {
+        self.string(key);
+        self.0.push(DOUBLE);
+        self.0.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub fn push_bool(&mut self, key: &str, value: bool) {
+        self.string(key);
+        self.0.push(if value { TRUE } else { FALSE });
+    }
+
+    pub fn build(self) -> Attrs {
+        Attrs(self.0.into_boxed_slice())
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    table: &'a StringTable,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.bytes.split_first_chunk::<N>()?;
+        self.bytes = rest;
+        Some(*head)
+    }
+
+    fn value(&mut self) -> Option<AttrValue> {
+        let [tag] = self.take::<1>()?;
+        Some(match tag {
+            STR_ID => AttrValue::Str(
+                self.table
+                    .strings
+                    .get(u32::from_le_bytes(self.take()?) as usize)?
+                    .clone(),
+            ),
+            STR_INLINE => {
+                let len = u32::from_le_bytes(self.take()?) as usize;
+                let (s, rest) = self.bytes.split_at_checked(len)?;
+                self.bytes = rest;
+                AttrValue::Str(Arc::from(String::from_utf8_lossy(s).as_ref()))
+            }
+            INT => AttrValue::Int(i64::from_le_bytes(self.take()?)),
+            DOUBLE => AttrValue::Double(f64::from_le_bytes(self.take()?)),
+            TRUE => AttrValue::Bool(true),
+            FALSE => AttrValue::Bool(false),
+            _ => return None,
+        })
+    }
+}
+
+impl Attrs {
+    /// Decodes every attribute.
+    pub fn decode(&self) -> Vec<Attr> {
+        let Ok(table) = STRINGS.read() else {
+            return Vec::new();
+        };
+        let mut r = Reader {
+            bytes: &self.0,
+            table: &table,
+        };
+        let mut out = Vec::new();
+        while !r.bytes.is_empty() {
+            let (Some(AttrValue::Str(key)), Some(value)) = (r.value(), r.value()) else {
+                break;
+            };
+            out.push(Attr { key, value });
+        }
+        out
+    }
+
+    /// One attribute's value.
+    pub fn get(&self, key: &str) -> Option<AttrValue> {
+        self.decode()
+            .into_iter()
+            .find(|a| &*a.key == key)
+            .map(|a| a.value)
+    }
+
+    /// Bytes held (for memory accounting in tests and benchmarks).
+    pub fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,11 +250,18 @@ impl SpanKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpanEvent {
     pub time_unix_nano: u64,
     pub name: Arc<str>,
-    pub attributes: Box<[Attr]>,
+    pub attributes: Attrs,
+}
+
+/// The rarely present parts of a span, boxed so that most spans pay one pointer for them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpanExtra {
+    pub status_message: Option<Box<str>>,
+    pub events: Vec<SpanEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,12 +272,11 @@ pub struct StoredSpan {
     pub service: Arc<str>,
     pub name: Arc<str>,
     pub kind: SpanKind,
+    pub error: bool,
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
-    pub error: bool,
-    pub status_message: Option<Box<str>>,
-    pub attributes: Box<[Attr]>,
-    pub events: Box<[SpanEvent]>,
+    pub attributes: Attrs,
+    pub extra: Option<Box<SpanExtra>>,
 }
 
 impl StoredSpan {
@@ -99,18 +284,22 @@ impl StoredSpan {
         self.end_unix_nano.saturating_sub(self.start_unix_nano)
     }
 
-    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
-        self.attributes
-            .iter()
-            .find(|a| &*a.key == key)
-            .map(|a| &a.value)
-    }
-
-    pub fn attr_str(&self, key: &str) -> Option<&str> {
-        match self.attr(key)? {
+    pub fn attr_str(&self, key: &str) -> Option<Arc<str>> {
+        match self.attributes.get(key)? {
             AttrValue::Str(s) => Some(s),
             _ => None,
         }
+    }
+
+    pub fn status_message(&self) -> Option<&str> {
+        self.extra.as_ref()?.status_message.as_deref()
+    }
+
+    pub fn events(&self) -> &[SpanEvent] {
+        self.extra
+            .as_ref()
+            .map(|e| e.events.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -124,7 +313,7 @@ pub struct StoredLog {
     pub service: Arc<str>,
     pub trace_id: Option<TraceId>,
     pub span_id: Option<SpanId>,
-    pub attributes: Box<[Attr]>,
+    pub attributes: Attrs,
 }
 
 /// A metric data point received over OTLP (`/v1/metrics`): kept for counting and the latest
@@ -185,6 +374,49 @@ mod tests {
         assert_eq!(parse_trace_id("ABABABABABABABABABABABABABABABAB"), Some(id));
         assert_eq!(parse_trace_id("xyz"), None);
         assert_eq!(parse_trace_id(&"g".repeat(32)), None);
+    }
+
+    #[test]
+    fn attributes_round_trip_through_the_blob() {
+        let mut b = AttrsBuilder::default();
+        b.push_str("http.route", "/products/{id}");
+        b.push_int("http.response.status_code", 200);
+        b.push_double("ratio", 0.5);
+        b.push_bool("ok", true);
+        let long = "x".repeat(500);
+        b.push_str("url.full", &long);
+        let attrs = b.build();
+        let decoded = attrs.decode();
+        assert_eq!(decoded.len(), 5);
+        assert_eq!(
+            attrs.get("http.route"),
+            Some(AttrValue::Str(Arc::from("/products/{id}")))
+        );
+        assert_eq!(
+            attrs.get("http.response.status_code"),
+            Some(AttrValue::Int(200))
+        );
+        assert_eq!(attrs.get("ratio"), Some(AttrValue::Double(0.5)));
+        assert_eq!(attrs.get("ok"), Some(AttrValue::Bool(true)));
+        assert_eq!(
+            attrs.get("url.full"),
+            Some(AttrValue::Str(Arc::from(long.as_str())))
+        );
+        assert!(attrs.encoded_len() < 600);
+        // Interned keys and values cost 5 bytes each.
+        let mut small = AttrsBuilder::default();
+        small.push_str("http.request.method", "GET");
+        assert_eq!(small.build().encoded_len(), 10);
+    }
+
+    #[test]
+    fn a_truncated_blob_decodes_what_it_can() {
+        let mut b = AttrsBuilder::default();
+        b.push_int("a", 1);
+        b.push_int("b", 2);
+        let Attrs(bytes) = b.build();
+        let cut = Attrs(bytes[..bytes.len() - 3].into());
+        assert_eq!(cut.decode().len(), 1);
     }
 
     #[test]

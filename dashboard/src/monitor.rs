@@ -615,7 +615,7 @@ fn topology(store: &Store, services: &[ServiceView], since_ns: u64) -> Topology 
                 .into_iter()
                 .find(|s| s.kind == SpanKind::Server && s.parent_span_id == Some(span.span_id))
                 .map(|s| s.service.to_string());
-            let Some(to) = child.or_else(|| span.attr_str("peer.service").map(str::to_owned))
+            let Some(to) = child.or_else(|| span.attr_str("peer.service").map(|s| s.to_string()))
             else {
                 continue;
             };

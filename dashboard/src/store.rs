@@ -132,11 +132,37 @@ fn unindex<K: std::hash::Hash + Eq>(index: &mut HashMap<K, VecDeque<u64>>, key: 
     }
 }
 
+/// No previous item in a chain.
+const NONE: u64 = u64::MAX;
+
+#[derive(Debug)]
+struct Slot {
+    span: StoredSpan,
+    /// The previous span of the same trace (a chain instead of per-trace lists keeps the index
+    /// at 16 bytes a span).
+    prev_in_trace: u64,
+    /// The previous span of the same service.
+    prev_in_service: u64,
+}
+
+/// What is known about a trace without walking its spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceEntry {
+    pub last_seq: u64,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    pub span_count: u32,
+    pub error: bool,
+    /// One bit per service (the 64th bit is shared by any further services).
+    service_bits: u64,
+}
+
 #[derive(Debug)]
 pub struct SpanStore {
-    ring: Ring<StoredSpan>,
-    by_trace: HashMap<TraceId, VecDeque<u64>>,
-    by_service: HashMap<Arc<str>, VecDeque<u64>>,
+    ring: Ring<Slot>,
+    by_trace: HashMap<TraceId, TraceEntry>,
+    by_service: HashMap<Arc<str>, u64>,
+    service_bit: HashMap<Arc<str>, u32>,
 }
 
 impl SpanStore {
@@ -145,29 +171,72 @@ impl SpanStore {
             ring: Ring::new(cap),
             by_trace: HashMap::new(),
             by_service: HashMap::new(),
+            service_bit: HashMap::new(),
         }
+    }
+
+    fn bit(&mut self, service: &Arc<str>) -> u32 {
+        let next = u32::try_from(self.service_bit.len())
+            .unwrap_or(u32::MAX)
+            .min(63);
+        *self.service_bit.entry(service.clone()).or_insert(next)
     }
 
     /// Returns whether an old span was evicted.
     fn push(&mut self, span: StoredSpan) -> bool {
         let seq = self.ring.next_seq();
-        self.by_trace
-            .entry(span.trace_id)
-            .or_default()
-            .push_back(seq);
-        self.by_service
-            .entry(span.service.clone())
-            .or_default()
-            .push_back(seq);
+        let bit = self.bit(&span.service);
+        let entry = self.by_trace.entry(span.trace_id).or_insert(TraceEntry {
+            last_seq: NONE,
+            start_unix_nano: u64::MAX,
+            end_unix_nano: 0,
+            span_count: 0,
+            error: false,
+            service_bits: 0,
+        });
+        let prev_in_trace = entry.last_seq;
+        entry.last_seq = seq;
+        entry.start_unix_nano = entry.start_unix_nano.min(span.start_unix_nano);
+        entry.end_unix_nano = entry.end_unix_nano.max(span.end_unix_nano);
+        entry.span_count = entry.span_count.saturating_add(1);
+        entry.error |= span.error;
+        entry.service_bits |= 1 << bit;
+        let prev_in_service = self
+            .by_service
+            .insert(span.service.clone(), seq)
+            .unwrap_or(NONE);
         let evicted_seq = self.ring.base;
-        match self.ring.push(span) {
+        match self.ring.push(Slot {
+            span,
+            prev_in_trace,
+            prev_in_service,
+        }) {
             Some(old) => {
-                unindex(&mut self.by_trace, &old.trace_id, evicted_seq);
-                unindex(&mut self.by_service, &old.service, evicted_seq);
+                if let Some(e) = self.by_trace.get_mut(&old.span.trace_id) {
+                    e.span_count = e.span_count.saturating_sub(1);
+                    if e.last_seq == evicted_seq {
+                        self.by_trace.remove(&old.span.trace_id);
+                    }
+                }
+                if self.by_service.get(&old.span.service) == Some(&evicted_seq) {
+                    self.by_service.remove(&old.span.service);
+                }
                 true
             }
             None => false,
         }
+    }
+
+    fn chain(&self, start: u64, next: fn(&Slot) -> u64) -> impl Iterator<Item = &StoredSpan> {
+        let mut seq = start;
+        std::iter::from_fn(move || {
+            if seq == NONE {
+                return None;
+            }
+            let slot = self.ring.get(seq)?;
+            seq = next(slot);
+            Some(&slot.span)
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -182,12 +251,16 @@ impl SpanStore {
         self.by_trace.len()
     }
 
-    /// Every held span of a trace, in arrival order.
+    pub fn trace_entry(&self, id: &TraceId) -> Option<&TraceEntry> {
+        self.by_trace.get(id)
+    }
+
+    /// Every held span of a trace, newest first.
     pub fn trace(&self, id: &TraceId) -> Vec<&StoredSpan> {
-        self.by_trace
-            .get(id)
-            .map(|seqs| seqs.iter().filter_map(|s| self.ring.get(*s)).collect())
-            .unwrap_or_default()
+        match self.by_trace.get(id) {
+            Some(e) => self.chain(e.last_seq, |s| s.prev_in_trace).collect(),
+            None => Vec::new(),
+        }
     }
 
     /// Spans newest first, optionally of one service only.
@@ -197,15 +270,55 @@ impl SpanStore {
     ) -> Box<dyn Iterator<Item = &'a StoredSpan> + 'a> {
         match service {
             Some(name) => match self.by_service.get(name) {
-                Some(seqs) => Box::new(seqs.iter().rev().filter_map(|s| self.ring.get(*s))),
+                Some(last) => Box::new(self.chain(*last, |s| s.prev_in_service)),
                 None => Box::new(std::iter::empty()),
             },
-            None => Box::new(self.ring.items.iter().rev()),
+            None => Box::new(self.ring.items.iter().rev().map(|s| &s.span)),
         }
     }
 
     pub fn services(&self) -> impl Iterator<Item = &Arc<str>> {
         self.by_service.keys()
+    }
+
+    /// Trace ids matching the filters, newest (by end time) first: one pass over the trace
+    /// index, keeping the best `limit` in a heap.
+    pub fn search(
+        &self,
+        service: Option<&str>,
+        error: Option<bool>,
+        min_duration_nanos: u64,
+        limit: usize,
+    ) -> Vec<TraceId> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let bit = match service {
+            Some(name) => match self.service_bit.get(name) {
+                Some(b) if self.by_service.contains_key(name) => Some(*b),
+                _ => return Vec::new(),
+            },
+            None => None,
+        };
+        let mut heap: BinaryHeap<Reverse<(u64, TraceId)>> = BinaryHeap::with_capacity(limit + 1);
+        for (id, e) in &self.by_trace {
+            if bit.is_some_and(|b| e.service_bits & (1 << b) == 0)
+                || error.is_some_and(|want| want != e.error)
+                || e.end_unix_nano.saturating_sub(e.start_unix_nano) < min_duration_nanos
+            {
+                continue;
+            }
+            // With a shared bit (64+ services), make sure the service really is in the trace.
+            if bit == Some(63) && !self.trace(id).iter().any(|s| Some(&*s.service) == service) {
+                continue;
+            }
+            heap.push(Reverse((e.end_unix_nano, *id)));
+            if heap.len() > limit {
+                heap.pop();
+            }
+        }
+        let mut out: Vec<(u64, TraceId)> = heap.into_iter().map(|Reverse(x)| x).collect();
+        out.sort_by(|a, b| b.cmp(a));
+        out.into_iter().map(|(_, id)| id).collect()
     }
 }
 
@@ -410,9 +523,8 @@ pub(crate) mod tests {
             start_unix_nano: u64::from(id) * 1_000,
             end_unix_nano: u64::from(id) * 1_000 + 500,
             error: false,
-            status_message: None,
-            attributes: Box::new([]),
-            events: Box::new([]),
+            attributes: crate::model::Attrs::default(),
+            extra: None,
         }
     }
 
@@ -449,6 +561,32 @@ pub(crate) mod tests {
         let ids: Vec<u8> = spans.newest(Some("a")).map(|s| s.span_id[0]).collect();
         assert_eq!(ids, [2, 1]);
         assert_eq!(spans.newest(Some("nobody")).count(), 0);
+    }
+
+    #[test]
+    fn search_filters_on_the_trace_index_newest_first() {
+        let store = Store::new(Limits::default());
+        let mut slow_error = span(1, 1, "a");
+        slow_error.end_unix_nano = slow_error.start_unix_nano + 5_000_000;
+        slow_error.error = true;
+        store.insert_spans(vec![
+            slow_error,
+            span(1, 2, "b"),
+            span(2, 3, "a"),
+            span(3, 4, "b"),
+        ]);
+        let spans = store.spans.read().expect("lock");
+        // Newest by end time: the slow trace ended last.
+        assert_eq!(
+            spans.search(None, None, 0, 10),
+            vec![[1; 16], [3; 16], [2; 16]]
+        );
+        assert_eq!(spans.search(Some("a"), None, 0, 10), vec![[1; 16], [2; 16]]);
+        assert_eq!(spans.search(None, Some(true), 0, 10), vec![[1; 16]]);
+        assert_eq!(spans.search(None, None, 1_000_000, 10), vec![[1; 16]]);
+        assert_eq!(spans.search(None, None, 0, 1), vec![[1; 16]]);
+        assert!(spans.search(Some("nobody"), None, 0, 10).is_empty());
+        assert_eq!(spans.trace_entry(&[1; 16]).map(|e| e.span_count), Some(2));
     }
 
     #[test]

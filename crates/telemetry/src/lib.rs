@@ -236,10 +236,11 @@ impl Pipeline {
                 tracing_opentelemetry::layer()
                     .with_tracer(tracer)
                     .with_level(true)
-                    // code.* and thread.* on every span cost bytes on the wire and in every
-                    // store, and say nothing the span name does not.
+                    // code.*, thread.* and busy/idle times on every span cost bytes on the wire
+                    // and in every store, and say nothing the span and its duration do not.
                     .with_location(false)
                     .with_threads(false)
+                    .with_tracked_inactivity(false)
                     // Spans are not filtered by RUST_LOG: a trace must not lose its HTTP spans
                     // because someone lowered the console's verbosity.
                     .with_filter(tracing_subscriber::filter::filter_fn(|meta| meta.is_span()))

@@ -9,15 +9,15 @@ use std::sync::atomic::Ordering;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use opentelemetry_proto::tonic::common::v1::{AnyValue as AnyValueMsg, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberValue;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::model::{
-    Attr, AttrValue, Interner, MetricPoint, SpanEvent, SpanId, SpanKind, StoredLog, StoredSpan,
-    TraceId,
+    Attrs, AttrsBuilder, Interner, MetricPoint, SpanEvent, SpanExtra, SpanId, SpanKind, StoredLog,
+    StoredSpan, TraceId,
 };
 use crate::store::{Counters, Limits};
 
@@ -54,38 +54,34 @@ impl Converter<'_> {
         s[..end].into()
     }
 
-    fn value(&mut self, v: Option<&AnyValueMsg>) -> Option<AttrValue> {
-        Some(match v?.value.as_ref()? {
-            AnyValue::StringValue(s) if s.len() <= 64 => AttrValue::Str(self.interner.get(s)),
-            AnyValue::StringValue(s) => AttrValue::Str(Arc::from(self.truncate(s))),
-            AnyValue::BoolValue(b) => AttrValue::Bool(*b),
-            AnyValue::IntValue(i) => AttrValue::Int(*i),
-            AnyValue::DoubleValue(d) => AttrValue::Double(*d),
-            AnyValue::BytesValue(b) => AttrValue::Str(Arc::from(crate::model::hex(b))),
-            other => {
-                let text = format!("{other:?}");
-                AttrValue::Str(Arc::from(self.truncate(&text)))
-            }
-        })
-    }
-
-    fn attributes(&mut self, kvs: &[KeyValue]) -> Box<[Attr]> {
+    fn attributes(&mut self, kvs: &[KeyValue]) -> Attrs {
         let keep = kvs.len().min(self.limits.max_attributes);
         if kvs.len() > keep {
             self.counters
                 .attributes_dropped
                 .fetch_add((kvs.len() - keep) as u64, Ordering::Relaxed);
         }
-        kvs.iter()
-            .take(keep)
-            .filter_map(|kv| {
-                let value = self.value(kv.value.as_ref())?;
-                Some(Attr {
-                    key: self.interner.get(&kv.key),
-                    value,
-                })
-            })
-            .collect()
+        let mut b = AttrsBuilder::with_capacity(keep);
+        for kv in &kvs[..keep] {
+            let Some(value) = kv.value.as_ref().and_then(|v| v.value.as_ref()) else {
+                continue;
+            };
+            match value {
+                AnyValue::StringValue(v) => {
+                    let v = self.truncate(v);
+                    b.push_str(&kv.key, &v);
+                }
+                AnyValue::BoolValue(v) => b.push_bool(&kv.key, *v),
+                AnyValue::IntValue(v) => b.push_int(&kv.key, *v),
+                AnyValue::DoubleValue(v) => b.push_double(&kv.key, *v),
+                AnyValue::BytesValue(v) => b.push_str(&kv.key, &crate::model::hex(v)),
+                other => {
+                    let text = self.truncate(&format!("{other:?}"));
+                    b.push_str(&kv.key, &text);
+                }
+            }
+        }
+        b.build()
     }
 
     fn service(&mut self, resource: Option<&Resource>) -> Arc<str> {
@@ -121,7 +117,7 @@ impl Converter<'_> {
                         .ok()
                         .filter(|p| p != &[0; 8]);
                     let status = span.status.as_ref();
-                    let events = span
+                    let events: Vec<SpanEvent> = span
                         .events
                         .iter()
                         .take(self.limits.max_attributes)
@@ -131,6 +127,15 @@ impl Converter<'_> {
                             attributes: self.attributes(&e.attributes),
                         })
                         .collect();
+                    let status_message = status
+                        .filter(|s| !s.message.is_empty())
+                        .map(|s| self.truncate(&s.message));
+                    let extra = (status_message.is_some() || !events.is_empty()).then(|| {
+                        Box::new(SpanExtra {
+                            status_message,
+                            events,
+                        })
+                    });
                     out.items.push(StoredSpan {
                         trace_id,
                         span_id,
@@ -142,11 +147,8 @@ impl Converter<'_> {
                         end_unix_nano: span.end_time_unix_nano.max(span.start_time_unix_nano),
                         // STATUS_CODE_ERROR = 2
                         error: status.is_some_and(|s| s.code == 2),
-                        status_message: status
-                            .filter(|s| !s.message.is_empty())
-                            .map(|s| self.truncate(&s.message)),
                         attributes: self.attributes(&span.attributes),
-                        events,
+                        extra,
                     });
                 }
             }

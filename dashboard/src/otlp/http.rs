@@ -122,16 +122,76 @@ async fn read_body(
     if !gzip {
         return Ok(raw);
     }
+    match gunzip_limited(&raw, limit) {
+        Ok(Some(out)) => Ok(Bytes::from(out)),
+        Ok(None) => Err(too_large()),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            enc,
+            format!("bad gzip body: {e}"),
+        )),
+    }
+}
+
+/// Decompresses at most `limit` bytes; `Ok(None)` when the output would be larger.
+pub fn gunzip_limited(raw: &[u8], limit: usize) -> std::io::Result<Option<Vec<u8>>> {
     let mut out = Vec::new();
     // Reading one byte past the limit tells a bomb from a body that fits exactly.
-    flate2::read::GzDecoder::new(raw.as_ref())
+    flate2::read::GzDecoder::new(raw)
         .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, enc, format!("bad gzip body: {e}")))?;
-    if out.len() > limit {
-        return Err(too_large());
+        .read_to_end(&mut out)?;
+    Ok((out.len() <= limit).then_some(out))
+}
+
+/// Runs one input through the receiver's decoding and conversion, as the fuzz target does:
+/// `selector` picks protobuf or JSON (bit 0), gzip (bit 1) and the signal (the rest).
+#[doc(hidden)]
+pub fn fuzz_one(selector: u8, body: &[u8]) {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+    let enc = if selector & 1 == 0 {
+        Encoding::Protobuf
+    } else {
+        Encoding::Json
+    };
+    let unzipped;
+    let body = if selector & 2 == 0 {
+        body
+    } else {
+        match gunzip_limited(body, 1 << 20) {
+            Ok(Some(out)) => {
+                unzipped = out;
+                &unzipped
+            }
+            _ => return,
+        }
+    };
+    let limits = crate::store::Limits {
+        max_spans: 64,
+        max_logs: 64,
+        max_metric_points: 64,
+        ..Default::default()
+    };
+    let ingest = Ingest::new(crate::store::Store::new(limits), u64::MAX);
+    match (selector >> 2) % 3 {
+        0 => {
+            if let Ok(req) = decode::<ExportTraceServiceRequest>(body, enc) {
+                let _ = ingest.traces(&req);
+            }
+        }
+        1 => {
+            if let Ok(req) = decode::<ExportLogsServiceRequest>(body, enc) {
+                let _ = ingest.logs(&req);
+            }
+        }
+        _ => {
+            if let Ok(req) = decode::<ExportMetricsServiceRequest>(body, enc) {
+                let _ = ingest.metrics(&req);
+            }
+        }
     }
-    Ok(Bytes::from(out))
 }
 
 fn decode<M: prost::Message + Default + DeserializeOwned>(

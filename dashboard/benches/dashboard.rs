@@ -1,0 +1,268 @@
+//! The dashboard's benchmark: the real `dashboard` binary, pinned to one core with `taskset`,
+//! receives 1,024,000 realistic spans over OTLP/HTTP protobuf in 512-span batches; then its
+//! memory is read with 1,000,000 spans held and the API's latencies are sampled.
+//!
+//!   cargo bench -p dashboard --bench dashboard
+//!
+//! Prints a Markdown table (the README's). Loopback only; every phase is bounded in count.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
+
+const BATCH: usize = 512;
+const BATCHES: usize = 2000;
+const HELD: usize = 1_000_000;
+const CONCURRENCY: usize = 4;
+const QUERIES: usize = 200;
+
+fn kv(key: &str, value: Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+/// One batch: 512 spans of one service, shaped like Apiary's HTTP server and client spans.
+fn batch(n: usize) -> Vec<u8> {
+    let service = format!("svc-{}", n % 10);
+    let base = 1_790_000_000_000_000_000u64 + (n as u64) * 1_000_000;
+    let spans = (0..BATCH)
+        .map(|i| {
+            let k = n * BATCH + i;
+            let trace = (k / 3) as u128 + 1;
+            let server = i % 3 != 1;
+            let product = k % 300;
+            let duration = 1_000_000 + (k % 97) as u64 * 1_000_000;
+            Span {
+                trace_id: trace.to_be_bytes().to_vec(),
+                span_id: ((k as u64) + 1).to_be_bytes().to_vec(),
+                parent_span_id: if k % 3 == 0 {
+                    Vec::new()
+                } else {
+                    (k as u64).to_be_bytes().to_vec()
+                },
+                name: if server {
+                    "GET /api/products/{id}".into()
+                } else {
+                    "GET /products/{id}".into()
+                },
+                kind: if server { 2 } else { 3 },
+                start_time_unix_nano: base + i as u64 * 1000,
+                end_time_unix_nano: base + i as u64 * 1000 + duration,
+                attributes: vec![
+                    kv("http.request.method", s("GET")),
+                    kv("http.route", s("/api/products/{id}")),
+                    kv("url.path", s(&format!("/api/products/BK-{product:04}"))),
+                    kv("url.scheme", s("http")),
+                    kv("network.protocol.version", s("1.1")),
+                    kv("user_agent.original", s("apiary-load/0.1")),
+                    kv(
+                        "http.response.status_code",
+                        Value::IntValue(if k % 100 == 0 { 500 } else { 200 }),
+                    ),
+                ],
+                status: (k % 100 == 0).then(|| Status {
+                    code: 2,
+                    message: "upstream failed".into(),
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    kv("service.name", s(&service)),
+                    kv("service.namespace", s("apiary")),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let idx = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx]
+}
+
+async fn sample(http: &reqwest::Client, url: &str) -> (f64, f64) {
+    let mut ms = Vec::with_capacity(QUERIES);
+    for _ in 0..QUERIES {
+        let start = Instant::now();
+        let resp = http.get(url).send().await.expect("query");
+        assert!(resp.status().is_success(), "{url}: {}", resp.status());
+        let _ = resp.bytes().await.expect("body");
+        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    (percentile(&ms, 0.5), percentile(&ms, 0.99))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let (ui, grpc, otlp) = (free_port(), free_port(), free_port());
+    let server = Command::new("taskset")
+        .args(["-c", "0", env!("CARGO_BIN_EXE_dashboard")])
+        .env("APIARY_PORT", ui.to_string())
+        .env("DASHBOARD_OTLP_GRPC_PORT", grpc.to_string())
+        .env("DASHBOARD_OTLP_HTTP_PORT", otlp.to_string())
+        .env("DASHBOARD_MAX_SPANS", HELD.to_string())
+        .env("DASHBOARD_INGEST_BUDGET", "1000000000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map(Server)
+        .expect("start the dashboard under taskset");
+    let pid = server.0.id();
+    let http = reqwest::Client::new();
+    let api = format!("http://127.0.0.1:{ui}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http
+        .get(format!("{api}/health/ready"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "dashboard did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let idle = rss_mib(pid);
+
+    eprintln!("encoding {BATCHES} batches of {BATCH} spans…");
+    // Shared bytes: cloning a batch per request copies nothing.
+    let batches: std::sync::Arc<Vec<Bytes>> =
+        std::sync::Arc::new((0..BATCHES).map(|n| Bytes::from(batch(n))).collect());
+    let bytes_total: usize = batches.iter().map(|b| b.len()).sum();
+    let url = format!("http://127.0.0.1:{otlp}/v1/traces");
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (http, url, next, batches) =
+                (http.clone(), url.clone(), next.clone(), batches.clone());
+            async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = batches.get(i) else { return };
+                    let resp = http
+                        .post(&url)
+                        .header("content-type", "application/x-protobuf")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("export");
+                    assert_eq!(resp.status(), 200);
+                }
+            }
+        })
+        .collect();
+    futures_util::future::join_all(workers).await;
+    let secs = start.elapsed().as_secs_f64();
+    let spans_per_sec = (BATCHES * BATCH) as f64 / secs;
+
+    let stats: serde_json::Value = http
+        .get(format!("{api}/api/store"))
+        .send()
+        .await
+        .expect("store")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["spans"].as_u64(), Some(HELD as u64), "{stats}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = rss_mib(pid);
+
+    let (services_p50, services_p99) = sample(&http, &format!("{api}/api/services")).await;
+    let (search_p50, search_p99) = sample(&http, &format!("{api}/api/traces?limit=20")).await;
+    let (filtered_p50, filtered_p99) = sample(
+        &http,
+        &format!("{api}/api/traces?service=svc-3&status=error&min_duration_ms=50&limit=20"),
+    )
+    .await;
+    let (logs_p50, logs_p99) = sample(&http, &format!("{api}/api/logs?q=timeout&limit=50")).await;
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    println!(
+        "machine: {cpu}; dashboard pinned to 1 core (taskset -c 0); {} traces held",
+        stats["traces"]
+    );
+    println!("| measure | target | measured |");
+    println!("|---|---|---|");
+    println!(
+        "| OTLP/HTTP protobuf ingest, 512-span batches, {CONCURRENCY} connections | >= 200,000 spans/s | {spans_per_sec:.0} spans/s ({:.1} MB/s of protobuf) |",
+        bytes_total as f64 / secs / 1e6
+    );
+    println!("| memory (RSS), idle | | {idle:.0} MiB |");
+    println!(
+        "| memory (RSS), 1,000,000 spans held | <= 256 MB | {held:.0} MiB ({:.0} MB) |",
+        held * 1.048_576
+    );
+    println!(
+        "| `GET /api/services` with 1,000,000 spans held | p99 <= 10 ms | p50 {services_p50:.2} ms, p99 {services_p99:.2} ms |"
+    );
+    println!(
+        "| `GET /api/traces?limit=20` | p99 <= 50 ms | p50 {search_p50:.2} ms, p99 {search_p99:.2} ms |"
+    );
+    println!(
+        "| `GET /api/traces?service=&status=error&min_duration_ms=50` | p99 <= 50 ms | p50 {filtered_p50:.2} ms, p99 {filtered_p99:.2} ms |"
+    );
+    println!(
+        "| `GET /api/logs?q=` (empty log store) | | p50 {logs_p50:.2} ms, p99 {logs_p99:.2} ms |"
+    );
+}
