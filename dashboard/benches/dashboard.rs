@@ -49,7 +49,7 @@ fn batch(n: usize) -> Vec<u8> {
             Span {
                 trace_id: trace.to_be_bytes().to_vec(),
                 span_id: ((k as u64) + 1).to_be_bytes().to_vec(),
-                parent_span_id: if k % 3 == 0 {
+                parent_span_id: if k.is_multiple_of(3) {
                     Vec::new()
                 } else {
                     (k as u64).to_be_bytes().to_vec()
@@ -71,10 +71,10 @@ fn batch(n: usize) -> Vec<u8> {
                     kv("user_agent.original", s("apiary-load/0.1")),
                     kv(
                         "http.response.status_code",
-                        Value::IntValue(if k % 100 == 0 { 500 } else { 200 }),
+                        Value::IntValue(if k.is_multiple_of(100) { 500 } else { 200 }),
                     ),
                 ],
-                status: (k % 100 == 0).then(|| Status {
+                status: k.is_multiple_of(100).then(|| Status {
                     code: 2,
                     message: "upstream failed".into(),
                 }),
@@ -147,8 +147,17 @@ impl Drop for Server {
     }
 }
 
+/// Keeps the load generator off the dashboard's core.
+fn pin_self_to_core_1() {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(1).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    pin_self_to_core_1();
     let (ui, grpc, otlp) = (free_port(), free_port(), free_port());
     let server = Command::new("taskset")
         .args(["-c", "0", env!("CARGO_BIN_EXE_dashboard")])
@@ -239,7 +248,7 @@ async fn main() {
         })
         .unwrap_or_default();
     println!(
-        "machine: {cpu}; dashboard pinned to 1 core (taskset -c 0); {} traces held",
+        "machine: {cpu}; dashboard pinned to core 0 (taskset), load generator to core 1; {} traces held",
         stats["traces"]
     );
     println!("| measure | target | measured |");

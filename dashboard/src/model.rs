@@ -1,6 +1,8 @@
 //! What the store keeps: compact, owned, bounded copies of what OTLP delivered.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use serde::Serialize;
@@ -52,7 +54,7 @@ pub struct Attr {
 /// bounded: once full, new strings are stored inline in the attribute blob instead.
 #[derive(Debug)]
 struct StringTable {
-    ids: HashMap<Arc<str>, u32>,
+    ids: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
 }
 
@@ -60,17 +62,47 @@ const STRING_TABLE_CAPACITY: usize = 200_000;
 /// Strings longer than this are never put in the table (they are rarely repeated).
 const MAX_TABLE_STRING: usize = 64;
 
+/// Id 0: what a name resolves to once the table is full.
+const OTHER: &str = "(other)";
+
 static STRINGS: LazyLock<RwLock<StringTable>> = LazyLock::new(|| {
+    let other: Arc<str> = Arc::from(OTHER);
+    let mut ids = FxHashMap::default();
+    ids.insert(other.clone(), 0);
     RwLock::new(StringTable {
-        ids: HashMap::new(),
-        strings: Vec::new(),
+        ids,
+        strings: vec![other],
     })
 });
+
+thread_local! {
+    /// Ids this thread has already looked up: ids never change once given, so a local copy
+    /// spares the shared lock and the large table's cache misses on the ingest path.
+    static LOCAL_IDS: std::cell::RefCell<FxHashMap<Box<str>, u32>> = std::cell::RefCell::new(FxHashMap::default());
+}
+
+/// Entries a thread caches before starting over (bounds the copy under high cardinality).
+const LOCAL_IDS_CAPACITY: usize = 16_384;
 
 fn string_id(s: &str) -> Option<u32> {
     if s.len() > MAX_TABLE_STRING {
         return None;
     }
+    if let Some(id) = LOCAL_IDS.with(|c| c.borrow().get(s).copied()) {
+        return Some(id);
+    }
+    let id = shared_string_id(s)?;
+    LOCAL_IDS.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= LOCAL_IDS_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(s.into(), id);
+    });
+    Some(id)
+}
+
+fn shared_string_id(s: &str) -> Option<u32> {
     if let Some(id) = STRINGS.read().ok()?.ids.get(s) {
         return Some(*id);
     }
@@ -88,6 +120,36 @@ fn string_id(s: &str) -> Option<u32> {
     Some(id)
 }
 
+/// A service or span name: an id in the string table (4 bytes instead of a 16-byte pointer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(u32);
+
+impl Name {
+    /// The name's id; once the table is full, new names become `(other)`.
+    pub fn intern(s: &str) -> Self {
+        Name(string_id(s).unwrap_or(0))
+    }
+
+    /// The id of a name already seen, without adding it.
+    pub fn lookup(s: &str) -> Option<Self> {
+        STRINGS.read().ok()?.ids.get(s).copied().map(Name)
+    }
+
+    pub fn resolve(self) -> Arc<str> {
+        STRINGS
+            .read()
+            .ok()
+            .and_then(|t| t.strings.get(self.0 as usize).cloned())
+            .unwrap_or_else(|| Arc::from(OTHER))
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.resolve())
+    }
+}
+
 /// How many strings the table holds (reported on `/api/store`).
 pub fn string_table_len() -> usize {
     STRINGS.read().map(|t| t.strings.len()).unwrap_or(0)
@@ -102,7 +164,8 @@ const TRUE: u8 = 4;
 const FALSE: u8 = 5;
 
 /// Attributes encoded into one small allocation: per attribute a key and a value, each a tag
-/// byte followed by a string-table id (4 bytes), an inline string (length + bytes) or a number.
+/// byte followed by a string-table id or an integer as a LEB128 varint (1-3 bytes for the usual
+/// ids and status codes), an inline string (varint length + bytes) or an 8-byte double.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attrs(Box<[u8]>);
 
@@ -114,17 +177,24 @@ impl AttrsBuilder {
         Self(Vec::with_capacity(n * 10))
     }
 
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+
     fn string(&mut self, s: &str) {
         match string_id(s) {
             Some(id) => {
                 self.0.push(STR_ID);
-                self.0.extend_from_slice(&id.to_le_bytes());
+                self.varint(u64::from(id));
             }
             None => {
                 self.0.push(STR_INLINE);
-                let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
-                self.0.extend_from_slice(&len.to_le_bytes());
-                self.0.extend_from_slice(&s.as_bytes()[..len as usize]);
+                self.varint(s.len() as u64);
+                self.0.extend_from_slice(s.as_bytes());
             }
         }
     }
@@ -137,7 +207,8 @@ impl AttrsBuilder {
     pub fn push_int(&mut self, key: &str, value: i64) {
         self.string(key);
         self.0.push(INT);
-        self.0.extend_from_slice(&value.to_le_bytes());
+        // Zigzag, so small negative numbers stay short too.
+        self.varint(((value << 1) ^ (value >> 63)) as u64);
     }
 
     pub fn push_double(&mut self, key: &str, value: f64) {
@@ -168,22 +239,37 @@ impl Reader<'_> {
         Some(*head)
     }
 
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let [b] = self.take::<1>()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
     fn value(&mut self) -> Option<AttrValue> {
         let [tag] = self.take::<1>()?;
         Some(match tag {
             STR_ID => AttrValue::Str(
                 self.table
                     .strings
-                    .get(u32::from_le_bytes(self.take()?) as usize)?
+                    .get(usize::try_from(self.varint()?).ok()?)?
                     .clone(),
             ),
             STR_INLINE => {
-                let len = u32::from_le_bytes(self.take()?) as usize;
+                let len = usize::try_from(self.varint()?).ok()?;
                 let (s, rest) = self.bytes.split_at_checked(len)?;
                 self.bytes = rest;
                 AttrValue::Str(Arc::from(String::from_utf8_lossy(s).as_ref()))
             }
-            INT => AttrValue::Int(i64::from_le_bytes(self.take()?)),
+            INT => {
+                let z = self.varint()?;
+                AttrValue::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
             DOUBLE => AttrValue::Double(f64::from_le_bytes(self.take()?)),
             TRUE => AttrValue::Bool(true),
             FALSE => AttrValue::Bool(false),
@@ -269,8 +355,8 @@ pub struct StoredSpan {
     pub trace_id: TraceId,
     pub span_id: SpanId,
     pub parent_span_id: Option<SpanId>,
-    pub service: Arc<str>,
-    pub name: Arc<str>,
+    pub service: Name,
+    pub name: Name,
     pub kind: SpanKind,
     pub error: bool,
     pub start_unix_nano: u64,
@@ -403,10 +489,18 @@ mod tests {
             Some(AttrValue::Str(Arc::from(long.as_str())))
         );
         assert!(attrs.encoded_len() < 600);
-        // Interned keys and values cost 5 bytes each.
+        // Interned keys and values cost a tag and a short varint each.
         let mut small = AttrsBuilder::default();
         small.push_str("http.request.method", "GET");
-        assert_eq!(small.build().encoded_len(), 10);
+        assert!(small.build().encoded_len() <= 8);
+        let mut ints = AttrsBuilder::default();
+        ints.push_int("n", -3);
+        ints.push_int("m", i64::MIN);
+        ints.push_int("o", i64::MAX);
+        let ints = ints.build();
+        assert_eq!(ints.get("n"), Some(AttrValue::Int(-3)));
+        assert_eq!(ints.get("m"), Some(AttrValue::Int(i64::MIN)));
+        assert_eq!(ints.get("o"), Some(AttrValue::Int(i64::MAX)));
     }
 
     #[test]
@@ -417,6 +511,15 @@ mod tests {
         let Attrs(bytes) = b.build();
         let cut = Attrs(bytes[..bytes.len() - 3].into());
         assert_eq!(cut.decode().len(), 1);
+    }
+
+    #[test]
+    fn names_resolve_to_what_was_interned() {
+        let n = Name::intern("catalog");
+        assert_eq!(&*n.resolve(), "catalog");
+        assert_eq!(Name::lookup("catalog"), Some(n));
+        assert_eq!(Name::lookup("never-seen-before-name"), None);
+        assert_eq!(n.to_string(), "catalog");
     }
 
     #[test]

@@ -619,7 +619,7 @@ fn topology(store: &Store, services: &[ServiceView], since_ns: u64) -> Topology 
             else {
                 continue;
             };
-            if to == *span.service {
+            if to == span.service.to_string() {
                 continue;
             }
             let acc = edges.entry((span.service.to_string(), to)).or_default();

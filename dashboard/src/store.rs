@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use crate::model::{MetricPoint, StoredLog, StoredSpan, TraceId};
+use rustc_hash::FxHashMap;
+
+use crate::model::{MetricPoint, Name, StoredLog, StoredSpan, TraceId};
 
 /// Caps on what is held and on each item's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,16 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Reserves the whole ring up front: growth by doubling would otherwise leave up to half of
+    /// a large ring allocated but unused. Untouched pages cost no resident memory.
+    fn with_capacity(cap: usize) -> Self {
+        Self {
+            items: VecDeque::with_capacity(cap.max(1)),
+            base: 0,
+            cap: cap.max(1),
+        }
+    }
+
     fn next_seq(&self) -> u64 {
         self.base + self.items.len() as u64
     }
@@ -138,11 +150,27 @@ const NONE: u64 = u64::MAX;
 #[derive(Debug)]
 struct Slot {
     span: StoredSpan,
-    /// The previous span of the same trace (a chain instead of per-trace lists keeps the index
-    /// at 16 bytes a span).
-    prev_in_trace: u64,
-    /// The previous span of the same service.
-    prev_in_service: u64,
+    /// How far back the previous span of the same trace is (0: none). A chain instead of
+    /// per-trace lists keeps the index at 8 bytes a span.
+    prev_in_trace: u32,
+    /// How far back the previous span of the same service is (0: none).
+    prev_in_service: u32,
+}
+
+fn delta(seq: u64, prev: u64) -> u32 {
+    if prev == NONE {
+        0
+    } else {
+        u32::try_from(seq - prev).unwrap_or(0)
+    }
+}
+
+fn back(seq: u64, delta: u32) -> u64 {
+    if delta == 0 {
+        NONE
+    } else {
+        seq - u64::from(delta)
+    }
 }
 
 /// What is known about a trace without walking its spans.
@@ -160,32 +188,32 @@ pub struct TraceEntry {
 #[derive(Debug)]
 pub struct SpanStore {
     ring: Ring<Slot>,
-    by_trace: HashMap<TraceId, TraceEntry>,
-    by_service: HashMap<Arc<str>, u64>,
-    service_bit: HashMap<Arc<str>, u32>,
+    by_trace: FxHashMap<TraceId, TraceEntry>,
+    by_service: FxHashMap<Name, u64>,
+    service_bit: FxHashMap<Name, u32>,
 }
 
 impl SpanStore {
     fn new(cap: usize) -> Self {
         Self {
-            ring: Ring::new(cap),
-            by_trace: HashMap::new(),
-            by_service: HashMap::new(),
-            service_bit: HashMap::new(),
+            ring: Ring::with_capacity(cap),
+            by_trace: FxHashMap::default(),
+            by_service: FxHashMap::default(),
+            service_bit: FxHashMap::default(),
         }
     }
 
-    fn bit(&mut self, service: &Arc<str>) -> u32 {
+    fn bit(&mut self, service: Name) -> u32 {
         let next = u32::try_from(self.service_bit.len())
             .unwrap_or(u32::MAX)
             .min(63);
-        *self.service_bit.entry(service.clone()).or_insert(next)
+        *self.service_bit.entry(service).or_insert(next)
     }
 
     /// Returns whether an old span was evicted.
     fn push(&mut self, span: StoredSpan) -> bool {
         let seq = self.ring.next_seq();
-        let bit = self.bit(&span.service);
+        let bit = self.bit(span.service);
         let entry = self.by_trace.entry(span.trace_id).or_insert(TraceEntry {
             last_seq: NONE,
             start_unix_nano: u64::MAX,
@@ -201,15 +229,12 @@ impl SpanStore {
         entry.span_count = entry.span_count.saturating_add(1);
         entry.error |= span.error;
         entry.service_bits |= 1 << bit;
-        let prev_in_service = self
-            .by_service
-            .insert(span.service.clone(), seq)
-            .unwrap_or(NONE);
+        let prev_in_service = self.by_service.insert(span.service, seq).unwrap_or(NONE);
         let evicted_seq = self.ring.base;
         match self.ring.push(Slot {
             span,
-            prev_in_trace,
-            prev_in_service,
+            prev_in_trace: delta(seq, prev_in_trace),
+            prev_in_service: delta(seq, prev_in_service),
         }) {
             Some(old) => {
                 if let Some(e) = self.by_trace.get_mut(&old.span.trace_id) {
@@ -227,14 +252,14 @@ impl SpanStore {
         }
     }
 
-    fn chain(&self, start: u64, next: fn(&Slot) -> u64) -> impl Iterator<Item = &StoredSpan> {
+    fn chain(&self, start: u64, next: fn(&Slot) -> u32) -> impl Iterator<Item = &StoredSpan> {
         let mut seq = start;
         std::iter::from_fn(move || {
             if seq == NONE {
                 return None;
             }
             let slot = self.ring.get(seq)?;
-            seq = next(slot);
+            seq = back(seq, next(slot));
             Some(&slot.span)
         })
     }
@@ -269,7 +294,7 @@ impl SpanStore {
         service: Option<&str>,
     ) -> Box<dyn Iterator<Item = &'a StoredSpan> + 'a> {
         match service {
-            Some(name) => match self.by_service.get(name) {
+            Some(name) => match Name::lookup(name).and_then(|n| self.by_service.get(&n)) {
                 Some(last) => Box::new(self.chain(*last, |s| s.prev_in_service)),
                 None => Box::new(std::iter::empty()),
             },
@@ -277,8 +302,8 @@ impl SpanStore {
         }
     }
 
-    pub fn services(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.by_service.keys()
+    pub fn services(&self) -> impl Iterator<Item = Name> + '_ {
+        self.by_service.keys().copied()
     }
 
     /// Trace ids matching the filters, newest (by end time) first: one pass over the trace
@@ -293,8 +318,8 @@ impl SpanStore {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         let bit = match service {
-            Some(name) => match self.service_bit.get(name) {
-                Some(b) if self.by_service.contains_key(name) => Some(*b),
+            Some(name) => match Name::lookup(name) {
+                Some(n) if self.by_service.contains_key(&n) => self.service_bit.get(&n).copied(),
                 _ => return Vec::new(),
             },
             None => None,
@@ -308,7 +333,12 @@ impl SpanStore {
                 continue;
             }
             // With a shared bit (64+ services), make sure the service really is in the trace.
-            if bit == Some(63) && !self.trace(id).iter().any(|s| Some(&*s.service) == service) {
+            if bit == Some(63)
+                && !self
+                    .trace(id)
+                    .iter()
+                    .any(|s| service.is_some_and(|n| *s.service.resolve() == *n))
+            {
                 continue;
             }
             heap.push(Reverse((e.end_unix_nano, *id)));
@@ -517,8 +547,8 @@ pub(crate) mod tests {
             trace_id: [trace; 16],
             span_id: [id; 8],
             parent_span_id: None,
-            service: Arc::from(service),
-            name: Arc::from("GET /x"),
+            service: Name::intern(service),
+            name: Name::intern("GET /x"),
             kind: SpanKind::Server,
             start_unix_nano: u64::from(id) * 1_000,
             end_unix_nano: u64::from(id) * 1_000 + 500,

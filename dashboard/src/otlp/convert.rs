@@ -16,8 +16,8 @@ use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberV
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::model::{
-    Attrs, AttrsBuilder, Interner, MetricPoint, SpanEvent, SpanExtra, SpanId, SpanKind, StoredLog,
-    StoredSpan, TraceId,
+    Attrs, AttrsBuilder, Interner, MetricPoint, Name, SpanEvent, SpanExtra, SpanId, SpanKind,
+    StoredLog, StoredSpan, TraceId,
 };
 use crate::store::{Counters, Limits};
 
@@ -41,8 +41,13 @@ const UNKNOWN_SERVICE: &str = "unknown_service";
 
 impl Converter<'_> {
     fn truncate(&self, s: &str) -> Box<str> {
+        self.clip(s).into()
+    }
+
+    /// `s` cut to the value limit at a character boundary, without copying.
+    fn clip<'s>(&self, s: &'s str) -> &'s str {
         if s.len() <= self.limits.max_value_len {
-            return s.into();
+            return s;
         }
         self.counters
             .values_truncated
@@ -51,7 +56,7 @@ impl Converter<'_> {
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        s[..end].into()
+        &s[..end]
     }
 
     fn attributes(&mut self, kvs: &[KeyValue]) -> Attrs {
@@ -68,16 +73,17 @@ impl Converter<'_> {
             };
             match value {
                 AnyValue::StringValue(v) => {
-                    let v = self.truncate(v);
-                    b.push_str(&kv.key, &v);
+                    let v = self.clip(v);
+                    b.push_str(&kv.key, v);
                 }
                 AnyValue::BoolValue(v) => b.push_bool(&kv.key, *v),
                 AnyValue::IntValue(v) => b.push_int(&kv.key, *v),
                 AnyValue::DoubleValue(v) => b.push_double(&kv.key, *v),
                 AnyValue::BytesValue(v) => b.push_str(&kv.key, &crate::model::hex(v)),
                 other => {
-                    let text = self.truncate(&format!("{other:?}"));
-                    b.push_str(&kv.key, &text);
+                    let text = format!("{other:?}");
+                    let text = self.clip(&text);
+                    b.push_str(&kv.key, text);
                 }
             }
         }
@@ -102,7 +108,7 @@ impl Converter<'_> {
             reason: String::new(),
         };
         for rs in &req.resource_spans {
-            let service = self.service(rs.resource.as_ref());
+            let service = Name::intern(&self.service(rs.resource.as_ref()));
             for ss in &rs.scope_spans {
                 for span in &ss.spans {
                     let (Ok(trace_id), Ok(span_id)) = (
@@ -140,8 +146,8 @@ impl Converter<'_> {
                         trace_id,
                         span_id,
                         parent_span_id,
-                        service: service.clone(),
-                        name: self.interner.get(&span.name),
+                        service,
+                        name: Name::intern(&span.name),
                         kind: SpanKind::from_proto(span.kind),
                         start_unix_nano: span.start_time_unix_nano,
                         end_unix_nano: span.end_time_unix_nano.max(span.start_time_unix_nano),
