@@ -12,6 +12,11 @@ log "lints"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 log "building the service binaries the end-to-end tests start"
 cargo build --locked --workspace --bins
+log "fuzzing the OTLP decoders (30 s)"
+# cargo-fuzz builds with coverage instrumentation only (-s none): that works on the stable
+# toolchain; sanitizers would need nightly.
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
+(cd dashboard && cargo fuzz run otlp_decode -s none -- -max_total_time=30 -rss_limit_mb=2048)
 log "tests"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -117,6 +117,13 @@ impl Application {
         port(&self.api)
     }
 
+    /// Overrides the access mode chosen from the bind address (tests exercise the token on
+    /// loopback, since tests never bind anything else).
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
     pub fn otlp_grpc_port(&self) -> u16 {
         port(&self.grpc)
     }

@@ -207,6 +207,46 @@ impl Pipeline {
         Ok(Self::with_sinks(resource, config, Spans(spans), Logs(logs)))
     }
 
+    /// Export over OTLP/HTTP to `base_url` (`/v1/traces` and `/v1/logs` are appended), as
+    /// protobuf or JSON, ignoring the environment's endpoint: for tools and tests that send to
+    /// a receiver they started. Must run inside a Tokio runtime.
+    pub fn otlp_http_to(
+        resource: Resource,
+        config: TelemetryConfig,
+        base_url: &str,
+        json: bool,
+    ) -> Result<Self, TelemetryError> {
+        use opentelemetry_otlp::{LogExporter, SpanExporter};
+        let protocol = if json {
+            opentelemetry_otlp::Protocol::HttpJson
+        } else {
+            opentelemetry_otlp::Protocol::HttpBinary
+        };
+        let base = base_url.trim_end_matches('/');
+        let client = reqwest::Client::new();
+        let spans = SpanExporter::builder()
+            .with_http()
+            .with_protocol(protocol)
+            .with_endpoint(format!("{base}/v1/traces"))
+            .with_http_client(client.clone())
+            .build()
+            .map_err(|source| TelemetryError::Exporter {
+                signal: "trace",
+                source,
+            })?;
+        let logs = LogExporter::builder()
+            .with_http()
+            .with_protocol(protocol)
+            .with_endpoint(format!("{base}/v1/logs"))
+            .with_http_client(client)
+            .build()
+            .map_err(|source| TelemetryError::Exporter {
+                signal: "log",
+                source,
+            })?;
+        Ok(Self::with_sinks(resource, config, Spans(spans), Logs(logs)))
+    }
+
     /// The subscriber layers: console output, and when exporting, the span layer and the log
     /// bridge (with the exporter's own crates filtered out).
     pub fn layers(&self) -> Vec<Box<dyn Layer<Registry> + Send + Sync>> {

@@ -5,3 +5,5 @@ mod health;
 mod helpers;
 mod otlp_http;
 mod queries;
+mod sdk;
+mod security;

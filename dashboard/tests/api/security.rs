@@ -1,0 +1,105 @@
+//! Access control off loopback, exercised on loopback by forcing the token mode.
+
+use dashboard::startup::Access;
+use dashboard::{Application, Config};
+use prost::Message;
+
+use crate::helpers::{TestSpan, spans_request};
+
+#[tokio::test]
+async fn the_api_needs_the_token_and_otlp_needs_the_key() {
+    let app = Application::build_with_targets(Config::for_tests(), Vec::new())
+        .await
+        .expect("build")
+        .with_access(Access::Token {
+            token: "tok3n".into(),
+            api_key: "k3y".into(),
+        });
+    let api = format!("http://127.0.0.1:{}", app.port());
+    let otlp = format!("http://127.0.0.1:{}", app.otlp_http_port());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+
+    let anonymous = http
+        .get(format!("{api}/api/services"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), 401);
+    let body: serde_json::Value = anonymous.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let wrong = http
+        .get(format!("{api}/api/services"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), 401);
+    let bearer = http
+        .get(format!("{api}/api/services"))
+        .bearer_auth("tok3n")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bearer.status(), 200);
+    let first_visit = http
+        .get(format!("{api}/api/services?token=tok3n"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(first_visit.status(), 200);
+    let cookie = first_visit.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        cookie.starts_with("apiary_token=tok3n")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let with_cookie = http
+        .get(format!("{api}/api/services"))
+        .header("cookie", "apiary_token=tok3n")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(with_cookie.status(), 200);
+    // Probes stay open for orchestrators.
+    assert_eq!(
+        http.get(format!("{api}/health/live"))
+            .send()
+            .await
+            .expect("live")
+            .status(),
+        200
+    );
+
+    let spans = vec![TestSpan {
+        trace: 1,
+        id: 1,
+        parent: None,
+        name: "GET /x",
+        kind: 2,
+        start_ms: 0,
+        duration_ms: 1,
+        error: false,
+    }];
+    let body = spans_request("svc", &spans).encode_to_vec();
+    let post = |key: Option<&'static str>| {
+        let mut req = http
+            .post(format!("{otlp}/v1/traces"))
+            .header("content-type", "application/x-protobuf")
+            .body(body.clone());
+        if let Some(key) = key {
+            req = req.header("x-api-key", key);
+        }
+        req.send()
+    };
+    assert_eq!(post(None).await.expect("send").status(), 401);
+    assert_eq!(post(Some("tok3n")).await.expect("send").status(), 401);
+    assert_eq!(post(Some("k3y")).await.expect("send").status(), 200);
+}
