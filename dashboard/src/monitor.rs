@@ -93,8 +93,12 @@ pub struct SeriesPoint {
 pub struct ServiceDetail {
     #[serde(flatten)]
     pub summary: ServiceView,
+    /// Each route's RED now (last 5 s).
     pub routes: Vec<RouteView>,
+    /// One point a second for up to 15 minutes.
     pub series: Vec<SeriesPoint>,
+    /// The same, per route (`GET /route`); a route absent in a second has no point for it.
+    pub route_series: BTreeMap<String, Vec<SeriesPoint>>,
     pub upstream: Vec<String>,
     pub downstream: Vec<String>,
 }
@@ -179,9 +183,37 @@ fn now_ns() -> u64 {
 }
 
 struct Point {
-    t_ms: u64,
     secs: f64,
     interval: Interval,
+    /// The point as the API shows it, computed once when it is added.
+    view: SeriesPoint,
+    routes: BTreeMap<String, SeriesPoint>,
+}
+
+impl Point {
+    fn new(t_ms: u64, secs: f64, interval: Interval) -> Self {
+        let view_of = |d: &Delta| {
+            let (rps, error_rate) = rate(d, secs);
+            SeriesPoint {
+                t: t_ms,
+                rps,
+                error_rate,
+                latency_ms: Latency::of(d),
+            }
+        };
+        let view = view_of(&interval.total);
+        let routes = interval
+            .routes
+            .iter()
+            .map(|(r, d)| (r.clone(), view_of(d)))
+            .collect();
+        Self {
+            secs,
+            interval,
+            view,
+            routes,
+        }
+    }
 }
 
 struct Watched {
@@ -310,11 +342,11 @@ pub async fn run(
                 Ok(scraped) => {
                     if let (Some(prev), Some(at)) = (&w.previous, w.last_scrape) {
                         let interval = red::interval(&scraped, prev);
-                        w.points.push_back(Point {
+                        w.points.push_back(Point::new(
                             t_ms,
-                            secs: now.duration_since(at).as_secs_f64(),
+                            now.duration_since(at).as_secs_f64(),
                             interval,
-                        });
+                        ));
                         if w.points.len() > SERIES_LEN {
                             w.points.pop_front();
                         }
@@ -472,25 +504,23 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
                 }
             })
             .collect();
-        let series = w
-            .points
-            .iter()
-            .map(|p| {
-                let (rps, error_rate) = rate(&p.interval.total, p.secs);
-                SeriesPoint {
-                    t: p.t_ms,
-                    rps,
-                    error_rate,
-                    latency_ms: Latency::of(&p.interval.total),
-                }
-            })
-            .collect();
+        let series = w.points.iter().map(|p| p.view.clone()).collect();
+        let mut route_series: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
+        for p in &w.points {
+            for (route, view) in &p.routes {
+                route_series
+                    .entry(route.clone())
+                    .or_default()
+                    .push(view.clone());
+            }
+        }
         details.insert(
             w.target.name.clone(),
             ServiceDetail {
                 summary: view.clone(),
                 routes,
                 series,
+                route_series,
                 upstream: Vec::new(),
                 downstream: Vec::new(),
             },

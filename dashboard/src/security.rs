@@ -94,6 +94,15 @@ pub async fn require_token(State(token): State<Token>, req: Request, next: Next)
     .into_response()
 }
 
+/// Marks every API response of a dashboard started `--unsecured` off loopback.
+pub async fn add_unsecured_warning(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        "x-apiary-warning",
+        HeaderValue::from_static("unsecured: this dashboard accepts anyone on the network"),
+    );
+    resp
+}
+
 /// A random token from the OS (hex, 32 characters).
 pub fn generate_token() -> std::io::Result<String> {
     use std::io::Read;

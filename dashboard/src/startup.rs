@@ -177,11 +177,17 @@ impl Application {
             snapshots: snap_rx,
             unsecured_warning: warning,
         };
+        let mut api = api::router(api_state).layer(axum::middleware::from_fn_with_state(
+            token,
+            security::require_token,
+        ));
+        if warning.is_some() {
+            api = api.layer(axum::middleware::map_response(
+                security::add_unsecured_warning,
+            ));
+        }
         let app = standard_router(
-            api::router(api_state).layer(axum::middleware::from_fn_with_state(
-                token,
-                security::require_token,
-            )),
+            api,
             Readiness::new(),
             ServeLimits {
                 request_timeout: Duration::from_secs(3600),

@@ -133,3 +133,65 @@ async fn health_goes_up_degraded_down_and_up_again() {
     );
     traffic.abort();
 }
+
+#[tokio::test]
+async fn a_service_without_metrics_gets_red_from_its_server_spans() {
+    use prost::Message;
+
+    use crate::helpers::{TestSpan, now_nanos, spans_request};
+
+    // Ready, but no /metrics: a plain app without the standard router.
+    let app = Router::new().route("/health/ready", get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut config = Config::for_tests();
+    config.scrape_interval = Duration::from_millis(200);
+    let d = spawn(
+        config,
+        vec![Target {
+            name: "legacy".into(),
+            base_url: url,
+        }],
+    )
+    .await;
+
+    // 30 server spans that ended just now, 3 of them errors.
+    let spans: Vec<TestSpan> = (1..=30u8)
+        .map(|i| TestSpan {
+            trace: i,
+            id: i,
+            parent: None,
+            name: "GET /old",
+            kind: 2,
+            start_ms: 4_000,
+            duration_ms: 20,
+            error: i % 10 == 0,
+        })
+        .collect();
+    let mut req = spans_request("legacy", &spans);
+    // helpers place spans 5 s in the past; move them to now so they fall in the window.
+    let shift = now_nanos()
+        .saturating_sub(req.resource_spans[0].scope_spans[0].spans[0].end_time_unix_nano);
+    for s in &mut req.resource_spans[0].scope_spans[0].spans {
+        s.start_time_unix_nano += shift;
+        s.end_time_unix_nano += shift;
+    }
+    assert_eq!(
+        d.post_otlp("/v1/traces", "application/x-protobuf", req.encode_to_vec())
+            .await
+            .status(),
+        200
+    );
+    let services = d
+        .eventually("/api/services", |v| {
+            v[0]["source"] == "spans" && v[0]["rps"].as_f64().unwrap_or(0.0) > 0.0
+        })
+        .await;
+    assert_eq!(services[0]["error_rate"], 0.1, "{services}");
+    assert_eq!(services[0]["latency_ms"]["p50"], 20.0, "{services}");
+}

@@ -103,3 +103,26 @@ async fn the_api_needs_the_token_and_otlp_needs_the_key() {
     assert_eq!(post(Some("tok3n")).await.expect("send").status(), 401);
     assert_eq!(post(Some("k3y")).await.expect("send").status(), 200);
 }
+
+#[tokio::test]
+async fn an_unsecured_dashboard_says_so_in_every_api_answer() {
+    let app = Application::build_with_targets(Config::for_tests(), Vec::new())
+        .await
+        .expect("build")
+        .with_access(Access::Unsecured);
+    let api = format!("http://127.0.0.1:{}", app.port());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let resp = reqwest::get(format!("{api}/api/store"))
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["x-apiary-warning"]
+            .to_str()
+            .unwrap_or("")
+            .contains("unsecured")
+    );
+}
