@@ -59,14 +59,10 @@ impl Config {
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
         let d = Limits::default();
+        let (host, port) = env::listen_address(src, 8080)?;
         Ok(Self {
-            host: env::parse_or(
-                src,
-                "APIARY_HOST",
-                IpAddr::from([127, 0, 0, 1]),
-                "an IP address, e.g. 127.0.0.1",
-            )?,
-            port: env::port_or(src, "APIARY_PORT", 8080)?,
+            host,
+            port,
             otlp_grpc_port: env::port_or(src, "DASHBOARD_OTLP_GRPC_PORT", 4317)?,
             otlp_http_port: env::port_or(src, "DASHBOARD_OTLP_HTTP_PORT", 4318)?,
             limits: Limits {

@@ -136,6 +136,21 @@ pub fn count_or(src: &impl Source, var: &str, default: usize) -> Result<usize, E
     }
 }
 
+/// Where a service listens: `APIARY_HOST` (an IP address, loopback by default) and
+/// `APIARY_PORT` (`default_port` unless set; 0 picks a free port).
+pub fn listen_address(
+    src: &impl Source,
+    default_port: u16,
+) -> Result<(std::net::IpAddr, u16), EnvError> {
+    let host = parse_or(
+        src,
+        "APIARY_HOST",
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        "an IP address, e.g. 127.0.0.1",
+    )?;
+    Ok((host, port_or(src, "APIARY_PORT", default_port)?))
+}
+
 /// An `http://` or `https://` base URL without a trailing slash.
 pub fn url_or(src: &impl Source, var: &str, default: &str) -> Result<String, EnvError> {
     let v = raw(src, var).unwrap_or_else(|| default.to_owned());

@@ -93,6 +93,87 @@ pub async fn serve(
     }
 }
 
+/// A listener that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind {addr}: {source}")]
+pub struct BindError {
+    pub addr: std::net::SocketAddr,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Binds `host:port` (port 0 picks a free one) and returns the port it got.
+pub async fn bind(host: std::net::IpAddr, port: u16) -> Result<(TcpListener, u16), BindError> {
+    let addr = std::net::SocketAddr::new(host, port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| BindError { addr, source })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| BindError { addr, source })?
+        .port();
+    Ok((listener, port))
+}
+
+/// What [`run_service`] needs from a built service (STYLE: build binds, then `port()`, then
+/// `run_until_stopped(shutdown)`).
+pub trait Service: Send + Sized {
+    fn port(&self) -> u16;
+    fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+/// A service binary's whole `main`: bind to the supervisor, read configuration (a malformed
+/// variable exits 2 naming it), set up telemetry, build, serve until SIGINT/SIGTERM, flush.
+pub async fn run_service<C, S, E, B, F>(
+    info: crate::ServiceInfo,
+    config: Result<C, crate::env::EnvError>,
+    build: B,
+) -> std::process::ExitCode
+where
+    S: Service,
+    E: std::fmt::Display,
+    B: FnOnce(C) -> F,
+    F: Future<Output = Result<S, E>>,
+{
+    use std::process::ExitCode;
+    bind_lifetime_to_supervisor();
+    let config = match config {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{}: {err}", info.name);
+            return ExitCode::from(2);
+        }
+    };
+    let telemetry = match crate::init(info) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("{}: {err}", info.name);
+            return ExitCode::from(2);
+        }
+    };
+    let code = match build(config).await {
+        Ok(app) => {
+            tracing::info!(port = app.port(), "{} listening", info.name);
+            match app.run_until_stopped(shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(error = %err, "{} stopped with an error", info.name);
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "{} failed to start", info.name);
+            ExitCode::FAILURE
+        }
+    };
+    telemetry.shutdown().await;
+    code
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

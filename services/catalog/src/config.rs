@@ -21,14 +21,10 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
+        let (host, port) = env::listen_address(src, 8001)?;
         Ok(Self {
-            host: env::parse_or(
-                src,
-                "APIARY_HOST",
-                IpAddr::from([127, 0, 0, 1]),
-                "an IP address, e.g. 127.0.0.1",
-            )?,
-            port: env::port_or(src, "APIARY_PORT", 8001)?,
+            host,
+            port,
             seed: env::raw(src, "CATALOG_SEED").map(PathBuf::from),
         })
     }

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use apiary_telemetry::server::{BindError, Service, bind};
 use apiary_telemetry::{Readiness, ServeLimits, standard_router};
 use tokio::net::TcpListener;
 
@@ -18,11 +19,8 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub enum StartError {
     #[error(transparent)]
     Seed(#[from] SeedError),
-    #[error("cannot bind {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// A built service: bound, seeded, not yet serving.
@@ -39,33 +37,13 @@ impl Application {
             Some(path) => ProductStore::from_file(path)?,
             None => ProductStore::built_in()?,
         };
-        let addr = std::net::SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?
-            .port();
+        tracing::info!(products = store.len(), "product store loaded");
+        let (listener, port) = bind(config.host, config.port).await?;
         Ok(Self {
             listener,
             port,
             store: Arc::new(store),
         })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn product_count(&self) -> usize {
-        self.store.len()
     }
 
     /// The full router (API + operational routes + middleware), for socket-free tests.
@@ -83,8 +61,14 @@ impl Application {
         });
         standard_router(routes::router(store), readiness, ServeLimits::default())
     }
+}
 
-    pub async fn run_until_stopped(
+impl Service for Application {
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {

@@ -23,14 +23,10 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
+        let (host, port) = env::listen_address(src, 8000)?;
         Ok(Self {
-            host: env::parse_or(
-                src,
-                "APIARY_HOST",
-                IpAddr::from([127, 0, 0, 1]),
-                "an IP address, e.g. 127.0.0.1",
-            )?,
-            port: env::port_or(src, "APIARY_PORT", 8000)?,
+            host,
+            port,
             catalog_url: env::url_or(src, "CATALOG_URL", "http://127.0.0.1:8001")?,
             catalog_timeout: env::millis_or(src, "CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
         })

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use apiary_telemetry::server::{BindError, Service, bind};
 use apiary_telemetry::{Readiness, ServeLimits, standard_router};
 use tokio::net::TcpListener;
 
@@ -17,11 +18,8 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub enum StartError {
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
-    #[error("cannot bind {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 #[derive(Debug)]
@@ -36,29 +34,12 @@ impl Application {
         let state = AppState {
             catalog: CatalogClient::new(&config.catalog_url, config.catalog_timeout)?,
         };
-        let addr = std::net::SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?
-            .port();
+        let (listener, port) = bind(config.host, config.port).await?;
         Ok(Self {
             listener,
             port,
             state,
         })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     /// The full router, for socket-free tests.
@@ -71,8 +52,14 @@ impl Application {
         });
         standard_router(routes::router(state), readiness, ServeLimits::default())
     }
+}
 
-    pub async fn run_until_stopped(
+impl Service for Application {
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {

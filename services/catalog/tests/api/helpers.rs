@@ -1,5 +1,6 @@
 //! `spawn_app`: the real service on 127.0.0.1:0.
 
+use apiary_telemetry::server::Service;
 use catalog::{Application, Config};
 
 pub struct TestApp {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use apiary_telemetry::server::Service;
 use gateway::{Application, Config};
 use wiremock::MockServer;
 
