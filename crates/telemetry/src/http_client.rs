@@ -6,23 +6,82 @@
 //! server_address}` (`http_route` is the caller-given URL template, `server_address` the peer
 //! service, so the dashboard can draw edges from metrics alone).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{RequestBuilder, Response};
+use tower::retry::budget::{Budget, TpsBudget};
 use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::http_server::method_label;
+use crate::resilience::{self, BreakerConfig, CircuitBreaker};
+
+/// Retries of one idempotent call, at most (each also needs the retry budget).
+const MAX_RETRIES: u32 = 2;
+
+/// Why a call produced no response.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{}", error_type(.0))]
+    Transport(#[from] reqwest::Error),
+    #[error("the request's deadline passed before the call")]
+    DeadlineExceeded,
+    #[error("circuit open: {0} is failing, not calling it")]
+    CircuitOpen(String),
+}
+
+impl CallError {
+    /// Ran out of time (the call's own timeout or the request's deadline).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            CallError::Transport(e) => e.is_timeout(),
+            CallError::DeadlineExceeded => true,
+            CallError::CircuitOpen(_) => false,
+        }
+    }
+
+    /// The downstream is not reachable (refused, or known to be failing).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            CallError::Transport(e) => e.is_connect(),
+            CallError::DeadlineExceeded => false,
+            CallError::CircuitOpen(_) => true,
+        }
+    }
+
+    /// A low-cardinality `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Transport(e) => error_type(e),
+            CallError::DeadlineExceeded => "deadline_exceeded",
+            CallError::CircuitOpen(_) => "circuit_open",
+        }
+    }
+}
 
 pub const CLIENT_DURATION: &str = "http_client_request_duration_seconds";
 
 /// A traced client for one downstream service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
     peer: String,
     base_url: String,
+    /// Upper bound of one call; the request's remaining deadline may make it shorter.
+    timeout: Duration,
+    breaker: Arc<CircuitBreaker>,
+    budget: Arc<TpsBudget>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("peer", &self.peer)
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 impl HttpClient {
@@ -34,16 +93,30 @@ impl HttpClient {
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
         let inner = reqwest::Client::builder()
-            .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("apiary/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let peer = peer.into();
         Ok(Self {
             inner,
-            peer: peer.into(),
+            breaker: Arc::new(CircuitBreaker::new(peer.clone(), BreakerConfig::default())),
+            // Retries may add at most 20% to recent traffic (10 s window), plus 10 a second.
+            budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
+            peer,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
+            timeout,
         })
+    }
+
+    /// Replaces the circuit breaker's settings (tests use short cool-downs).
+    pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = Arc::new(CircuitBreaker::new(self.peer.clone(), config));
+        self
+    }
+
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
     }
 
     pub fn peer(&self) -> &str {
@@ -64,11 +137,72 @@ impl HttpClient {
         self.request(reqwest::Method::GET, path)
     }
 
-    /// Sends `request` inside a client span. `template` is the path template of the call (e.g.
-    /// `/products/{id}`) — used for the span name and the `http_route` label instead of the real
-    /// path, which may hold ids.
-    pub async fn send(&self, template: &str, request: RequestBuilder) -> reqwest::Result<Response> {
-        let mut request = request.build()?;
+    /// Sends `request` once, inside a client span. `template` is the path template of the call
+    /// (e.g. `/products/{id}`) — used for the span name and the `http_route` label instead of
+    /// the real path, which may hold ids.
+    pub async fn send(
+        &self,
+        template: &str,
+        request: RequestBuilder,
+    ) -> Result<Response, CallError> {
+        self.budget.deposit();
+        self.attempt(template, request).await
+    }
+
+    /// As [`HttpClient::send`], for calls that are safe to repeat: retries connection failures,
+    /// timeouts and 502/503/504 up to twice, while the retry budget and the deadline allow.
+    pub async fn send_idempotent(
+        &self,
+        template: &str,
+        mut request: RequestBuilder,
+    ) -> Result<Response, CallError> {
+        self.budget.deposit();
+        let mut retries = 0;
+        loop {
+            let next = request.try_clone();
+            let result = self.attempt(template, request).await;
+            let retryable = match &result {
+                Ok(resp) => matches!(resp.status().as_u16(), 502..=504),
+                Err(CallError::Transport(e)) => e.is_connect() || e.is_timeout(),
+                Err(_) => false,
+            };
+            let Some(again) = next.filter(|_| retryable && retries < MAX_RETRIES) else {
+                return result;
+            };
+            if !self.budget.withdraw() {
+                metrics::counter!("apiary_http_client_retries_refused_total", "server_address" => self.peer.clone()).increment(1);
+                return result;
+            }
+            retries += 1;
+            metrics::counter!("apiary_http_client_retries_total", "server_address" => self.peer.clone()).increment(1);
+            let pause = Duration::from_millis(25 << retries);
+            if resilience::remaining().is_some_and(|left| left <= pause) {
+                return result;
+            }
+            tokio::time::sleep(pause).await;
+            request = again;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        template: &str,
+        request: RequestBuilder,
+    ) -> Result<Response, CallError> {
+        let timeout = match resilience::remaining() {
+            Some(left) if left.is_zero() => {
+                return Err(self.refused(template, CallError::DeadlineExceeded));
+            }
+            Some(left) => left.min(self.timeout),
+            None => self.timeout,
+        };
+        if !self.breaker.allow() {
+            return Err(self.refused(template, CallError::CircuitOpen(self.peer.clone())));
+        }
+        let mut request = request.timeout(timeout).build()?;
+        if let Ok(v) = http::HeaderValue::from_str(&timeout.as_millis().to_string()) {
+            request.headers_mut().insert(resilience::DEADLINE_HEADER, v);
+        }
         let method = method_label(request.method());
         let url = request.url();
         let server_port = url.port_or_known_default();
@@ -115,7 +249,21 @@ impl HttpClient {
             }
         }
         metrics::histogram!(CLIENT_DURATION, &labels).record(elapsed);
-        result
+        self.breaker
+            .record(result.as_ref().is_ok_and(|r| !r.status().is_server_error()));
+        Ok(result?)
+    }
+
+    /// Counts a call that was not made.
+    fn refused(&self, template: &str, err: CallError) -> CallError {
+        metrics::counter!(
+            "apiary_http_client_refused_total",
+            "server_address" => self.peer.clone(),
+            "http_route" => template.to_owned(),
+            "error_type" => err.kind()
+        )
+        .increment(1);
+        err
     }
 }
 

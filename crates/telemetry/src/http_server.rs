@@ -9,14 +9,21 @@
 //! 3. records `http_server_request_duration_seconds{http_request_method, http_route,
 //!    http_response_status_code}`, plus `error_type` for 5xx.
 //!
+//! It also carries the request's deadline (see [`crate::resilience`]) into the handler, and
+//! sheds load: past `max_in_flight` concurrent requests it answers 503 at once instead of
+//! queueing. (tower's `ConcurrencyLimit` would do the counting, but `Router::layer` builds one
+//! per route, so the limit would be per route; here one semaphore is shared by every route.)
+//!
 //! Add it with `Router::layer` so that `MatchedPath` is already known when it runs.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
-use axum::http::{Method, Request, Response};
+use axum::http::{Method, Request};
+use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -47,26 +54,51 @@ pub fn is_operational_path(path: &str) -> bool {
 }
 
 /// See the module documentation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HttpServerLayer;
+#[derive(Debug, Clone)]
+pub struct HttpServerLayer {
+    /// The longest a request may take; also its deadline when the caller sent none.
+    max_duration: Duration,
+    in_flight: Arc<Semaphore>,
+}
+
+impl HttpServerLayer {
+    pub fn new(max_duration: Duration, max_in_flight: usize) -> Self {
+        Self {
+            max_duration,
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+        }
+    }
+}
+
+impl Default for HttpServerLayer {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(10), 512)
+    }
+}
 
 impl<S> Layer<S> for HttpServerLayer {
     type Service = HttpServer<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        HttpServer { inner }
+        HttpServer {
+            inner,
+            max_duration: self.max_duration,
+            in_flight: self.in_flight.clone(),
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct HttpServer<S> {
     inner: S,
+    max_duration: Duration,
+    in_flight: Arc<Semaphore>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpServer<S>
+impl<S, ReqBody> Service<Request<ReqBody>> for HttpServer<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<ReqBody>, Response = axum::response::Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
 {
@@ -86,6 +118,17 @@ where
         if is_operational_path(req.uri().path()) {
             return Box::pin(inner.call(req));
         }
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            metrics::counter!("http_server_shed_total").increment(1);
+            return Box::pin(async {
+                Ok(crate::server::json_error(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "too many requests in flight; retry shortly",
+                ))
+            });
+        };
+        let deadline = crate::resilience::deadline_from(req.headers(), self.max_duration);
 
         let method = method_label(req.method());
         let route = req
@@ -120,7 +163,8 @@ where
         let start = Instant::now();
         Box::pin(
             async move {
-                let result = inner.call(req).await;
+                let result = crate::resilience::with_deadline(deadline, inner.call(req)).await;
+                drop(permit);
                 let elapsed = start.elapsed().as_secs_f64();
                 let span = tracing::Span::current();
                 if let Ok(response) = &result {

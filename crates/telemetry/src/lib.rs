@@ -13,6 +13,7 @@
 //! - [`http_server`] — the tower layer for inbound requests (server span + duration histogram).
 //! - [`http_client`] — the traced outbound client (client span, propagation, histogram).
 //! - [`propagation`] — W3C trace context and baggage on HTTP headers.
+//! - [`resilience`] — deadlines across calls, the circuit breaker, the retry budget.
 //! - [`health`] — `/health/live`, `/health/ready` with named checks, and `/metrics`.
 //! - [`server`] — the standard router, graceful shutdown with a drain deadline, supervision.
 //! - [`prometheus`] — the process-wide recorder and its text rendering.
@@ -25,6 +26,7 @@ pub mod http_client;
 pub mod http_server;
 pub mod prometheus;
 pub mod propagation;
+pub mod resilience;
 pub mod server;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -43,7 +45,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 pub use config::{LogFormat, Protocol, TelemetryConfig};
 pub use export_queue::{BatchSink, ExportQueue, LogItem, Logs, QueueConfig, QueueStats, Spans};
 pub use health::Readiness;
-pub use http_client::HttpClient;
+pub use http_client::{CallError, HttpClient};
 pub use http_server::HttpServerLayer;
 pub use server::{ServeLimits, json_error, serve, shutdown_signal, standard_router};
 

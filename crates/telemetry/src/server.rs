@@ -36,6 +36,8 @@ pub struct ServeLimits {
     pub request_timeout: Duration,
     /// Larger bodies are refused with 413 before they are read.
     pub body_limit: usize,
+    /// Concurrent requests past this are shed with a fast 503.
+    pub max_in_flight: usize,
 }
 
 impl Default for ServeLimits {
@@ -43,6 +45,7 @@ impl Default for ServeLimits {
         Self {
             request_timeout: Duration::from_secs(10),
             body_limit: 1024 * 1024,
+            max_in_flight: 512,
         }
     }
 }
@@ -53,7 +56,10 @@ pub fn standard_router(api: Router, readiness: Readiness, limits: ServeLimits) -
     // Install the recorder now: measurements taken before it exists would be lost.
     crate::prometheus::handle();
     api.fallback(not_found)
-        .layer(HttpServerLayer)
+        .layer(HttpServerLayer::new(
+            limits.request_timeout,
+            limits.max_in_flight,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limits.request_timeout,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::HttpClient;
+use apiary_telemetry::{CallError, HttpClient};
 use apiary_wire::{ErrorBody, Product, ProductPage};
 use reqwest::StatusCode;
 
@@ -12,10 +12,10 @@ pub enum CatalogError {
     /// The catalog refused the request (4xx): its verdict on the shopper's input.
     #[error("catalog refused the request: {}", .body.error.message)]
     Rejected { status: StatusCode, body: ErrorBody },
-    #[error("catalog is unreachable")]
-    Unavailable(#[source] reqwest::Error),
-    #[error("catalog did not answer in time")]
-    Timeout(#[source] reqwest::Error),
+    #[error("catalog is unavailable: {0}")]
+    Unavailable(#[source] CallError),
+    #[error("catalog did not answer in time: {0}")]
+    Timeout(#[source] CallError),
     /// 5xx, or an answer that is not what the contract says.
     #[error("catalog failed: {0}")]
     Failed(String),
@@ -69,12 +69,7 @@ impl CatalogClient {
             .http
             .send("/health/live", self.http.get("/health/live"))
             .await
-            .map_err(|e| {
-                format!(
-                    "catalog unreachable: {}",
-                    apiary_telemetry::http_client::error_type(&e)
-                )
-            })?;
+            .map_err(|e| format!("catalog unreachable: {}", e.kind()))?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -87,22 +82,24 @@ impl CatalogClient {
         template: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, CatalogError> {
-        let resp = self.http.send(template, request).await.map_err(|e| {
-            if e.is_timeout() {
-                CatalogError::Timeout(e)
-            } else if e.is_connect() {
-                CatalogError::Unavailable(e)
-            } else {
-                CatalogError::Failed(format!(
-                    "transport error: {}",
-                    apiary_telemetry::http_client::error_type(&e)
-                ))
-            }
-        })?;
+        // Catalog reads are idempotent: retried within the retry budget and the deadline.
+        let resp = self
+            .http
+            .send_idempotent(template, request)
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    CatalogError::Timeout(e)
+                } else if e.is_unavailable() {
+                    CatalogError::Unavailable(e)
+                } else {
+                    CatalogError::Failed(format!("transport error: {}", e.kind()))
+                }
+            })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| {
             if e.is_timeout() {
-                CatalogError::Timeout(e)
+                CatalogError::Timeout(CallError::Transport(e))
             } else {
                 CatalogError::Failed("response body cut short".to_owned())
             }

@@ -124,3 +124,85 @@ async fn an_unreachable_catalog_is_503_and_not_ready() {
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(body["failed"], serde_json::json!(["catalog"]));
 }
+
+#[tokio::test]
+async fn a_failing_catalog_opens_the_circuit_and_later_calls_fail_fast() {
+    let app = spawn_app().await;
+    Mock::given(path("/products/BK-0500"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&app.catalog)
+        .await;
+    for _ in 0..10 {
+        assert_eq!(app.get("/api/products/BK-0500").await.status(), 502);
+    }
+    let before = app
+        .catalog
+        .received_requests()
+        .await
+        .map(|r| r.len())
+        .unwrap_or(0);
+    for _ in 0..5 {
+        let resp = app.get("/api/products/BK-0500").await;
+        assert_eq!(resp.status(), 503);
+        assert_eq!(error_code(resp).await, "upstream_unavailable");
+    }
+    let after = app
+        .catalog
+        .received_requests()
+        .await
+        .map(|r| r.len())
+        .unwrap_or(0);
+    assert_eq!(
+        before, after,
+        "an open circuit sends nothing to the catalog"
+    );
+}
+
+#[tokio::test]
+async fn the_callers_deadline_reaches_the_catalog_and_bounds_the_wait() {
+    let app = spawn_app().await;
+    Mock::given(path("/products/BK-0001"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(product_json("BK-0001"))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&app.catalog)
+        .await;
+    let resp = app
+        .http
+        .get(format!("{}/api/products/BK-0001", app.address))
+        .header("apiary-deadline-ms", "150")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 504);
+    let received = app.catalog.received_requests().await.unwrap_or_default();
+    let first = received.first().expect("the catalog was called");
+    let budget: u64 = first
+        .headers
+        .get("apiary-deadline-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("deadline header forwarded");
+    assert!(budget <= 150, "{budget}");
+}
+
+#[tokio::test]
+async fn idempotent_reads_are_retried_through_a_503() {
+    let app = spawn_app().await;
+    Mock::given(path("/products/BK-0007"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&app.catalog)
+        .await;
+    Mock::given(path("/products/BK-0007"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(product_json("BK-0007")))
+        .mount(&app.catalog)
+        .await;
+    assert_eq!(app.get("/api/products/BK-0007").await.status(), 200);
+    assert_eq!(
+        app.catalog.received_requests().await.map(|r| r.len()),
+        Some(2)
+    );
+}
