@@ -387,6 +387,23 @@ async fn up_serves_products_exports_one_trace_restarts_crashes_and_stops_cleanly
         gateway_client.span.span_id
     );
 
+    // Only the services' own spans are exported, never the HTTP/gRPC/exporter crates' internals.
+    let names: Vec<String> = receiver
+        .spans
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|r| r.span.name.clone())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| ["GET ", "POST ", "PUT ", "DELETE ", "PATCH "]
+                .iter()
+                .any(|m| n.starts_with(m))),
+        "internal spans were exported: {names:?}"
+    );
+
     // A log record written inside a request carries that request's trace and span ids.
     let resp = http
         .get(format!(

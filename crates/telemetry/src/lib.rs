@@ -85,6 +85,19 @@ const EXPORT_DENYLIST: &[&str] = &[
     "opentelemetry_http",
 ];
 
+/// Which callsites become OTLP spans: spans only (events go through the log bridge, not into
+/// span events), INFO and above, minus the crates in [`EXPORT_DENYLIST`].
+fn span_filter() -> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let targets = EXPORT_DENYLIST.iter().fold(
+        Targets::new().with_default(LevelFilter::INFO),
+        |t, krate| t.with_target(*krate, LevelFilter::OFF),
+    );
+    tracing_subscriber::filter::filter_fn(move |meta| {
+        meta.is_span() && targets.would_enable(meta.target(), meta.level())
+    })
+}
+
 /// The standard resource: `service.name`, `service.version`, `service.instance.id`,
 /// `service.namespace=apiary`, `deployment.environment.name=local`; then
 /// `OTEL_RESOURCE_ATTRIBUTES`; then `OTEL_SERVICE_NAME` (so the environment can override).
@@ -283,9 +296,11 @@ impl Pipeline {
                     .with_location(false)
                     .with_threads(false)
                     .with_tracked_inactivity(false)
-                    // Spans are not filtered by RUST_LOG: a trace must not lose its HTTP spans
-                    // because someone lowered the console's verbosity.
-                    .with_filter(tracing_subscriber::filter::filter_fn(|meta| meta.is_span()))
+                    // Spans are not filtered by RUST_LOG (a trace must not lose its HTTP spans
+                    // because someone lowered the console's verbosity), but by their own rule:
+                    // INFO and above, never the HTTP/gRPC/exporter crates' internal spans —
+                    // otherwise the exporter's own connection spans would be exported too.
+                    .with_filter(span_filter())
                     .boxed(),
             );
         }
