@@ -30,8 +30,3 @@ pub mod store;
 
 pub use config::Config;
 pub use startup::Application;
-
-pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {
-    name: "dashboard",
-    version: env!("CARGO_PKG_VERSION"),
-};

@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
             }
         }
     }
-    let telemetry = match apiary_telemetry::init_console_only(dashboard::SERVICE) {
+    let telemetry = match apiary_telemetry::init_console_only() {
         Ok(g) => g,
         Err(err) => {
             eprintln!("dashboard: {err}");

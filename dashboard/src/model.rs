@@ -150,11 +150,6 @@ impl std::fmt::Display for Name {
     }
 }
 
-/// How many strings the table holds (reported on `/api/store`).
-pub fn string_table_len() -> usize {
-    STRINGS.read().map(|t| t.strings.len()).unwrap_or(0)
-}
-
 // Blob tags.
 const STR_ID: u8 = 0;
 const STR_INLINE: u8 = 1;

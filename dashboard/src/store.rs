@@ -302,10 +302,6 @@ impl SpanStore {
         }
     }
 
-    pub fn services(&self) -> impl Iterator<Item = Name> + '_ {
-        self.by_service.keys().copied()
-    }
-
     /// Trace ids matching the filters, newest (by end time) first: one pass over the trace
     /// index, keeping the best `limit` in a heap.
     pub fn search(

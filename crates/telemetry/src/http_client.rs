@@ -119,10 +119,6 @@ impl HttpClient {
         &self.breaker
     }
 
-    pub fn peer(&self) -> &str {
-        &self.peer
-    }
-
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -383,8 +383,7 @@ impl TelemetryGuard {
 
 /// Console logs and `/metrics` only, never OTLP export: for the dashboard, which would
 /// otherwise export its own telemetry to itself.
-pub fn init_console_only(info: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
-    let _ = info;
+pub fn init_console_only() -> Result<TelemetryGuard, TelemetryError> {
     let config = TelemetryConfig::from_env(&env::ProcessEnv)?;
     prometheus::handle();
     let pipeline = Pipeline::disabled(config);
