@@ -119,6 +119,11 @@ impl HttpClient {
         &self.breaker
     }
 
+    /// The downstream's service name.
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -131,6 +136,18 @@ impl HttpClient {
 
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.request(reqwest::Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(reqwest::Method::POST, path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(reqwest::Method::PUT, path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(reqwest::Method::DELETE, path)
     }
 
     /// Sends `request` once, inside a client span. `template` is the path template of the call

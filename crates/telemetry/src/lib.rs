@@ -12,14 +12,18 @@
 //!   is explained there).
 //! - [`http_server`] — the tower layer for inbound requests (server span + duration histogram).
 //! - [`http_client`] — the traced outbound client (client span, propagation, histogram).
+//! - [`downstream`] — typed JSON calls to peers and [`DownstreamError`] (relay 4xx, 502/503/504).
 //! - [`propagation`] — W3C trace context and baggage on HTTP headers.
 //! - [`resilience`] — deadlines across calls, the circuit breaker, the retry budget.
+//! - [`extract`] — `Json`/`Query`/`Path` extractors rejecting with the JSON error body.
 //! - [`health`] — `/health/live`, `/health/ready` with named checks, and `/metrics`.
 //! - [`server`] — the standard router, graceful shutdown with a drain deadline, supervision.
 //! - [`prometheus`] — the process-wide recorder and its text rendering.
 
 pub mod config;
+pub mod downstream;
 pub mod env;
+pub mod extract;
 pub mod export_queue;
 pub mod health;
 pub mod http_client;
@@ -45,9 +49,12 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 pub use config::{LogFormat, Protocol, TelemetryConfig};
 pub use export_queue::{BatchSink, ExportQueue, LogItem, Logs, QueueConfig, QueueStats, Spans};
 pub use health::Readiness;
+pub use downstream::{DownstreamError, Idempotency, encode_segment};
 pub use http_client::{CallError, HttpClient};
 pub use http_server::HttpServerLayer;
-pub use server::{ServeLimits, json_error, serve, shutdown_signal, standard_router};
+pub use server::{
+    ServeLimits, json_error, openapi_route, serve, shutdown_signal, standard_router,
+};
 
 /// Who is reporting: the service's own name and version.
 #[derive(Debug, Clone, Copy)]
@@ -410,4 +417,17 @@ pub fn init(info: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
     Ok(pipeline.into_guard())
+}
+
+/// The current span's trace id as 32 hex digits, when there is a valid one (pages show it so a
+/// person can look the request up in the dashboard).
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
 }

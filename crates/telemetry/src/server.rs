@@ -29,6 +29,18 @@ async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
+/// `GET /openapi.json` serving `doc` (each service's `#[derive(OpenApi)]` document).
+pub fn openapi_route(doc: utoipa::openapi::OpenApi) -> Router {
+    let doc = std::sync::Arc::new(doc);
+    Router::new().route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+}
+
 /// Limits every service applies.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeLimits {

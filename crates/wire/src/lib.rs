@@ -4,10 +4,13 @@
 //! - [`Money`] — an amount in integer minor units with its ISO 4217 currency.
 //! - [`Product`], [`ProductPage`] — what catalog serves and gateway relays.
 //! - [`ErrorBody`] — the `{"error": {"code", "message"}}` body, for clients to decode.
+//! - [`shop`] — every service's request and response types (cart, inventory, payment, ...).
 //!
 //! Services own their domain types (which parse and validate at the edge) and convert to and
 //! from these at the HTTP boundary; readers ignore unknown fields so a producer can add fields
 //! without breaking its callers.
+
+pub mod shop;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -72,6 +75,9 @@ pub struct Product {
     pub year: u16,
     /// e.g. `paperback`, `vinyl`, `blu-ray`.
     pub format: String,
+    /// e.g. `mystery`, `jazz`, `noir`.
+    #[serde(default)]
+    pub genre: String,
     pub price: Money,
 }
 

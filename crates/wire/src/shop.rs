@@ -1,0 +1,348 @@
+//! The contracts between the shop's services (one section per service, the owner's API).
+//!
+//! Ids: products `BK-0001`; carts, checkouts, orders, reservations and idempotency keys are
+//! 1–64 characters of `[A-Za-z0-9_-]` (the gateway mints UUIDs). Services validate what they
+//! receive; these types only describe the shape.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::Money;
+
+/// A product and a quantity (carts, reservations, quotes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineItem {
+    pub product_id: String,
+    pub quantity: u32,
+}
+
+// ---------------------------------------------------------------- cart (:8002)
+
+/// `GET /carts/{cart_id}` (an unknown or expired cart is an empty one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Cart {
+    pub cart_id: String,
+    pub items: Vec<LineItem>,
+    /// When the cart expires unless touched again (ms since the Unix epoch); absent when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
+}
+
+/// `POST /carts/{cart_id}/items`: adds `quantity` to the line (creating cart and line).
+pub type AddToCart = LineItem;
+
+/// `PUT /carts/{cart_id}/items/{product_id}`: sets the line's quantity (0 removes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SetQuantity {
+    pub quantity: u32,
+}
+
+/// `GET /carts/stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CartStats {
+    pub active_carts: u64,
+    pub units: u64,
+    pub expired_total: u64,
+}
+
+// ---------------------------------------------------------------- inventory (:8004)
+
+/// One product's stock. `available + reserved + sold` is the seeded stock plus restocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StockLevel {
+    pub product_id: String,
+    /// Units a shopper can still reserve.
+    pub available: u32,
+    /// Units held by reservations not yet committed or released.
+    pub reserved: u32,
+    /// Units of committed reservations.
+    pub sold: u32,
+}
+
+/// `GET /stock?ids=a,b` and `GET /stock` (every product).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StockLevels {
+    pub items: Vec<StockLevel>,
+}
+
+/// `POST /reservations`: idempotent by `reservation_id` (the same id with other items is 409).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReserveRequest {
+    pub reservation_id: String,
+    pub items: Vec<LineItem>,
+}
+
+/// `held` -> `committed` | `released` (explicitly, or when the hold expires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    Held,
+    Committed,
+    Released,
+}
+
+/// A reservation; `POST /reservations/{id}/commit` and `/release` are idempotent and answer it.
+/// Refusals: 409 `out_of_stock` (message names the product), 404 `unknown_product`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reservation {
+    pub reservation_id: String,
+    pub status: ReservationStatus,
+    pub items: Vec<LineItem>,
+    /// When a `held` reservation is released automatically (ms since the Unix epoch).
+    pub expires_at_ms: i64,
+}
+
+// ---------------------------------------------------------------- payment (:8005)
+
+/// Card details, only ever sent to payment (never logged, traced or stored in full).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Card {
+    /// 12–19 digits; spaces and dashes are ignored.
+    pub number: String,
+    pub expiry_month: u8,
+    /// Four digits, e.g. 2030.
+    pub expiry_year: u16,
+    pub cvc: String,
+}
+
+impl std::fmt::Debug for Card {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Card(redacted)")
+    }
+}
+
+/// `POST /charges`. The same `idempotency_key` replays the first answer (a charge or a
+/// decline); the same key with another amount is 409 `idempotency_conflict`; a voided key is
+/// 409 `charge_voided`. Declines are 402 with the reason as the error code
+/// (`card_declined`, `insufficient_funds`, `expired_card`, `incorrect_cvc`, `fraud_suspected`,
+/// `amount_limit_exceeded`); a malformed card is 422 (`invalid_card_number`, `invalid_expiry`,
+/// `invalid_cvc`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChargeRequest {
+    pub idempotency_key: String,
+    pub amount: Money,
+    pub card: Card,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    Captured,
+    Voided,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Charge {
+    pub charge_id: String,
+    pub idempotency_key: String,
+    pub status: ChargeStatus,
+    pub amount: Money,
+    /// `visa`, `mastercard`, `amex` or `other`.
+    pub card_brand: String,
+    pub card_last4: String,
+    pub created_at_ms: i64,
+}
+
+/// `POST /voids`: voids the charge made with `idempotency_key` (a refund before settlement).
+/// Idempotent; when no charge exists yet the key is tombstoned so a late charge request with
+/// it is refused — this is what makes "the charge call timed out, cancel it" safe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VoidRequest {
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VoidOutcome {
+    /// A captured charge was voided now.
+    Voided,
+    /// It was voided before.
+    AlreadyVoided,
+    /// No charge existed; the key is now refused for charging.
+    NothingToVoid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VoidResult {
+    pub idempotency_key: String,
+    pub outcome: VoidOutcome,
+    #[serde(default)]
+    pub charge_id: Option<String>,
+}
+
+/// `GET /ledger?status=captured|voided`: every charge, oldest first (reconciliation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Ledger {
+    pub charges: Vec<Charge>,
+}
+
+// ---------------------------------------------------------------- shipping (:8006)
+
+/// `POST /quotes`. `country` is an ISO 3166 alpha-2 code; an unserved one is 422
+/// `unsupported_destination`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuoteRequest {
+    pub country: String,
+    pub items: Vec<LineItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Quote {
+    pub quote_id: String,
+    pub country: String,
+    pub carrier: String,
+    pub amount: Money,
+    pub eta_days: u8,
+    pub expires_at_ms: i64,
+}
+
+// ---------------------------------------------------------------- reviews (:8007)
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Review {
+    pub review_id: String,
+    pub product_id: String,
+    /// 1 to 5.
+    pub rating: u8,
+    /// A display name (an e-mail address is refused).
+    pub author: String,
+    pub title: String,
+    pub body: String,
+    pub created_at_ms: i64,
+}
+
+/// `GET /products/{product_id}/reviews?limit=`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProductReviews {
+    pub product_id: String,
+    pub count: u64,
+    /// Mean rating, absent without reviews.
+    pub average_rating: Option<f64>,
+    pub reviews: Vec<Review>,
+}
+
+/// `POST /products/{product_id}/reviews` -> 201 [`Review`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewReview {
+    pub rating: u8,
+    pub author: String,
+    pub title: String,
+    pub body: String,
+}
+
+// ---------------------------------------------------------------- recommendations (:8008)
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommendation {
+    pub product_id: String,
+    /// Higher is better; comparable within one answer only.
+    pub score: f64,
+}
+
+/// `GET /recommendations/{product_id}?limit=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommendations {
+    pub product_id: String,
+    /// `co-purchase` when learned from orders, `similar` when from product attributes.
+    pub model: String,
+    pub items: Vec<Recommendation>,
+}
+
+// ---------------------------------------------------------------- orders (:8009)
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub title: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+}
+
+/// `POST /orders`: idempotent by `order_id` (the same id with another body is 409).
+/// `total` must equal the lines plus shipping (422 otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewOrder {
+    pub order_id: String,
+    pub cart_id: String,
+    pub lines: Vec<OrderLine>,
+    pub shipping: Money,
+    pub total: Money,
+    pub charge_id: String,
+    pub reservation_id: String,
+    pub quote_id: String,
+}
+
+/// An order as recorded. `seq` orders the feed (`GET /orders?after_seq=&limit=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub order_id: String,
+    pub seq: i64,
+    pub status: String,
+    pub cart_id: String,
+    pub lines: Vec<OrderLine>,
+    pub shipping: Money,
+    pub total: Money,
+    pub charge_id: String,
+    pub reservation_id: String,
+    pub quote_id: String,
+    pub created_at_ms: i64,
+}
+
+/// `GET /orders?after_seq=&limit=`: the feed, ascending by `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderFeed {
+    pub items: Vec<Order>,
+    /// Pass as `after_seq` for the next page (equal to the input when nothing new).
+    pub last_seq: i64,
+}
+
+/// `GET /orders/summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderSummary {
+    pub orders: u64,
+    pub units: u64,
+    /// Revenue per currency.
+    pub revenue: Vec<Money>,
+}
+
+// ---------------------------------------------------------------- checkout (:8003)
+
+/// Where to ship.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShippingAddress {
+    /// ISO 3166 alpha-2.
+    pub country: String,
+}
+
+/// `POST /checkouts`: runs the saga. Idempotent by `checkout_id` (it becomes the order id,
+/// the reservation id and the payment idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutRequest {
+    pub checkout_id: String,
+    pub cart_id: String,
+    pub card: Card,
+    pub shipping: ShippingAddress,
+}
+
+/// A completed checkout (201). Failures are the JSON error body: 409 `cart_empty`,
+/// 409 `out_of_stock`, 402 with the decline reason, 422 for card or address problems,
+/// 502/503/504 when a service the saga needs is failing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutResult {
+    pub order_id: String,
+    pub status: String,
+    pub lines: Vec<OrderLine>,
+    pub shipping: Money,
+    pub total: Money,
+    pub charge_id: String,
+    pub carrier: String,
+    pub eta_days: u8,
+}
+
+/// `GET /compensations`: saga clean-up work that could not finish yet (a peer was down) and is
+/// being retried in the background.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CompensationStatus {
+    pub pending: u64,
+    pub completed_total: u64,
+}

@@ -1,0 +1,1 @@
+//! The recommendations service (being built).
