@@ -69,13 +69,44 @@ const ADJECTIVES: &[&str] = &[
     "Velvet", "Last", "Secret", "Winter", "Summer", "Falling",
 ];
 const NOUNS: &[&str] = &[
-    "River", "Garden", "Harbour", "Kingdom", "Lantern", "Orchard", "Signal", "Tide", "Compass",
-    "Mirror", "Machine", "Archive", "Meadow", "Station", "Horizon", "Letters", "Empire", "Voyage",
-    "Island", "Clockwork", "Hive", "Forest", "Citadel", "Map",
+    "River",
+    "Garden",
+    "Harbour",
+    "Kingdom",
+    "Lantern",
+    "Orchard",
+    "Signal",
+    "Tide",
+    "Compass",
+    "Mirror",
+    "Machine",
+    "Archive",
+    "Meadow",
+    "Station",
+    "Horizon",
+    "Letters",
+    "Empire",
+    "Voyage",
+    "Island",
+    "Clockwork",
+    "Hive",
+    "Forest",
+    "Citadel",
+    "Map",
 ];
 const PLACES: &[&str] = &[
-    "Lisbon", "the North", "Kyoto", "the Valley", "Alexandria", "Mars", "the Coast", "Prague",
-    "the Delta", "Avalon", "Nairobi", "the Moon",
+    "Lisbon",
+    "the North",
+    "Kyoto",
+    "the Valley",
+    "Alexandria",
+    "Mars",
+    "the Coast",
+    "Prague",
+    "the Delta",
+    "Avalon",
+    "Nairobi",
+    "the Moon",
 ];
 const FIRST: &[&str] = &[
     "Ada", "Bruno", "Clara", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kemi",
@@ -83,14 +114,44 @@ const FIRST: &[&str] = &[
     "Wen", "Yara",
 ];
 const LAST: &[&str] = &[
-    "Almeida", "Brandt", "Castell", "Dubois", "Eriksen", "Fontaine", "Galloway", "Haddad",
-    "Ivanova", "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov",
-    "Quist", "Rossi", "Sato", "Tanaka", "Urbano", "Varga", "Weber", "Zielinski",
+    "Almeida",
+    "Brandt",
+    "Castell",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Galloway",
+    "Haddad",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quist",
+    "Rossi",
+    "Sato",
+    "Tanaka",
+    "Urbano",
+    "Varga",
+    "Weber",
+    "Zielinski",
 ];
 const BANDS: &[&str] = &[
-    "The Night Owls", "Paper Satellites", "Velvet Engine", "Northern Drift", "The Hive Mind",
-    "Glass Harbour", "Echo Park Trio", "Copper Lungs", "Static Bloom", "The Last Orchard",
-    "Midnight Tram", "Golden Static",
+    "The Night Owls",
+    "Paper Satellites",
+    "Velvet Engine",
+    "Northern Drift",
+    "The Hive Mind",
+    "Glass Harbour",
+    "Echo Park Trio",
+    "Copper Lungs",
+    "Static Bloom",
+    "The Last Orchard",
+    "Midnight Tram",
+    "Golden Static",
 ];
 
 struct CategorySpec {
@@ -107,8 +168,21 @@ const CATEGORIES: &[CategorySpec] = &[
         name: "books",
         prefix: "BK",
         count: 130,
-        formats: &[("paperback", 999), ("hardcover", 2499), ("ebook", 699), ("audiobook", 1899)],
-        genres: &["fiction", "mystery", "science-fiction", "history", "poetry", "biography", "fantasy"],
+        formats: &[
+            ("paperback", 999),
+            ("hardcover", 2499),
+            ("ebook", 699),
+            ("audiobook", 1899),
+        ],
+        genres: &[
+            "fiction",
+            "mystery",
+            "science-fiction",
+            "history",
+            "poetry",
+            "biography",
+            "fantasy",
+        ],
         years: (1850, 2026),
     },
     CategorySpec {
@@ -116,15 +190,36 @@ const CATEGORIES: &[CategorySpec] = &[
         prefix: "MU",
         count: 100,
         formats: &[("vinyl", 2799), ("cd", 1299), ("digital", 899)],
-        genres: &["jazz", "rock", "electronic", "classical", "folk", "hip-hop", "soul"],
+        genres: &[
+            "jazz",
+            "rock",
+            "electronic",
+            "classical",
+            "folk",
+            "hip-hop",
+            "soul",
+        ],
         years: (1955, 2026),
     },
     CategorySpec {
         name: "video",
         prefix: "VI",
         count: 90,
-        formats: &[("blu-ray", 1999), ("dvd", 1199), ("4k-uhd", 2999), ("digital", 1499)],
-        genres: &["drama", "comedy", "documentary", "thriller", "animation", "western", "noir"],
+        formats: &[
+            ("blu-ray", 1999),
+            ("dvd", 1199),
+            ("4k-uhd", 2999),
+            ("digital", 1499),
+        ],
+        genres: &[
+            "drama",
+            "comedy",
+            "documentary",
+            "thriller",
+            "animation",
+            "western",
+            "noir",
+        ],
         years: (1930, 2026),
     },
 ];
@@ -208,10 +303,16 @@ mod tests {
         let ids: std::collections::HashSet<_> = all.iter().map(|p| &p.id).collect();
         assert_eq!(ids.len(), all.len());
         for cat in ["books", "music", "video"] {
-            assert!(all.iter().filter(|p| p.category == cat).count() >= 80, "{cat}");
+            assert!(
+                all.iter().filter(|p| p.category == cat).count() >= 80,
+                "{cat}"
+            );
         }
         assert!(all.iter().all(|p| p.price_minor > 0 && p.currency == "EUR"));
         let sold_out = all.iter().filter(|p| p.stock == 0).count();
-        assert!((1..all.len() / 10).contains(&sold_out), "{sold_out} sold out");
+        assert!(
+            (1..all.len() / 10).contains(&sold_out),
+            "{sold_out} sold out"
+        );
     }
 }

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use rusqlite;
-pub use rusqlite_migration::M;
 use rusqlite::Connection;
+pub use rusqlite_migration::M;
 use rusqlite_migration::Migrations;
 
 /// Why the store could not open or answer.
@@ -86,7 +86,8 @@ impl Db {
             source,
         };
         let mut conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")

@@ -223,7 +223,11 @@ impl HttpClient {
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(format!("{} liveness answered {}", self.peer(), resp.status()))
+            Err(format!(
+                "{} liveness answered {}",
+                self.peer(),
+                resp.status()
+            ))
         }
     }
 }

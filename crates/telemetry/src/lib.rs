@@ -23,8 +23,8 @@
 pub mod config;
 pub mod downstream;
 pub mod env;
-pub mod extract;
 pub mod export_queue;
+pub mod extract;
 pub mod health;
 pub mod http_client;
 pub mod http_server;
@@ -46,15 +46,17 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+/// The metrics facade services record business metrics with (`apiary_telemetry::metrics::counter!`),
+/// so no service depends on a metrics crate itself.
+pub use metrics;
+
 pub use config::{LogFormat, Protocol, TelemetryConfig};
+pub use downstream::{DownstreamError, Idempotency, encode_segment};
 pub use export_queue::{BatchSink, ExportQueue, LogItem, Logs, QueueConfig, QueueStats, Spans};
 pub use health::Readiness;
-pub use downstream::{DownstreamError, Idempotency, encode_segment};
 pub use http_client::{CallError, HttpClient};
 pub use http_server::HttpServerLayer;
-pub use server::{
-    ServeLimits, json_error, openapi_route, serve, shutdown_signal, standard_router,
-};
+pub use server::{ServeLimits, json_error, openapi_route, serve, shutdown_signal, standard_router};
 
 /// Who is reporting: the service's own name and version.
 #[derive(Debug, Clone, Copy)]

@@ -91,6 +91,18 @@ pub struct ProductPage {
     pub offset: usize,
 }
 
+/// `GET /categories` on the catalog: each category with its number of products.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryList {
+    pub items: Vec<CategoryCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryCount {
+    pub name: String,
+    pub count: usize,
+}
+
 /// The standard error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {

@@ -4,7 +4,11 @@ fn main() -> std::process::ExitCode {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/products.json");
     match std::fs::write(&path, apiary_seed::generate_json()) {
         Ok(()) => {
-            println!("wrote {} products to {}", apiary_seed::generate().len(), path.display());
+            println!(
+                "wrote {} products to {}",
+                apiary_seed::generate().len(),
+                path.display()
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

@@ -84,6 +84,8 @@ pub const MAX_QUERY_CHARS: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub category: Option<Category>,
+    /// Only these products (sorted, unique), for callers that hold ids (carts, recommendations).
+    pub ids: Option<Vec<ProductId>>,
     /// Lower-cased search text, matched against title and creator.
     pub text: Option<String>,
     pub limit: usize,
@@ -96,7 +98,23 @@ impl ListQuery {
         q: Option<&str>,
         limit: Option<&str>,
         offset: Option<&str>,
+        ids: Option<&str>,
     ) -> Result<Self, String> {
+        let ids = match ids.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(list) => {
+                let mut parsed = list
+                    .split(',')
+                    .map(|id| ProductId::parse(id.trim()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                parsed.sort();
+                parsed.dedup();
+                if parsed.len() > MAX_LIMIT {
+                    return Err(format!("ids lists at most {MAX_LIMIT} products"));
+                }
+                Some(parsed)
+            }
+        };
         let category = category
             .filter(|c| !c.is_empty())
             .map(Category::parse)
@@ -109,7 +127,8 @@ impl ListQuery {
             None => None,
         };
         let limit = match limit {
-            None | Some("") => 20,
+            // An id list is one page unless the caller pages it.
+            None | Some("") => ids.as_ref().map_or(20, |ids| ids.len().max(1)),
             Some(raw) => match raw.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
@@ -127,6 +146,7 @@ impl ListQuery {
         };
         Ok(Self {
             category,
+            ids,
             text,
             limit,
             offset,
@@ -154,17 +174,22 @@ mod tests {
 
     #[test]
     fn list_queries_parse_or_explain() {
-        let q =
-            ListQuery::parse(Some("music"), Some("  Bach "), Some("5"), Some("10")).expect("valid");
+        let q = ListQuery::parse(Some("music"), Some("  Bach "), Some("5"), Some("10"), None)
+            .expect("valid");
         assert_eq!(q.category, Some(Category::Music));
         assert_eq!(q.text.as_deref(), Some("bach"));
         assert_eq!((q.limit, q.offset), (5, 10));
-        let d = ListQuery::parse(None, None, None, None).expect("defaults");
+        let d = ListQuery::parse(None, None, None, None, None).expect("defaults");
         assert_eq!((d.limit, d.offset), (20, 0));
-        assert!(ListQuery::parse(Some("games"), None, None, None).is_err());
-        assert!(ListQuery::parse(None, None, Some("0"), None).is_err());
-        assert!(ListQuery::parse(None, None, Some("101"), None).is_err());
-        assert!(ListQuery::parse(None, None, None, Some("-1")).is_err());
-        assert!(ListQuery::parse(None, Some(&"x".repeat(101)), None, None).is_err());
+        assert!(ListQuery::parse(Some("games"), None, None, None, None).is_err());
+        assert!(ListQuery::parse(None, None, Some("0"), None, None).is_err());
+        assert!(ListQuery::parse(None, None, Some("101"), None, None).is_err());
+        assert!(ListQuery::parse(None, None, None, Some("-1"), None).is_err());
+        assert!(ListQuery::parse(None, Some(&"x".repeat(101)), None, None, None).is_err());
+        assert!(ListQuery::parse(None, None, None, None, Some("BK-0001,nope")).is_err());
+        let ids = ListQuery::parse(None, None, None, None, Some("MU-0002, BK-0001,MU-0002"))
+            .expect("ids");
+        assert_eq!(ids.limit, 2);
+        assert_eq!(ids.ids.map(|v| v.len()), Some(2));
     }
 }

@@ -11,7 +11,7 @@ use utoipa::OpenApi;
 
 use crate::store::ProductStore;
 
-pub use products::{get_product, list_products};
+pub use products::{get_product, list_categories, list_products};
 
 /// Shared state: the read-only store.
 pub type AppState = Arc<ProductStore>;
@@ -29,7 +29,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            AppError::ProductNotFound(_) => (StatusCode::NOT_FOUND, "product_not_found"),
+            AppError::ProductNotFound(_) => (StatusCode::NOT_FOUND, "unknown_product"),
         };
         apiary_telemetry::json_error(status, code, self.to_string())
     }
@@ -41,10 +41,16 @@ impl IntoResponse for AppError {
         title = "Apiary catalog",
         description = "Products (books, music, video), prices and search."
     ),
-    paths(products::list_products, products::get_product),
+    paths(
+        products::list_products,
+        products::get_product,
+        products::list_categories
+    ),
     components(schemas(
         apiary_wire::Product,
         apiary_wire::ProductPage,
+        apiary_wire::CategoryList,
+        apiary_wire::CategoryCount,
         apiary_wire::Money,
         apiary_wire::ErrorBody,
         apiary_wire::ErrorDetail
@@ -52,15 +58,12 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
-}
-
 /// The API routes (operational routes and middleware are added by `standard_router`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/products", get(list_products))
         .route("/products/{id}", get(get_product))
+        .route("/categories", get(list_categories))
         .with_state(state)
-        .route("/openapi.json", get(openapi))
+        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
 }

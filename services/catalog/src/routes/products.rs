@@ -1,8 +1,8 @@
-//! `GET /products` and `GET /products/{id}`.
+//! `GET /products`, `GET /products/{id}` and `GET /categories`.
 
 use std::collections::HashMap;
 
-use apiary_wire::{Product, ProductPage};
+use apiary_wire::{CategoryList, Product, ProductPage};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -19,6 +19,7 @@ use crate::domain::{ListQuery, ProductId};
         ("q" = Option<String>, Query, description = "text matched against title and creator (max 100 chars)"),
         ("limit" = Option<usize>, Query, description = "page size, 1-100 (default 20)"),
         ("offset" = Option<usize>, Query, description = "matches to skip (default 0)"),
+        ("ids" = Option<String>, Query, description = "comma-separated product ids (at most 100): only those; unknown ids are left out"),
     ),
     responses(
         (status = 200, body = ProductPage),
@@ -31,8 +32,14 @@ pub async fn list_products(
 ) -> Result<Json<ProductPage>, AppError> {
     let Query(params) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let get = |k: &str| params.get(k).map(String::as_str);
-    let query = ListQuery::parse(get("category"), get("q"), get("limit"), get("offset"))
-        .map_err(AppError::BadRequest)?;
+    let query = ListQuery::parse(
+        get("category"),
+        get("q"),
+        get("limit"),
+        get("offset"),
+        get("ids"),
+    )
+    .map_err(AppError::BadRequest)?;
     let (items, total) = store.list(&query);
     tracing::debug!(returned = items.len(), total, "listed products");
     Ok(Json(ProductPage {
@@ -67,4 +74,12 @@ pub async fn get_product(
             Err(AppError::ProductNotFound(id.to_string()))
         }
     }
+}
+
+/// The categories and how many products each holds.
+#[utoipa::path(get, path = "/categories", responses((status = 200, body = CategoryList)))]
+pub async fn list_categories(State(store): State<AppState>) -> Json<CategoryList> {
+    Json(CategoryList {
+        items: store.categories(),
+    })
 }
