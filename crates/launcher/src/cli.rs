@@ -43,6 +43,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,
 
+    /// Where durable services keep their SQLite files (default: the manifest's
+    /// `stack.data_dir`, relative to the manifest's directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     /// Send OTLP here instead of the manifest's endpoint.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,

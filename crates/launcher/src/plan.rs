@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use apiary_manifest::{Manifest, SUPERVISOR_PID_VAR};
+use apiary_manifest::{DATA_DIR_VAR, Manifest, SUPERVISOR_PID_VAR};
 
 use crate::LaunchError;
 use crate::cli::{ManifestArgs, UpArgs};
@@ -77,6 +77,11 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         None => manifest.telemetry.otlp_endpoint.clone(),
     };
     let supervisor_pid = std::process::id().to_string();
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => manifest.data_dir(&manifest_path),
+    };
+    let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
 
     let mut services = Vec::with_capacity(selected.len() + 1);
     if let Some(dashboard) = manifest.dashboard.as_ref().filter(|_| !args.no_dashboard) {
@@ -116,6 +121,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             }
         }
         env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
+        env.push((DATA_DIR_VAR.to_owned(), data_dir.display().to_string()));
         services.push(PlannedService {
             name: service.name.clone(),
             host: manifest.stack.host.clone(),

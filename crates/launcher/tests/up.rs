@@ -4,11 +4,13 @@
 //! Needs the workspace binaries (`cargo build --workspace --bins`, which `cargo test
 //! --workspace` does anyway).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use common::{DashboardPorts, Launcher, StackManifest, alive, bin_dir, temp_dir};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -115,171 +117,6 @@ impl LogsService for Receiver {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn bin_dir() -> PathBuf {
-    let apiary = PathBuf::from(env!("CARGO_BIN_EXE_apiary"));
-    let dir = apiary.parent().expect("bin dir").to_path_buf();
-    for service in ["catalog", "gateway"] {
-        assert!(
-            dir.join(service).is_file(),
-            "{service} binary missing in {}: run `cargo build --workspace --bins` first",
-            dir.display()
-        );
-    }
-    dir
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apiary-e2e-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write_manifest(dir: &Path, gateway: u16, catalog: u16) -> PathBuf {
-    let path = dir.join("apiary.toml");
-    let text = format!(
-        r#"
-[stack]
-host = "127.0.0.1"
-namespace = "apiary"
-environment = "test"
-
-[telemetry]
-otlp_endpoint = "http://127.0.0.1:4317"
-otlp_protocol = "grpc"
-
-[[services]]
-name = "gateway"
-port = {gateway}
-depends_on = ["catalog"]
-
-[[services]]
-name = "catalog"
-port = {catalog}
-"#
-    );
-    std::fs::write(&path, text).expect("write manifest");
-    path
-}
-
-/// The launcher's output, collected line by line on a thread.
-struct Launcher {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Launcher {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_apiary"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start apiary");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")),
-        ] {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Ok(mut l) = lines.lock() {
-                        l.push(line);
-                    }
-                }
-            });
-        }
-        Self { child, lines }
-    }
-
-    fn output(&self) -> String {
-        self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
-    }
-
-    /// Waits for a line containing `needle`; returns it.
-    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self
-                .lines
-                .lock()
-                .ok()
-                .and_then(|l| l.iter().find(|l| l.contains(needle)).cloned())
-            {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no line with {needle:?} in:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn pids_of(&self, service: &str) -> Vec<i32> {
-        let needle = format!("started {service} (pid ");
-        self.lines
-            .lock()
-            .map(|l| {
-                l.iter()
-                    .filter_map(|line| {
-                        line.split(&needle)
-                            .nth(1)?
-                            .trim_end_matches(')')
-                            .parse()
-                            .ok()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                panic!("apiary did not exit in time:\n{}", self.output());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Launcher {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
-            let _ = self.wait_exit(Duration::from_secs(20));
-        }
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    // Signal 0 checks existence; a zombie awaiting its parent counts as gone.
-    if kill(Pid::from_raw(pid), None).is_err() {
-        return false;
-    }
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.split(' ').nth(2).is_none_or(|state| state != "Z"))
-        .unwrap_or(false)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_serves_products_exports_one_trace_restarts_crashes_and_stops_cleanly() {
     let bins = bin_dir();
@@ -294,9 +131,10 @@ async fn up_serves_products_exports_one_trace_restarts_crashes_and_stops_cleanly
         .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
     tokio::spawn(server);
 
-    let (gateway_port, catalog_port) = (free_port(), free_port());
     let dir = temp_dir("up");
-    let manifest = write_manifest(&dir, gateway_port, catalog_port);
+    let stack = StackManifest::write(&dir, None);
+    let manifest = stack.path.clone();
+    let (gateway_port, catalog_port) = (stack.port("gateway"), stack.port("catalog"));
     let mut launcher = Launcher::start(&[
         "up",
         "--manifest",
@@ -498,9 +336,9 @@ async fn up_serves_products_exports_one_trace_restarts_crashes_and_stops_cleanly
 fn bad_invocations_exit_2_with_a_clear_message() {
     let bins = bin_dir();
     let dir = temp_dir("bad");
-    let (gateway_port, catalog_port) = (free_port(), free_port());
-    let manifest = write_manifest(&dir, gateway_port, catalog_port);
-    let manifest = manifest.to_str().expect("utf-8");
+    let stack = StackManifest::write(&dir, None);
+    let catalog_port = stack.port("catalog");
+    let manifest = stack.path.to_str().expect("utf-8");
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_apiary"))
             .args(args)
@@ -523,7 +361,7 @@ fn bad_invocations_exit_2_with_a_clear_message() {
     ]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("unknown service 'payments'") && err.contains("gateway, catalog"),
+        err.contains("unknown service 'payments'") && err.contains("gateway, catalog, cart"),
         "{err}"
     );
 
@@ -536,7 +374,10 @@ fn bad_invocations_exit_2_with_a_clear_message() {
         empty.to_str().expect("utf-8"),
     ]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("binary for 'catalog' not found"), "{err}");
+    assert!(
+        err.contains("binary for '") && err.contains("not found"),
+        "{err}"
+    );
 
     let _held = std::net::TcpListener::bind(("127.0.0.1", catalog_port)).expect("hold the port");
     let (code, err) = run(&[
@@ -603,40 +444,13 @@ async fn up_with_the_dashboard_shows_the_trace_and_health_of_the_stack() {
         bins.join("dashboard").is_file(),
         "dashboard binary missing: run `cargo build --workspace --bins`"
     );
-    let (gateway_port, catalog_port) = (free_port(), free_port());
-    let (ui, grpc, http_port) = (free_port(), free_port(), free_port());
     let dir = temp_dir("dashboard");
-    let manifest = dir.join("apiary.toml");
-    std::fs::write(
-        &manifest,
-        format!(
-            r#"
-[stack]
-host = "127.0.0.1"
-namespace = "apiary"
-environment = "test"
-
-[telemetry]
-otlp_endpoint = "http://127.0.0.1:{grpc}"
-otlp_protocol = "grpc"
-
-[dashboard]
-port = {ui}
-otlp_grpc_port = {grpc}
-otlp_http_port = {http_port}
-
-[[services]]
-name = "gateway"
-port = {gateway_port}
-depends_on = ["catalog"]
-
-[[services]]
-name = "catalog"
-port = {catalog_port}
-"#
-        ),
-    )
-    .expect("write manifest");
+    let stack = StackManifest::write(&dir, Some(DashboardPorts::free()));
+    let manifest = stack.path.clone();
+    let (gateway_port, ui) = (
+        stack.port("gateway"),
+        stack.dashboard.as_ref().expect("dashboard").ui,
+    );
     let mut launcher = Launcher::start(&[
         "up",
         "--manifest",

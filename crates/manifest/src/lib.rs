@@ -27,6 +27,8 @@ pub const PORT_VAR: &str = "APIARY_PORT";
 pub const SUPERVISOR_PID_VAR: &str = "APIARY_SUPERVISOR_PID";
 /// Overrides where tools look for the manifest.
 pub const MANIFEST_VAR: &str = "APIARY_MANIFEST";
+/// Where durable services keep their files (`<dir>/<service>.sqlite3`).
+pub const DATA_DIR_VAR: &str = "APIARY_DATA_DIR";
 /// The manifest's file name.
 pub const FILE_NAME: &str = "apiary.toml";
 
@@ -75,6 +77,10 @@ pub struct Stack {
     pub host: String,
     pub namespace: String,
     pub environment: String,
+    /// Durable services' data directory, relative to the manifest's directory
+    /// (default `.apiary/data`).
+    #[serde(default)]
+    pub data_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -129,6 +135,19 @@ impl Manifest {
         })?;
         manifest.validate()?;
         Ok(manifest)
+    }
+
+    /// The data directory: `stack.data_dir` (default `.apiary/data`) resolved against the
+    /// directory of the manifest at `manifest_path`.
+    pub fn data_dir(&self, manifest_path: &Path) -> PathBuf {
+        let dir = Path::new(self.stack.data_dir.as_deref().unwrap_or(".apiary/data"));
+        if dir.is_absolute() {
+            dir.to_owned()
+        } else {
+            manifest_path
+                .parent()
+                .map_or_else(|| dir.to_owned(), |parent| parent.join(dir))
+        }
     }
 
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
@@ -393,6 +412,21 @@ mod tests {
 
     fn with(replace: &str, by: &str) -> Result<Manifest, ManifestError> {
         Manifest::parse(&SMALL.replace(replace, by), Path::new("test.toml"))
+    }
+
+    #[test]
+    fn the_data_dir_is_relative_to_the_manifest() {
+        let m = Manifest::parse(SMALL, Path::new("x")).expect("valid");
+        assert_eq!(
+            m.data_dir(Path::new("/srv/apiary/apiary.toml")),
+            Path::new("/srv/apiary/.apiary/data")
+        );
+        let mut abs = m.clone();
+        abs.stack.data_dir = Some("/var/lib/apiary".to_owned());
+        assert_eq!(
+            abs.data_dir(Path::new("/srv/apiary/apiary.toml")),
+            Path::new("/var/lib/apiary")
+        );
     }
 
     #[test]

@@ -156,3 +156,52 @@ fn the_collector_receives_otlp_on_the_standard_ports_and_every_pipeline_is_wired
         }
     }
 }
+
+/// Services that keep data (they depend on apiary-store) get a data directory on a named
+/// volume in compose: a container restart must not lose orders or the payment ledger.
+#[test]
+fn durable_services_keep_their_data_on_a_volume() {
+    let compose = yaml("compose.yaml");
+    let volumes = compose["volumes"].as_mapping().cloned().unwrap_or_default();
+    let mut durable = 0;
+    for s in &manifest().services {
+        let cargo = repo().join("services").join(&s.name).join("Cargo.toml");
+        let text = std::fs::read_to_string(&cargo).unwrap_or_default();
+        if !text.contains("apiary-store") {
+            continue;
+        }
+        durable += 1;
+        let c = &compose["services"][s.name.as_str()];
+        let dir = env_of(c)
+            .get(apiary_manifest::DATA_DIR_VAR)
+            .cloned()
+            .unwrap_or_else(|| panic!("{} has no {}", s.name, apiary_manifest::DATA_DIR_VAR));
+        let mounts = strings(&c["volumes"]);
+        let mount = mounts
+            .iter()
+            .find(|m| m.ends_with(&format!(":{dir}")))
+            .unwrap_or_else(|| panic!("{}: nothing mounted at {dir}", s.name));
+        let volume = mount.split(':').next().unwrap_or_default();
+        assert!(
+            volumes.contains_key(volume),
+            "{}: volume {volume} is not declared",
+            s.name
+        );
+    }
+    assert!(durable >= 4, "only {durable} durable services found");
+}
+
+#[test]
+fn the_image_ships_every_binary() {
+    let dockerfile =
+        std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile is readable");
+    let m = manifest();
+    let mut bins: Vec<&str> = m.services.iter().map(|s| s.binary_name()).collect();
+    bins.extend(["apiary", "dashboard"]);
+    for bin in bins {
+        assert!(
+            dockerfile.contains(&format!("/target/release/{bin} ")),
+            "the Dockerfile does not copy {bin}"
+        );
+    }
+}

@@ -163,10 +163,17 @@ where
         let start = Instant::now();
         Box::pin(
             async move {
-                let result = crate::resilience::with_deadline(deadline, inner.call(req)).await;
+                let mut result = crate::resilience::with_deadline(deadline, inner.call(req)).await;
                 drop(permit);
                 let elapsed = start.elapsed().as_secs_f64();
                 let span = tracing::Span::current();
+                if let Ok(response) = &mut result {
+                    // W3C Trace Context level 2 `traceresponse`: callers (the load generator, a
+                    // person with curl, tests) learn which trace their request became.
+                    if let Some(value) = traceresponse(&span) {
+                        response.headers_mut().insert(TRACERESPONSE, value);
+                    }
+                }
                 if let Ok(response) = &result {
                     let status = response.status();
                     span.record("http.response.status_code", i64::from(status.as_u16()));
@@ -190,6 +197,26 @@ where
             .instrument(span),
         )
     }
+}
+
+/// The `traceresponse` response header (W3C Trace Context level 2).
+pub const TRACERESPONSE: &str = "traceresponse";
+
+fn traceresponse(span: &tracing::Span) -> Option<http::HeaderValue> {
+    use opentelemetry::trace::TraceContextExt as _;
+    let context = span.context();
+    let otel_span = context.span();
+    let sc = otel_span.span_context();
+    if !sc.is_valid() {
+        return None;
+    }
+    let value = format!(
+        "00-{}-{}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8()
+    );
+    http::HeaderValue::from_str(&value).ok()
 }
 
 #[cfg(test)]

@@ -108,15 +108,19 @@ async fn a_request_through_two_apps_is_one_trace_with_logs_and_metrics() {
     let front_url = spawn(front).await;
 
     let http = reqwest::Client::new();
-    let body: Json_ = http
+    let resp = http
         .get(format!("{front_url}/front/7"))
         .header("baggage", "synthetic_request=true")
         .send()
         .await
-        .expect("front answers")
-        .json()
-        .await
-        .expect("json");
+        .expect("front answers");
+    let traceresponse = resp
+        .headers()
+        .get("traceresponse")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("a traceresponse header");
+    let body: Json_ = resp.json().await.expect("json");
     assert_eq!(
         body,
         json!({ "id": 7, "synthetic": "true" }),
@@ -149,6 +153,11 @@ async fn a_request_through_two_apps_is_one_trace_with_logs_and_metrics() {
     assert_eq!(front_server.span_kind, SpanKind::Server);
     assert_eq!(client_span.span_kind, SpanKind::Client);
     let trace_id = front_server.span_context.trace_id();
+    assert_eq!(
+        traceresponse,
+        format!("00-{}-{}-01", trace_id, front_server.span_context.span_id()),
+        "the response names the request's trace and server span"
+    );
     assert_eq!(client_span.span_context.trace_id(), trace_id);
     assert_eq!(back_server.span_context.trace_id(), trace_id);
     assert_eq!(

@@ -1,0 +1,237 @@
+//! Shared by the end-to-end tests: free ports, a manifest of the whole stack on them, and the
+//! `apiary` launcher as a child process whose output is collected line by line.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apiary_manifest::Manifest;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub fn bin_dir() -> PathBuf {
+    let apiary = PathBuf::from(env!("CARGO_BIN_EXE_apiary"));
+    let dir = apiary.parent().expect("bin dir").to_path_buf();
+    for service in [
+        "gateway",
+        "catalog",
+        "cart",
+        "checkout",
+        "inventory",
+        "payment",
+        "shipping",
+        "reviews",
+        "recommendations",
+        "orders",
+    ] {
+        assert!(
+            dir.join(service).is_file(),
+            "{service} binary missing in {}: run `cargo build --workspace --bins` first",
+            dir.display()
+        );
+    }
+    dir
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiary-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The dashboard's three ports.
+#[derive(Debug, Clone, Copy)]
+pub struct DashboardPorts {
+    pub ui: u16,
+    pub grpc: u16,
+    pub http: u16,
+}
+
+impl DashboardPorts {
+    pub fn free() -> Self {
+        Self {
+            ui: free_port(),
+            grpc: free_port(),
+            http: free_port(),
+        }
+    }
+}
+
+/// The repository's stack (every service of `apiary.toml`, same dependencies) on free ports,
+/// written to a temporary manifest with its own data directory.
+#[derive(Debug)]
+pub struct StackManifest {
+    pub path: PathBuf,
+    pub ports: BTreeMap<String, u16>,
+    pub dashboard: Option<DashboardPorts>,
+    pub data_dir: PathBuf,
+}
+
+impl StackManifest {
+    pub fn write(dir: &Path, dashboard: Option<DashboardPorts>) -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apiary.toml");
+        let real = Manifest::load(&repo).expect("the repository's apiary.toml is valid");
+        let data_dir = dir.join("data");
+        let otlp = dashboard.map_or(4317, |d| d.grpc);
+        let mut text = format!(
+            "[stack]\nhost = \"127.0.0.1\"\nnamespace = \"apiary\"\nenvironment = \"test\"\ndata_dir = \"{}\"\n\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:{otlp}\"\notlp_protocol = \"grpc\"\n\n",
+            data_dir.display()
+        );
+        if let Some(d) = dashboard {
+            text.push_str(&format!(
+                "[dashboard]\nport = {}\notlp_grpc_port = {}\notlp_http_port = {}\n\n",
+                d.ui, d.grpc, d.http
+            ));
+        }
+        let mut ports = BTreeMap::new();
+        for s in &real.services {
+            let port = free_port();
+            ports.insert(s.name.clone(), port);
+            let deps: Vec<String> = s.depends_on.iter().map(|d| format!("\"{d}\"")).collect();
+            text.push_str(&format!(
+                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n\n",
+                s.name,
+                deps.join(", ")
+            ));
+        }
+        let path = dir.join("apiary.toml");
+        std::fs::write(&path, text).expect("write manifest");
+        Self {
+            path,
+            ports,
+            dashboard,
+            data_dir,
+        }
+    }
+
+    pub fn port(&self, service: &str) -> u16 {
+        self.ports[service]
+    }
+
+    pub fn url(&self, service: &str) -> String {
+        format!("http://127.0.0.1:{}", self.port(service))
+    }
+}
+
+/// The launcher's output, collected line by line on a thread.
+pub struct Launcher {
+    pub child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Launcher {
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apiary"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+            .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start apiary");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Ok(mut l) = lines.lock() {
+                        l.push(line);
+                    }
+                }
+            });
+        }
+        Self { child, lines }
+    }
+
+    pub fn output(&self) -> String {
+        self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Waits for a line containing `needle`; returns it.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self
+                .lines
+                .lock()
+                .ok()
+                .and_then(|l| l.iter().find(|l| l.contains(needle)).cloned())
+            {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line with {needle:?} in:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn pids_of(&self, service: &str) -> Vec<i32> {
+        let needle = format!("started {service} (pid ");
+        self.lines
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|line| {
+                        line.split(&needle)
+                            .nth(1)?
+                            .trim_end_matches(')')
+                            .parse()
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("apiary did not exit in time:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Launcher {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let _ = self.wait_exit(Duration::from_secs(20));
+        }
+    }
+}
+
+pub fn alive(pid: i32) -> bool {
+    // Signal 0 checks existence; a zombie awaiting its parent counts as gone.
+    if kill(Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.split(' ').nth(2).is_none_or(|state| state != "Z"))
+        .unwrap_or(false)
+}

@@ -1,0 +1,728 @@
+//! End to end with the ten real service processes under `apiary up`: shoppers' journeys through
+//! the gateway only, then a reconciliation of what each owner recorded (orders, the payment
+//! ledger, inventory, carts) against what the shoppers were told — exactly, not roughly.
+//!
+//! Needs the workspace binaries (`cargo build --workspace --bins`).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{DashboardPorts, Launcher, StackManifest, bin_dir, temp_dir};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+const GOOD_CARD: &str = "4242424242424242";
+const DECLINED_CARDS: [(&str, &str); 3] = [
+    ("4000000000000002", "card_declined"),
+    ("4000000000009995", "insufficient_funds"),
+    ("4100000000000019", "fraud_suspected"),
+];
+
+/// SplitMix64: journeys are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Products by how much stock the seed gives them.
+struct Shelves {
+    plenty: Vec<String>,
+    scarce: Vec<String>,
+    sold_out: Vec<String>,
+}
+
+fn shelves() -> Shelves {
+    let all = apiary_seed::products();
+    let pick = |f: &dyn Fn(u32) -> bool| {
+        all.iter()
+            .filter(|p| f(p.stock))
+            .map(|p| p.id.clone())
+            .collect::<Vec<_>>()
+    };
+    Shelves {
+        plenty: pick(&|s| s >= 40),
+        scarce: pick(&|s| (1..=5).contains(&s)),
+        sold_out: pick(&|s| s == 0),
+    }
+}
+
+/// What the shoppers were told, to compare with what the services recorded.
+#[derive(Debug, Default)]
+struct Ledger {
+    /// order id -> (cart id, product -> units, total minor units)
+    placed: BTreeMap<String, (String, BTreeMap<String, u32>, i64)>,
+    /// cart id -> what it must still hold (abandoned carts and failed checkouts)
+    carts: BTreeMap<String, BTreeMap<String, u32>>,
+    statuses: BTreeMap<String, u32>,
+    /// Requests that got no HTTP answer, or a 5xx.
+    failures: Vec<String>,
+    declined: u32,
+    out_of_stock: u32,
+}
+
+struct Shop {
+    http: reqwest::Client,
+    gateway: String,
+    ledger: Mutex<Ledger>,
+}
+
+impl Shop {
+    async fn call(&self, label: &str, req: reqwest::RequestBuilder) -> Option<(u16, Value)> {
+        match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+                let mut l = self.ledger.lock().expect("ledger");
+                *l.statuses.entry(format!("{label} {status}")).or_default() += 1;
+                if status >= 500 {
+                    l.failures.push(format!("{label}: {status} {body}"));
+                }
+                Some((status, body))
+            }
+            Err(e) => {
+                let mut l = self.ledger.lock().expect("ledger");
+                l.failures.push(format!("{label}: no answer: {e}"));
+                None
+            }
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.gateway))
+    }
+
+    fn post(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.gateway)).json(body)
+    }
+
+    async fn browse(&self, rng: &mut Rng, shelves: &Shelves) {
+        let category = ["books", "music", "video"][rng.below(3)];
+        self.call("categories", self.get("/api/categories")).await;
+        self.call(
+            "list",
+            self.get(&format!("/api/products?category={category}&limit=12")),
+        )
+        .await;
+        let id = &shelves.plenty[rng.below(shelves.plenty.len())];
+        self.call("product", self.get(&format!("/api/products/{id}")))
+            .await;
+    }
+
+    async fn new_cart(&self) -> Option<String> {
+        let (status, body) = self
+            .call("new cart", self.post("/api/carts", &json!({})))
+            .await?;
+        assert_eq!(status, 201, "{body}");
+        body["cart_id"].as_str().map(str::to_owned)
+    }
+
+    /// Adds to the cart; returns whether the gateway accepted it.
+    async fn add(&self, cart: &str, product: &str, quantity: u32) -> bool {
+        let body = json!({"product_id": product, "quantity": quantity});
+        match self
+            .call("add", self.post(&format!("/api/carts/{cart}/items"), &body))
+            .await
+        {
+            Some((200 | 201, _)) => true,
+            Some((409, body)) => {
+                assert_eq!(body["error"]["code"], "out_of_stock", "{body}");
+                self.ledger.lock().expect("ledger").out_of_stock += 1;
+                false
+            }
+            Some((status, body)) => panic!("add {product} x{quantity}: {status} {body}"),
+            None => false,
+        }
+    }
+
+    /// Fills a cart with 1-3 lines; returns its contents.
+    async fn fill(
+        &self,
+        rng: &mut Rng,
+        shelves: &Shelves,
+        cart: &str,
+        with_scarce: bool,
+    ) -> BTreeMap<String, u32> {
+        let mut contents = BTreeMap::new();
+        for n in 0..1 + rng.below(3) {
+            let product = if with_scarce && n == 0 {
+                shelves.scarce[rng.below(shelves.scarce.len())].clone()
+            } else {
+                shelves.plenty[rng.below(shelves.plenty.len())].clone()
+            };
+            let quantity = 1 + rng.below(2) as u32;
+            if self.add(cart, &product, quantity).await {
+                *contents.entry(product).or_default() += quantity;
+            }
+        }
+        contents
+    }
+
+    async fn checkout(
+        &self,
+        cart: &str,
+        contents: BTreeMap<String, u32>,
+        card: &str,
+        expect_decline: Option<&str>,
+    ) {
+        let order_id = format!("e2e-{cart}");
+        let body = json!({
+            "cart_id": cart,
+            "card": {"number": card, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+            "shipping": {"country": "DE"}
+        });
+        let req = self
+            .post("/api/checkout", &body)
+            .header("Idempotency-Key", &order_id);
+        let Some((status, resp)) = self.call("checkout", req).await else {
+            return;
+        };
+        let mut l = self.ledger.lock().expect("ledger");
+        match status {
+            201 => {
+                assert_eq!(resp["order_id"], order_id.as_str(), "{resp}");
+                assert!(
+                    expect_decline.is_none(),
+                    "a declined card was charged: {resp}"
+                );
+                let total = resp["total"]["amount_minor"].as_i64().expect("total");
+                l.placed
+                    .insert(order_id, (cart.to_owned(), contents, total));
+            }
+            402 => {
+                let code = resp["error"]["code"].as_str().unwrap_or_default();
+                assert_eq!(Some(code), expect_decline, "{resp}");
+                l.declined += 1;
+                l.carts.insert(cart.to_owned(), contents);
+            }
+            409 if resp["error"]["code"] == "out_of_stock" => {
+                l.out_of_stock += 1;
+                l.carts.insert(cart.to_owned(), contents);
+            }
+            409 if resp["error"]["code"] == "cart_empty" && contents.is_empty() => {}
+            _ => panic!("checkout of {cart}: {status} {resp}"),
+        }
+    }
+
+    /// One shopper's visit.
+    async fn journey(&self, seed: u64, shelves: &Shelves) {
+        let mut rng = Rng(seed);
+        let kind = rng.below(100);
+        if kind < 25 {
+            self.browse(&mut rng, shelves).await;
+            return;
+        }
+        if kind < 32 {
+            let word = ["river", "jazz", "noir", "garden", "quist"][rng.below(5)];
+            self.call("search", self.get(&format!("/api/products?q={word}")))
+                .await;
+            return;
+        }
+        let Some(cart) = self.new_cart().await else {
+            return;
+        };
+        if kind < 37 {
+            // Wants something sold out.
+            let product = &shelves.sold_out[rng.below(shelves.sold_out.len())];
+            assert!(!self.add(&cart, product, 1).await, "{product} is sold out");
+            self.ledger
+                .lock()
+                .expect("ledger")
+                .carts
+                .insert(cart, BTreeMap::new());
+            return;
+        }
+        let mut contents = self.fill(&mut rng, shelves, &cart, kind >= 90).await;
+        if kind < 50 {
+            // Abandoned.
+            self.ledger
+                .lock()
+                .expect("ledger")
+                .carts
+                .insert(cart, contents);
+            return;
+        }
+        if kind < 55 {
+            // Changes their mind about the first line.
+            if let Some((product, _)) = contents.clone().into_iter().next() {
+                let body = json!({"quantity": 1});
+                let req = self
+                    .http
+                    .put(format!("{}/api/carts/{cart}/items/{product}", self.gateway))
+                    .json(&body);
+                if let Some((200, _)) = self.call("update", req).await {
+                    contents.insert(product, 1);
+                }
+            }
+        }
+        if kind < 62 {
+            let (card, reason) = DECLINED_CARDS[rng.below(DECLINED_CARDS.len())];
+            self.checkout(&cart, contents, card, Some(reason)).await;
+        } else {
+            self.checkout(&cart, contents, GOOD_CARD, None).await;
+        }
+    }
+}
+
+async fn json_of(http: &reqwest::Client, url: String) -> Value {
+    let resp = http
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    resp.json().await.unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// Waits (bounded) until checkout has no clean-up left.
+async fn settle(http: &reqwest::Client, stack: &StackManifest, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = json_of(http, format!("{}/compensations", stack.url("checkout"))).await;
+        if status["pending"] == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "compensations never settled: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Every order (the orders service's feed).
+async fn all_orders(http: &reqwest::Client, stack: &StackManifest) -> Vec<Value> {
+    let mut orders = Vec::new();
+    let mut after = 0;
+    for _ in 0..100 {
+        let page = json_of(
+            http,
+            format!("{}/orders?after_seq={after}&limit=500", stack.url("orders")),
+        )
+        .await;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            return orders;
+        }
+        after = page["last_seq"].as_i64().expect("last_seq");
+        orders.extend(items);
+    }
+    panic!("the orders feed never ended");
+}
+
+/// The owners agree with each other: every captured charge has exactly one order with its
+/// charge id and amount, every order one captured charge, and inventory sold exactly what the
+/// orders hold with nothing left reserved. Returns the orders by id.
+async fn reconcile_owners(
+    http: &reqwest::Client,
+    stack: &StackManifest,
+) -> BTreeMap<String, Value> {
+    let orders: BTreeMap<String, Value> = all_orders(http, stack)
+        .await
+        .into_iter()
+        .map(|o| (o["order_id"].as_str().expect("order id").to_owned(), o))
+        .collect();
+    let ledger = json_of(
+        http,
+        format!("{}/ledger?status=captured", stack.url("payment")),
+    )
+    .await;
+    let captured: BTreeMap<String, Value> = ledger["charges"]
+        .as_array()
+        .expect("charges")
+        .iter()
+        .map(|c| {
+            (
+                c["idempotency_key"].as_str().expect("key").to_owned(),
+                c.clone(),
+            )
+        })
+        .collect();
+    let order_ids: BTreeSet<_> = orders.keys().collect();
+    let charged: BTreeSet<_> = captured.keys().collect();
+    assert_eq!(
+        charged.difference(&order_ids).collect::<Vec<_>>(),
+        Vec::<&&String>::new(),
+        "charges without an order"
+    );
+    assert_eq!(
+        order_ids.difference(&charged).collect::<Vec<_>>(),
+        Vec::<&&String>::new(),
+        "orders without a charge"
+    );
+    for (id, order) in &orders {
+        let charge = &captured[id];
+        assert_eq!(order["charge_id"], charge["charge_id"], "order {id}");
+        assert_eq!(order["total"], charge["amount"], "order {id}");
+    }
+
+    let mut sold: HashMap<String, u64> = HashMap::new();
+    for order in orders.values() {
+        for line in order["lines"].as_array().expect("lines") {
+            *sold
+                .entry(line["product_id"].as_str().expect("id").to_owned())
+                .or_default() += line["quantity"].as_u64().expect("quantity");
+        }
+    }
+    let seeded: HashMap<&str, u32> = apiary_seed::products()
+        .iter()
+        .map(|p| (p.id.as_str(), p.stock))
+        .collect();
+    let stock = json_of(http, format!("{}/stock", stack.url("inventory"))).await;
+    let levels = stock["items"].as_array().expect("stock items");
+    assert_eq!(levels.len(), seeded.len());
+    for level in levels {
+        let id = level["product_id"].as_str().expect("id");
+        let (available, reserved, level_sold) = (
+            level["available"].as_u64().expect("available"),
+            level["reserved"].as_u64().expect("reserved"),
+            level["sold"].as_u64().expect("sold"),
+        );
+        assert_eq!(reserved, 0, "{id} still has stock on hold: {level}");
+        assert_eq!(
+            level_sold,
+            sold.get(id).copied().unwrap_or(0),
+            "{id} sold: {level}"
+        );
+        assert_eq!(
+            available + reserved + level_sold,
+            u64::from(seeded[id]),
+            "{id} units appeared or vanished: {level}"
+        );
+    }
+    orders
+}
+
+fn start_stack(tag: &str, dashboard: bool) -> (Launcher, StackManifest) {
+    let bins = bin_dir();
+    let dir = temp_dir(tag);
+    let stack = StackManifest::write(&dir, dashboard.then(DashboardPorts::free));
+    let mut args = vec![
+        "up".to_owned(),
+        "--manifest".to_owned(),
+        stack.path.display().to_string(),
+        "--bin-dir".to_owned(),
+        bins.display().to_string(),
+    ];
+    if !dashboard {
+        // Nothing listens there: export fails fast and is counted, which is what we want
+        // when the test is not about telemetry.
+        args.push("--otlp-endpoint".to_owned());
+        args.push(format!("http://127.0.0.1:{}", common::free_port()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let launcher = Launcher::start(&args);
+    launcher.wait_for("every service is ready", Duration::from_secs(90));
+    (launcher, stack)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_journeys_reconcile_exactly_and_a_checkout_trace_spans_the_shop() {
+    const JOURNEYS: usize = 1000;
+    const SHOPPERS: usize = 12;
+    let (launcher, stack) = start_stack("shop", true);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let shop = Arc::new(Shop {
+        http: http.clone(),
+        gateway: stack.url("gateway"),
+        ledger: Mutex::new(Ledger::default()),
+    });
+    let shelves = Arc::new(shelves());
+    assert!(!shelves.sold_out.is_empty() && !shelves.scarce.is_empty());
+
+    // One checkout first, to follow its trace.
+    let cart = shop.new_cart().await.expect("cart");
+    assert!(shop.add(&cart, &shelves.plenty[0], 1).await);
+    let body = json!({
+        "cart_id": cart,
+        "card": {"number": GOOD_CARD, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+        "shipping": {"country": "DE"}
+    });
+    let resp = http
+        .post(format!("{}/api/checkout", stack.url("gateway")))
+        .header("Idempotency-Key", format!("e2e-{cart}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("checkout answers");
+    assert_eq!(resp.status(), 201);
+    let trace_id = resp
+        .headers()
+        .get("traceresponse")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('-').nth(1))
+        .map(str::to_owned)
+        .expect("traceresponse header");
+    let placed: Value = resp.json().await.expect("json");
+    shop.ledger.lock().expect("ledger").placed.insert(
+        format!("e2e-{cart}"),
+        (
+            cart.clone(),
+            BTreeMap::from([(shelves.plenty[0].clone(), 1)]),
+            placed["total"]["amount_minor"].as_i64().expect("total"),
+        ),
+    );
+
+    // The shoppers.
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..SHOPPERS {
+        let (shop, shelves, next) = (shop.clone(), shelves.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= JOURNEYS {
+                    return;
+                }
+                shop.journey(0xA91A_0000 + n as u64, &shelves).await;
+            }
+        }));
+    }
+    for w in workers {
+        tokio::time::timeout(Duration::from_secs(600), w)
+            .await
+            .expect("journeys finish within 10 minutes")
+            .expect("a journey panicked");
+    }
+    let elapsed = started.elapsed();
+    settle(&http, &stack, Duration::from_secs(30)).await;
+
+    let ledger = std::mem::take(&mut *shop.ledger.lock().expect("ledger"));
+    eprintln!(
+        "{JOURNEYS} journeys in {:.1} s: {} orders, {} declined, {} out of stock; {:?}",
+        elapsed.as_secs_f64(),
+        ledger.placed.len(),
+        ledger.declined,
+        ledger.out_of_stock,
+        ledger.statuses
+    );
+    assert!(ledger.failures.is_empty(), "{:#?}", ledger.failures);
+    assert!(
+        ledger.placed.len() >= 200,
+        "only {} orders",
+        ledger.placed.len()
+    );
+    assert!(ledger.declined >= 20, "only {} declines", ledger.declined);
+    assert!(
+        ledger.out_of_stock >= 20,
+        "only {} stock-outs",
+        ledger.out_of_stock
+    );
+
+    // The owners agree with each other ...
+    let orders = reconcile_owners(&http, &stack).await;
+    // ... and with what each shopper was told.
+    let told: BTreeSet<_> = ledger.placed.keys().collect();
+    let recorded: BTreeSet<_> = orders.keys().collect();
+    assert_eq!(
+        told, recorded,
+        "orders the shoppers were told about vs recorded"
+    );
+    for (id, (cart, contents, total)) in &ledger.placed {
+        let order = &orders[id];
+        assert_eq!(order["cart_id"], cart.as_str());
+        assert_eq!(
+            order["total"]["amount_minor"].as_i64(),
+            Some(*total),
+            "{id}"
+        );
+        let lines: BTreeMap<String, u32> = order["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|l| {
+                (
+                    l["product_id"].as_str().expect("id").to_owned(),
+                    l["quantity"].as_u64().expect("qty") as u32,
+                )
+            })
+            .collect();
+        assert_eq!(
+            &lines, contents,
+            "{id}: order lines vs the cart the shopper filled"
+        );
+        let left = json_of(&http, format!("{}/carts/{cart}", stack.url("cart"))).await;
+        assert_eq!(
+            left["items"],
+            json!([]),
+            "{cart} was not emptied after its order"
+        );
+    }
+    for (cart, contents) in &ledger.carts {
+        let left = json_of(&http, format!("{}/carts/{cart}", stack.url("cart"))).await;
+        let held: BTreeMap<String, u32> = left["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|l| {
+                (
+                    l["product_id"].as_str().expect("id").to_owned(),
+                    l["quantity"].as_u64().expect("qty") as u32,
+                )
+            })
+            .collect();
+        assert_eq!(&held, contents, "cart {cart}");
+    }
+    let revenue: i64 = ledger.placed.values().map(|(_, _, total)| total).sum();
+    let summary = json_of(&http, format!("{}/orders/summary", stack.url("orders"))).await;
+    assert_eq!(summary["orders"].as_u64(), Some(ledger.placed.len() as u64));
+    assert_eq!(
+        summary["revenue"][0]["amount_minor"].as_i64(),
+        Some(revenue)
+    );
+
+    // The first checkout's trace, as the dashboard holds it, spans at least 7 services.
+    let dashboard = format!(
+        "http://127.0.0.1:{}",
+        stack.dashboard.as_ref().expect("dashboard").ui
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let services = loop {
+        let trace = http
+            .get(format!("{dashboard}/api/traces/{trace_id}"))
+            .send()
+            .await
+            .expect("dashboard answers");
+        let services: BTreeSet<String> = if trace.status().is_success() {
+            let trace: Value = trace.json().await.expect("json");
+            trace["spans"]
+                .as_array()
+                .map(|spans| {
+                    spans
+                        .iter()
+                        .filter_map(|s| s["service"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            BTreeSet::new()
+        };
+        if services.len() >= 8 || Instant::now() > deadline {
+            break services;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        services.len() >= 7,
+        "the checkout trace covers only {services:?}"
+    );
+    drop(launcher);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
+    const CHECKOUTS: usize = 160;
+    const SHOPPERS: usize = 8;
+    let (launcher, stack) = start_stack("kill-payment", false);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(40))
+        .build()
+        .expect("client");
+    let shop = Arc::new(Shop {
+        http: http.clone(),
+        gateway: stack.url("gateway"),
+        ledger: Mutex::new(Ledger::default()),
+    });
+    let shelves = Arc::new(shelves());
+    let next = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
+    let mut workers = Vec::new();
+    for _ in 0..SHOPPERS {
+        let (shop, shelves, next, answered) = (
+            shop.clone(),
+            shelves.clone(),
+            next.clone(),
+            answered.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= CHECKOUTS {
+                    return;
+                }
+                let Some(cart) = shop.new_cart().await else {
+                    continue;
+                };
+                let product = &shelves.plenty[n % shelves.plenty.len()];
+                if !shop.add(&cart, product, 1).await {
+                    continue;
+                }
+                let body = json!({
+                    "cart_id": cart,
+                    "card": {"number": GOOD_CARD, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+                    "shipping": {"country": "DE"}
+                });
+                let resp = shop
+                    .http
+                    .post(format!("{}/api/checkout", shop.gateway))
+                    .header("Idempotency-Key", format!("kill-{cart}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("a checkout got no answer: {e}"));
+                let status = resp.status().as_u16();
+                // Every answer is a real one: the order, or a JSON error saying why not.
+                let body: Value = resp.json().await.expect("a JSON answer");
+                assert!(
+                    status == 201 || body["error"]["code"].is_string(),
+                    "{status} {body}"
+                );
+                *answered.lock().expect("answers").entry(status).or_default() += 1;
+            }
+        }));
+    }
+
+    // Kill payment mid-run, once some checkouts went through.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while answered.lock().expect("answers").values().sum::<usize>() < 30 {
+        assert!(Instant::now() < deadline, "checkouts are not progressing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let payment = *launcher.pids_of("payment").first().expect("payment pid");
+    kill(Pid::from_raw(payment), Signal::SIGKILL).expect("kill payment");
+    launcher.wait_for("payment exited", Duration::from_secs(10));
+
+    for w in workers {
+        tokio::time::timeout(Duration::from_secs(300), w)
+            .await
+            .expect("checkouts finish")
+            .expect("every checkout got an answer");
+    }
+    assert!(
+        launcher.pids_of("payment").len() >= 2,
+        "payment was not restarted:\n{}",
+        launcher.output()
+    );
+    let answered = answered.lock().expect("answers").clone();
+    eprintln!("checkout answers while payment was killed: {answered:?}");
+    assert_eq!(answered.values().sum::<usize>(), CHECKOUTS, "{answered:?}");
+    assert!(
+        answered.get(&201).copied().unwrap_or(0) >= CHECKOUTS / 2,
+        "{answered:?}"
+    );
+
+    // Payment back; the background voids done; then the books must balance.
+    settle(&http, &stack, Duration::from_secs(60)).await;
+    let orders = reconcile_owners(&http, &stack).await;
+    assert_eq!(orders.len(), answered.get(&201).copied().unwrap_or(0));
+    drop(launcher);
+}
