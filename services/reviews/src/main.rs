@@ -1,1 +1,10 @@
-fn main() {}
+//! The reviews binary: supervision -> configuration -> telemetry -> build -> run, all in
+//! `apiary_telemetry::server::run_service`.
+
+use reviews::{Application, Config};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    apiary_telemetry::server::run_service(reviews::SERVICE, Config::from_env(), Application::build)
+        .await
+}

@@ -1,1 +1,10 @@
-fn main() {}
+//! The shipping binary: supervision -> configuration -> telemetry -> build -> run, all in
+//! `apiary_telemetry::server::run_service`.
+
+use shipping::{Application, Config};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    apiary_telemetry::server::run_service(shipping::SERVICE, Config::from_env(), Application::build)
+        .await
+}

@@ -1,0 +1,155 @@
+//! Domain types that parse: once constructed, they are valid.
+
+use std::fmt;
+
+/// Most units of one product in a cart.
+pub const MAX_LINE_UNITS: u32 = 99;
+/// Most distinct products in a cart.
+pub const MAX_LINES: usize = 50;
+
+/// A cart id: 1–64 characters of `[A-Za-z0-9_-]` (the gateway mints UUIDs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CartId(String);
+
+impl CartId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "'{}' is not a cart id (1-64 characters of A-Z, a-z, 0-9, '-' and '_')",
+                truncate(raw, 40)
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CartId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A product id of the shop's three departments: `BK-`, `MU-` or `VI-` and four digits.
+///
+/// The cart does not know the catalog; whether the product exists is the gateway's check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductId(String);
+
+impl ProductId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let b = raw.as_bytes();
+        let ok = b.len() == 7
+            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
+            && b[2] == b'-'
+            && b[3..].iter().all(u8::is_ascii_digit);
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "'{}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)",
+                truncate(raw, 40)
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Units added to a line in one request: 1 to 99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AddQuantity(u32);
+
+impl AddQuantity {
+    pub fn parse(raw: u32) -> Result<Self, String> {
+        if (1..=MAX_LINE_UNITS).contains(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err(format!(
+                "quantity must be from 1 to {MAX_LINE_UNITS}, got {raw}"
+            ))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A line's new quantity: 0 (removes the line) to 99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SetQuantity(u32);
+
+impl SetQuantity {
+    pub fn parse(raw: u32) -> Result<Self, String> {
+        if raw <= MAX_LINE_UNITS {
+            Ok(Self(raw))
+        } else {
+            Err(format!(
+                "a line may hold at most {MAX_LINE_UNITS} units, asked for {raw}"
+            ))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cart_ids_are_short_and_url_safe() {
+        for good in ["a", "cart_1", "3f2c-AB_z", &"x".repeat(64)] {
+            assert!(CartId::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "ä", "cart.1", &"x".repeat(65)] {
+            assert!(CartId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn product_ids_name_a_department_and_four_digits() {
+        for good in ["BK-0001", "MU-9999", "VI-0420"] {
+            assert!(ProductId::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "XX-0001", "bk-0001", "BK0001", "BK-001", "BK-00001", "BK-00a1", "",
+        ] {
+            assert!(ProductId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quantities_stay_within_a_line() {
+        assert!(AddQuantity::parse(0).is_err());
+        assert_eq!(AddQuantity::parse(1).map(AddQuantity::get), Ok(1));
+        assert_eq!(AddQuantity::parse(99).map(AddQuantity::get), Ok(99));
+        assert!(AddQuantity::parse(100).is_err());
+        assert_eq!(SetQuantity::parse(0).map(SetQuantity::get), Ok(0));
+        assert!(SetQuantity::parse(99).is_ok());
+        assert!(SetQuantity::parse(100).is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Typed clients, one per downstream service.
+
+pub mod orders;
+
+pub use orders::OrdersClient;

@@ -1,0 +1,33 @@
+//! The orders client: the order feed, nothing else.
+
+use std::time::Duration;
+
+use apiary_telemetry::{DownstreamError, HttpClient, Idempotency};
+use apiary_wire::shop::OrderFeed;
+
+/// Orders asked for per feed call.
+pub const PAGE_SIZE: usize = 500;
+
+#[derive(Debug, Clone)]
+pub struct OrdersClient {
+    http: HttpClient,
+}
+
+impl OrdersClient {
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            http: HttpClient::new("orders", base_url, timeout)?,
+        })
+    }
+
+    /// Up to `limit` orders after `after_seq`, oldest first. A read: safe to retry.
+    pub async fn feed(&self, after_seq: i64, limit: usize) -> Result<OrderFeed, DownstreamError> {
+        let request = self.http.get("/orders").query(&[
+            ("after_seq", after_seq.to_string()),
+            ("limit", limit.to_string()),
+        ]);
+        self.http
+            .call_json("/orders", request, Idempotency::Idempotent)
+            .await
+    }
+}

@@ -1,0 +1,86 @@
+//! Domain types that parse: once constructed, they are valid.
+
+use std::fmt;
+
+/// Most recommendations one request may ask for.
+pub const MAX_LIMIT: usize = 20;
+/// Recommendations given when the request does not say.
+pub const DEFAULT_LIMIT: usize = 4;
+
+/// A product id of the shop's three departments: `BK-`, `MU-` or `VI-` and four digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductId(String);
+
+impl ProductId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let b = raw.as_bytes();
+        let ok = b.len() == 7
+            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
+            && b[2] == b'-'
+            && b[3..].iter().all(u8::is_ascii_digit);
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "'{}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)",
+                raw.chars().take(40).collect::<String>()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many recommendations to give: 1 to 20, 4 when absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(usize);
+
+impl Limit {
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(Self(DEFAULT_LIMIT)),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(Self(n)),
+                _ => Err(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                )),
+            },
+        }
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_ids_name_a_department_and_four_digits() {
+        assert!(ProductId::parse("MU-0042").is_ok());
+        for bad in ["XX-0001", "mu-0042", "MU0042", "MU-042", "MU-00042", ""] {
+            assert!(ProductId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_default_to_four_and_stay_within_twenty() {
+        assert_eq!(Limit::parse(None), Ok(Limit(4)));
+        assert_eq!(Limit::parse(Some("")), Ok(Limit(4)));
+        assert_eq!(Limit::parse(Some("1")), Ok(Limit(1)));
+        assert_eq!(Limit::parse(Some("20")), Ok(Limit(20)));
+        for bad in ["0", "21", "-1", "four", "2.5"] {
+            assert!(Limit::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The recommendations HTTP API.
+
+mod recommendations;
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use crate::model::Model;
+
+pub use recommendations::{SERVED, recommend};
+
+/// Shared state: the model (written only by the learner).
+pub type AppState = Arc<RwLock<Model>>;
+
+/// Everything a recommendations handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    InvalidProductId(String),
+    #[error("{0}")]
+    InvalidLimit(String),
+    #[error("no product with id {0}")]
+    UnknownProduct(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            AppError::InvalidProductId(_) => (StatusCode::BAD_REQUEST, "invalid_product_id"),
+            AppError::InvalidLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit"),
+            AppError::UnknownProduct(_) => (StatusCode::NOT_FOUND, "unknown_product"),
+        };
+        apiary_telemetry::json_error(status, code, self.to_string())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Apiary recommendations",
+        description = "Products bought together (learned from the orders feed), or similar products."
+    ),
+    paths(recommendations::recommend),
+    components(schemas(
+        apiary_wire::shop::Recommendations,
+        apiary_wire::shop::Recommendation,
+        apiary_wire::ErrorBody,
+        apiary_wire::ErrorDetail
+    ))
+)]
+pub struct ApiDoc;
+
+async fn method_not_allowed() -> Response {
+    apiary_telemetry::json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+/// The API routes (operational routes and middleware are added by `standard_router`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/recommendations/{product_id}", get(recommend))
+        .with_state(state)
+        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .method_not_allowed_fallback(method_not_allowed)
+}

@@ -1,0 +1,90 @@
+//! The shipping service's HTTP API.
+
+mod quotes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+
+use crate::domain::{DestinationError, ParcelError};
+use crate::store::QuoteStore;
+
+pub use quotes::{QUOTES, create_quote, get_quote};
+
+/// Shared state: the quote store.
+pub type AppState = Arc<QuoteStore>;
+
+/// Everything a shipping handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    #[error(transparent)]
+    Parcel(#[from] ParcelError),
+    #[error("no quote with id {0}")]
+    QuoteNotFound(String),
+    #[error("quote {0} has expired; ask for a new one")]
+    QuoteExpired(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        let (status, code) = match &self {
+            AppError::Destination(DestinationError::Malformed(_)) => {
+                (unprocessable, "invalid_country")
+            }
+            AppError::Destination(DestinationError::Unsupported(_)) => {
+                (unprocessable, "unsupported_destination")
+            }
+            AppError::Parcel(ParcelError::InvalidProductId(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_product_id")
+            }
+            AppError::Parcel(ParcelError::LineCount(_)) => (unprocessable, "invalid_items"),
+            AppError::Parcel(ParcelError::Quantity { .. }) => (unprocessable, "invalid_quantity"),
+            AppError::QuoteNotFound(_) => (StatusCode::NOT_FOUND, "quote_not_found"),
+            AppError::QuoteExpired(_) => (StatusCode::GONE, "quote_expired"),
+        };
+        apiary_telemetry::json_error(status, code, self.to_string())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Apiary shipping",
+        description = "Shipping quotes: price, carrier and delivery estimate by destination."
+    ),
+    paths(quotes::create_quote, quotes::get_quote),
+    components(schemas(
+        apiary_wire::shop::QuoteRequest,
+        apiary_wire::shop::Quote,
+        apiary_wire::shop::LineItem,
+        apiary_wire::Money,
+        apiary_wire::ErrorBody,
+        apiary_wire::ErrorDetail
+    ))
+)]
+pub struct ApiDoc;
+
+async fn method_not_allowed() -> Response {
+    apiary_telemetry::json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+/// The API routes (operational routes and middleware are added by `standard_router`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/quotes", post(create_quote))
+        .route("/quotes/{quote_id}", get(get_quote))
+        .with_state(state)
+        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .method_not_allowed_fallback(method_not_allowed)
+}
