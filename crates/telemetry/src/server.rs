@@ -29,6 +29,14 @@ async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
+async fn method_not_allowed() -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
 /// `GET /openapi.json` serving `doc` (each service's `#[derive(OpenApi)]` document).
 pub fn openapi_route(doc: utoipa::openapi::OpenApi) -> Router {
     let doc = std::sync::Arc::new(doc);
@@ -67,7 +75,8 @@ impl Default for ServeLimits {
 pub fn standard_router(api: Router, readiness: Readiness, limits: ServeLimits) -> Router {
     // Install the recorder now: measurements taken before it exists would be lost.
     crate::prometheus::handle();
-    api.fallback(not_found)
+    api.method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
         .layer(HttpServerLayer::new(
             limits.request_timeout,
             limits.max_in_flight,

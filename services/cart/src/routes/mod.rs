@@ -76,14 +76,6 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-async fn method_not_allowed() -> Response {
-    apiary_telemetry::json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this route does not accept that method",
-    )
-}
-
 /// The API routes (operational routes and middleware are added by `standard_router`).
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -96,7 +88,6 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
         .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
-        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// `at` (a monotonic instant) as milliseconds since the Unix epoch.

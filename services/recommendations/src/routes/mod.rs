@@ -55,19 +55,10 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-async fn method_not_allowed() -> Response {
-    apiary_telemetry::json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this route does not accept that method",
-    )
-}
-
 /// The API routes (operational routes and middleware are added by `standard_router`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/recommendations/{product_id}", get(recommend))
         .with_state(state)
         .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
-        .method_not_allowed_fallback(method_not_allowed)
 }

@@ -71,14 +71,6 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-async fn method_not_allowed() -> Response {
-    apiary_telemetry::json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this route does not accept that method",
-    )
-}
-
 /// The API routes (operational routes and middleware are added by `standard_router`).
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -86,5 +78,4 @@ pub fn router(state: AppState) -> Router {
         .route("/quotes/{quote_id}", get(get_quote))
         .with_state(state)
         .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
-        .method_not_allowed_fallback(method_not_allowed)
 }
