@@ -4,17 +4,63 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_telemetry::resilience::BreakerConfig;
 
+/// Where one downstream lives and how long one call to it may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downstream {
+    /// `<NAME>_URL`: the service's base URL.
+    pub url: String,
+    /// `<NAME>_TIMEOUT_MS`: the budget of one call (the request's deadline may shorten it).
+    pub timeout: Duration,
+}
+
+impl Downstream {
+    fn from_source(
+        src: &impl Source,
+        name: &str,
+        default_port: u16,
+        default_timeout_ms: u64,
+    ) -> Result<Self, EnvError> {
+        Ok(Self {
+            url: env::url_or(
+                src,
+                &format!("{name}_URL"),
+                &format!("http://127.0.0.1:{default_port}"),
+            )?,
+            timeout: env::millis_or(
+                src,
+                &format!("{name}_TIMEOUT_MS"),
+                Duration::from_millis(default_timeout_ms),
+            )?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `APIARY_HOST`: loopback unless told otherwise.
     pub host: IpAddr,
     /// `APIARY_PORT`: 8000 by default.
     pub port: u16,
-    /// `CATALOG_URL`: the catalog's base URL.
-    pub catalog_url: String,
-    /// `CATALOG_TIMEOUT_MS`: the budget of one catalog call (default 2000).
-    pub catalog_timeout: Duration,
+    /// `CATALOG_*` (:8001, 2000 ms): products and categories; without it there is no shop.
+    pub catalog: Downstream,
+    /// `CART_*` (:8002, 1000 ms).
+    pub cart: Downstream,
+    /// `CHECKOUT_*` (:8003, 10000 ms): the saga reserves, quotes, charges and records, so it
+    /// gets the longest budget.
+    pub checkout: Downstream,
+    /// `INVENTORY_*` (:8004, 500 ms): stock on the product page and before adding to a cart.
+    pub inventory: Downstream,
+    /// `REVIEWS_*` (:8007, 400 ms): an optional part of the product page, so a short budget.
+    pub reviews: Downstream,
+    /// `RECOMMENDATIONS_*` (:8008, 400 ms): optional and known to be slow at times.
+    pub recommendations: Downstream,
+    /// `ORDERS_*` (:8009, 1000 ms).
+    pub orders: Downstream,
+    /// Circuit-breaker settings for every client; `None` keeps the telemetry crate's defaults.
+    /// Not read from the environment: tests set it to get short cool-downs.
+    pub breaker: Option<BreakerConfig>,
 }
 
 impl Config {
@@ -27,8 +73,14 @@ impl Config {
         Ok(Self {
             host,
             port,
-            catalog_url: env::url_or(src, "CATALOG_URL", "http://127.0.0.1:8001")?,
-            catalog_timeout: env::millis_or(src, "CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
+            catalog: Downstream::from_source(src, "CATALOG", 8001, 2000)?,
+            cart: Downstream::from_source(src, "CART", 8002, 1000)?,
+            checkout: Downstream::from_source(src, "CHECKOUT", 8003, 10_000)?,
+            inventory: Downstream::from_source(src, "INVENTORY", 8004, 500)?,
+            reviews: Downstream::from_source(src, "REVIEWS", 8007, 400)?,
+            recommendations: Downstream::from_source(src, "RECOMMENDATIONS", 8008, 400)?,
+            orders: Downstream::from_source(src, "ORDERS", 8009, 1000)?,
+            breaker: None,
         })
     }
 }
@@ -38,10 +90,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_point_at_the_local_catalog() {
+    fn defaults_point_at_the_local_services() {
         let cfg = Config::from_source(&[("X", "")]).expect("defaults");
         assert_eq!(cfg.port, 8000);
-        assert_eq!(cfg.catalog_url, "http://127.0.0.1:8001");
+        assert_eq!(cfg.catalog.url, "http://127.0.0.1:8001");
+        assert_eq!(cfg.catalog.timeout, Duration::from_millis(2000));
+        assert_eq!(cfg.cart.url, "http://127.0.0.1:8002");
+        assert_eq!(cfg.checkout.url, "http://127.0.0.1:8003");
+        assert_eq!(cfg.checkout.timeout, Duration::from_secs(10));
+        assert_eq!(cfg.inventory.url, "http://127.0.0.1:8004");
+        assert_eq!(cfg.inventory.timeout, Duration::from_millis(500));
+        assert_eq!(cfg.reviews.url, "http://127.0.0.1:8007");
+        assert_eq!(cfg.recommendations.url, "http://127.0.0.1:8008");
+        assert_eq!(cfg.recommendations.timeout, Duration::from_millis(400));
+        assert_eq!(cfg.orders.url, "http://127.0.0.1:8009");
+        assert_eq!(cfg.breaker, None);
+    }
+
+    #[test]
+    fn each_downstream_is_configured_by_its_own_variables() {
+        let cfg = Config::from_source(&[
+            ("REVIEWS_URL", "http://reviews:9000"),
+            ("REVIEWS_TIMEOUT_MS", "150"),
+        ])
+        .expect("config");
+        assert_eq!(cfg.reviews.url, "http://reviews:9000");
+        assert_eq!(cfg.reviews.timeout, Duration::from_millis(150));
+        assert_eq!(cfg.recommendations.timeout, Duration::from_millis(400));
     }
 
     #[test]
@@ -49,7 +124,7 @@ mod tests {
         let err = Config::from_source(&[("CATALOG_URL", "catalog:8001")]).expect_err("no scheme");
         assert_eq!(err.var, "CATALOG_URL");
         assert!(err.to_string().contains("http://"));
-        let err = Config::from_source(&[("CATALOG_TIMEOUT_MS", "2s")]).expect_err("unit");
-        assert_eq!(err.var, "CATALOG_TIMEOUT_MS");
+        let err = Config::from_source(&[("CHECKOUT_TIMEOUT_MS", "2s")]).expect_err("unit");
+        assert_eq!(err.var, "CHECKOUT_TIMEOUT_MS");
     }
 }

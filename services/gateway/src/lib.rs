@@ -1,20 +1,29 @@
-//! The gateway: the shop's edge API, and the only service shoppers (and the load generator)
-//! talk to.
+//! The gateway: the shop's edge, and the only service shoppers (and the load generator) talk
+//! to. It owns no data: it composes what the other services answer into a JSON API and a small
+//! server-rendered HTML shop, and degrades gracefully when an optional neighbour fails.
 //!
 //! # Layout
-//! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
-//!   `CATALOG_URL`, `CATALOG_TIMEOUT_MS`).
+//! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`, and
+//!   `<SERVICE>_URL` / `<SERVICE>_TIMEOUT_MS` per downstream).
 //! - [`startup`] — [`Application`]: build (binds; port 0 in tests), `port()`,
-//!   `run_until_stopped(shutdown)`.
-//! - [`clients`] — one typed client per downstream ([`clients::CatalogClient`]), built on the
-//!   telemetry crate's traced HTTP client and tested against wiremock.
-//! - [`routes`] — `/api/...` handlers and [`routes::AppError`], which maps downstream failures
-//!   to 502/503/504 and relays a downstream's 4xx verdict on the shopper's input unchanged.
+//!   `run_until_stopped(shutdown)`; [`Application::router`] for socket-free tests.
+//! - [`clients`] — one typed client per downstream (catalog, cart, checkout, inventory,
+//!   reviews, recommendations, orders), on the telemetry crate's traced HTTP client (deadline,
+//!   circuit breaker, retry budget) and tested against wiremock.
+//! - [`domain`] — ids and quantities that parse at the edge, so nothing malformed goes out.
+//! - [`storefront`] — the use cases both front-ends share: the concurrently composed product
+//!   page, cart views enriched from the catalog, checkout; and the view types they answer.
+//! - [`routes`] — the JSON API under `/api/`, its OpenAPI document and [`routes::AppError`].
+//! - [`html`] — the HTML shop (maud, forms and links only): pages, the cart cookie, the
+//!   cross-site POST guard.
 
 pub mod clients;
 pub mod config;
+pub mod domain;
+pub mod html;
 pub mod routes;
 pub mod startup;
+pub mod storefront;
 
 pub use config::Config;
 pub use startup::Application;

@@ -5,14 +5,22 @@ use std::time::Duration;
 
 use apiary_telemetry::server::{BindError, Service, bind};
 use apiary_telemetry::{Readiness, ServeLimits, standard_router};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
-use crate::clients::CatalogClient;
+use crate::clients::Clients;
 use crate::config::Config;
+use crate::html::{self, PageError};
 use crate::routes::{self, AppState};
 
 /// How long in-flight requests may finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(5);
+
+/// Largest request body: the biggest a shopper sends is a checkout form, well under this.
+pub const MAX_BODY: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -32,7 +40,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let state = AppState {
-            catalog: CatalogClient::new(&config.catalog_url, config.catalog_timeout)?,
+            clients: Clients::new(&config)?,
         };
         let (listener, port) = bind(config.host, config.port).await?;
         Ok(Self {
@@ -42,16 +50,62 @@ impl Application {
         })
     }
 
-    /// The full router, for socket-free tests.
+    /// The full router (JSON API, HTML shop, operational routes, middleware), for socket-free
+    /// tests.
     pub fn router(state: AppState) -> axum::Router {
-        let catalog = state.catalog.clone();
-        // Ready means the required downstream answers: without the catalog there is no shop.
-        let readiness = Readiness::new().check("catalog", move || {
-            let catalog = catalog.clone();
-            async move { catalog.live().await }
-        });
-        standard_router(routes::router(state), readiness, ServeLimits::default())
+        // Ready means the shop can sell: catalog, cart and checkout answer. Reviews,
+        // recommendations, inventory and orders are not required — the pages degrade without
+        // them (and the checkout, which needs inventory, reports that itself).
+        let clients = state.clients.clone();
+        let readiness = Readiness::new()
+            .check("catalog", {
+                let c = clients.catalog.clone();
+                move || {
+                    let c = c.clone();
+                    async move { c.live().await }
+                }
+            })
+            .check("cart", {
+                let c = clients.cart.clone();
+                move || {
+                    let c = c.clone();
+                    async move { c.live().await }
+                }
+            })
+            .check("checkout", {
+                let c = clients.checkout.clone();
+                move || {
+                    let c = c.clone();
+                    async move { c.live().await }
+                }
+            });
+        let limits = ServeLimits {
+            body_limit: MAX_BODY,
+            ..ServeLimits::default()
+        };
+        let app = routes::router(state.clone()).merge(html::router(state));
+        standard_router(app, readiness, limits).layer(axum::middleware::from_fn(refuse_oversized))
     }
+}
+
+/// Answers a body declared larger than [`MAX_BODY`] with the standard error body (the body
+/// limit layer inside would answer plain text). Bodies without a length are cut by that layer
+/// while being read, and the extractors turn that into the same 413.
+async fn refuse_oversized(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        let message = format!("request bodies are limited to {MAX_BODY} bytes");
+        return if req.uri().path().starts_with("/api/") {
+            apiary_telemetry::json_error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
+        } else {
+            PageError::new(StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+        };
+    }
+    next.run(req).await
 }
 
 impl Service for Application {

@@ -1,60 +1,58 @@
-//! The gateway's shopper API.
+//! The gateway's shopper JSON API (`/api/...`), documented at `/openapi.json`.
 
+mod carts;
+mod checkout;
+mod orders;
 mod products;
 
-use axum::Json;
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use utoipa::OpenApi;
 
-use crate::clients::{CatalogClient, CatalogError};
+use apiary_telemetry::DownstreamError;
 
-pub use products::{get_product, list_products};
+use crate::clients::Clients;
+use crate::domain::InvalidInput;
+use crate::storefront::ShopError;
 
 /// Shared state: the downstream clients.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub catalog: CatalogClient,
+    pub clients: Clients,
 }
 
-/// What a gateway handler can answer besides success.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("{0}")]
-    BadRequest(String),
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
+/// What a JSON handler answers besides success: the standard error body, with the status of
+/// [`ShopError::answer`]; a failing downstream is relayed by the telemetry crate's rule (4xx as
+/// it came, else 502/503/504, logged once there).
+#[derive(Debug)]
+pub struct AppError(pub ShopError);
+
+impl From<ShopError> for AppError {
+    fn from(err: ShopError) -> Self {
+        AppError(err)
+    }
+}
+
+impl From<InvalidInput> for AppError {
+    fn from(err: InvalidInput) -> Self {
+        AppError(err.into())
+    }
+}
+
+impl From<DownstreamError> for AppError {
+    fn from(err: DownstreamError) -> Self {
+        AppError(err.into())
+    }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match self {
-            AppError::BadRequest(message) => {
-                apiary_telemetry::json_error(StatusCode::BAD_REQUEST, "bad_request", message)
-            }
-            // The catalog's verdict on the shopper's input is relayed as it is.
-            AppError::Catalog(CatalogError::Rejected { status, body }) => {
-                let status =
-                    StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_REQUEST);
-                (status, Json(body)).into_response()
-            }
-            AppError::Catalog(err) => {
-                // Logged once here, with the trace; the shopper gets a stable code.
-                tracing::warn!(error = %err, "catalog call failed");
-                let (status, code) = match err {
-                    CatalogError::Unavailable(_) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable")
-                    }
-                    CatalogError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
-                    _ => (StatusCode::BAD_GATEWAY, "upstream_error"),
-                };
-                apiary_telemetry::json_error(
-                    status,
-                    code,
-                    "the catalog is not answering properly; try again shortly",
-                )
+        match self.0 {
+            ShopError::Downstream(err) => err.into_relayed_response(),
+            own => {
+                let (status, code, message) = own.answer();
+                apiary_telemetry::json_error(status, &code, message)
             }
         }
     }
@@ -64,27 +62,67 @@ impl IntoResponse for AppError {
 #[openapi(
     info(
         title = "Apiary gateway",
-        description = "The shop's edge API for shoppers."
+        description = "The shop's edge API for shoppers. Every error is the JSON error body \
+            `{\"error\": {\"code\", \"message\"}}`: 4xx for the shopper's input (a downstream's \
+            verdict relayed as it came), 502 `upstream_error`, 503 `upstream_unavailable`, 504 \
+            `upstream_timeout` when a required service fails."
     ),
-    paths(products::list_products, products::get_product),
+    paths(
+        products::list_categories,
+        products::list_products,
+        products::get_product,
+        carts::create_cart,
+        carts::get_cart,
+        carts::add_item,
+        carts::set_item_quantity,
+        carts::remove_item,
+        checkout::checkout,
+        orders::get_order,
+    ),
     components(schemas(
         apiary_wire::Product,
         apiary_wire::ProductPage,
         apiary_wire::Money,
+        apiary_wire::CategoryCount,
         apiary_wire::ErrorBody,
-        apiary_wire::ErrorDetail
+        apiary_wire::ErrorDetail,
+        apiary_wire::shop::Review,
+        apiary_wire::shop::LineItem,
+        apiary_wire::shop::Card,
+        apiary_wire::shop::ShippingAddress,
+        apiary_wire::shop::CheckoutResult,
+        apiary_wire::shop::OrderLine,
+        apiary_wire::shop::Order,
+        crate::storefront::ProductPageView,
+        crate::storefront::StockView,
+        crate::storefront::ReviewsView,
+        crate::storefront::RecommendationsView,
+        crate::storefront::CategoriesView,
+        crate::storefront::NewCartView,
+        crate::storefront::CartView,
+        crate::storefront::CartLineView,
+        crate::storefront::AddItemBody,
+        crate::storefront::SetQuantityBody,
+        crate::storefront::CheckoutBody,
     ))
 )]
 pub struct ApiDoc;
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
-
+/// The JSON API routes (operational routes and middleware are added by `standard_router`).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/products", get(list_products))
-        .route("/api/products/{id}", get(get_product))
+        .route("/api/categories", get(products::list_categories))
+        .route("/api/products", get(products::list_products))
+        .route("/api/products/{id}", get(products::get_product))
+        .route("/api/carts", post(carts::create_cart))
+        .route("/api/carts/{cart_id}", get(carts::get_cart))
+        .route("/api/carts/{cart_id}/items", post(carts::add_item))
+        .route(
+            "/api/carts/{cart_id}/items/{product_id}",
+            put(carts::set_item_quantity).delete(carts::remove_item),
+        )
+        .route("/api/checkout", post(checkout::checkout))
+        .route("/api/orders/{order_id}", get(orders::get_order))
         .with_state(state)
-        .route("/openapi.json", get(openapi))
+        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
 }

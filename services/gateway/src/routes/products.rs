@@ -1,22 +1,40 @@
-//! `GET /api/products` and `GET /api/products/{id}`.
+//! `GET /api/categories`, `GET /api/products` and `GET /api/products/{id}` (the product page).
 
 use std::collections::HashMap;
 
-use apiary_wire::{Product, ProductPage};
+use apiary_telemetry::extract::{Path, Query};
+use apiary_wire::ProductPage;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 
 use super::{AppError, AppState};
 use crate::clients::catalog::ListParams;
+use crate::domain::ProductId;
+use crate::storefront::{self, CategoriesView, ProductPageView};
 
-/// Longest path segment accepted as a product id before asking the catalog.
-const MAX_ID_LEN: usize = 64;
+/// The product categories with their number of products.
+#[utoipa::path(
+    get,
+    path = "/api/categories",
+    tag = "products",
+    responses(
+        (status = 200, body = CategoriesView),
+        (status = 502, body = apiary_wire::ErrorBody, description = "catalog failed"),
+        (status = 503, body = apiary_wire::ErrorBody, description = "catalog unreachable"),
+        (status = 504, body = apiary_wire::ErrorBody, description = "catalog too slow"),
+    )
+)]
+pub async fn list_categories(
+    State(state): State<AppState>,
+) -> Result<Json<CategoriesView>, AppError> {
+    Ok(Json(storefront::categories(&state.clients).await?))
+}
 
 /// Browse or search products.
 #[utoipa::path(
     get,
     path = "/api/products",
+    tag = "products",
     params(
         ("category" = Option<String>, Query, description = "books, music or video"),
         ("q" = Option<String>, Query, description = "search text (title or creator)"),
@@ -25,7 +43,7 @@ const MAX_ID_LEN: usize = 64;
     ),
     responses(
         (status = 200, body = ProductPage),
-        (status = 400, body = apiary_wire::ErrorBody),
+        (status = 400, body = apiary_wire::ErrorBody, description = "bad filter (the catalog's verdict)"),
         (status = 502, body = apiary_wire::ErrorBody, description = "catalog failed"),
         (status = 503, body = apiary_wire::ErrorBody, description = "catalog unreachable"),
         (status = 504, body = apiary_wire::ErrorBody, description = "catalog too slow"),
@@ -33,40 +51,39 @@ const MAX_ID_LEN: usize = 64;
 )]
 pub async fn list_products(
     State(state): State<AppState>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    Query(mut params): Query<HashMap<String, String>>,
 ) -> Result<Json<ProductPage>, AppError> {
-    let Query(mut params) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    // Only the known filters are forwarded; the catalog validates their values.
     let list = ListParams {
         category: params.remove("category"),
         q: params.remove("q"),
         limit: params.remove("limit"),
         offset: params.remove("offset"),
     };
-    Ok(Json(state.catalog.list(&list).await?))
+    Ok(Json(state.clients.catalog.list(&list).await?))
 }
 
-/// One product.
+/// The product page: the product, and (each `{"status": "ok", ...}` or
+/// `{"status": "unavailable"}`) its stock, newest reviews and recommendations. Served 200
+/// whenever the product itself can be read.
 #[utoipa::path(
     get,
     path = "/api/products/{id}",
+    tag = "products",
     params(("id" = String, Path, description = "product id, e.g. BK-0001")),
     responses(
-        (status = 200, body = Product),
-        (status = 400, body = apiary_wire::ErrorBody),
-        (status = 404, body = apiary_wire::ErrorBody),
-        (status = 502, body = apiary_wire::ErrorBody),
-        (status = 503, body = apiary_wire::ErrorBody),
-        (status = 504, body = apiary_wire::ErrorBody),
+        (status = 200, body = ProductPageView),
+        (status = 400, body = apiary_wire::ErrorBody, description = "malformed id"),
+        (status = 404, body = apiary_wire::ErrorBody, description = "no such product"),
+        (status = 502, body = apiary_wire::ErrorBody, description = "catalog failed"),
+        (status = 503, body = apiary_wire::ErrorBody, description = "catalog unreachable"),
+        (status = 504, body = apiary_wire::ErrorBody, description = "catalog too slow"),
     )
 )]
 pub async fn get_product(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Product>, AppError> {
-    if id.len() > MAX_ID_LEN {
-        return Err(AppError::BadRequest(format!(
-            "product id longer than {MAX_ID_LEN} bytes"
-        )));
-    }
-    Ok(Json(state.catalog.get(&id).await?))
+) -> Result<Json<ProductPageView>, AppError> {
+    let id = ProductId::parse(&id)?;
+    Ok(Json(storefront::product_page(&state.clients, &id).await?))
 }

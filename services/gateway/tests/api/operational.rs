@@ -1,17 +1,35 @@
 use wiremock::matchers::path;
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{product_json, spawn_app};
 
-#[tokio::test]
-async fn ready_when_the_catalog_is_live() {
-    let app = spawn_app().await;
+async fn live(server: &MockServer) {
     Mock::given(path("/health/live"))
         .respond_with(ResponseTemplate::new(200))
-        .mount(&app.catalog)
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn ready_when_catalog_cart_and_checkout_are_live() {
+    let app = spawn_app().await;
+    live(&app.catalog).await;
+    live(&app.cart).await;
+    live(&app.checkout).await;
+    // Reviews, recommendations, inventory and orders answer nothing: not required.
     assert_eq!(app.get("/health/live").await.status(), 200);
     assert_eq!(app.get("/health/ready").await.status(), 200);
+}
+
+#[tokio::test]
+async fn not_ready_without_the_checkout() {
+    let app = spawn_app().await;
+    live(&app.catalog).await;
+    live(&app.cart).await;
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(body["failed"], serde_json::json!(["checkout"]));
 }
 
 #[tokio::test]
@@ -44,6 +62,39 @@ async fn metrics_show_server_and_client_histograms() {
 async fn openapi_documents_the_shopper_routes() {
     let app = spawn_app().await;
     let doc: serde_json::Value = app.get("/openapi.json").await.json().await.expect("json");
-    assert!(doc["paths"]["/api/products"].is_object());
-    assert!(doc["paths"]["/api/products/{id}"].is_object());
+    for route in [
+        "/api/categories",
+        "/api/products",
+        "/api/products/{id}",
+        "/api/carts",
+        "/api/carts/{cart_id}",
+        "/api/carts/{cart_id}/items",
+        "/api/carts/{cart_id}/items/{product_id}",
+        "/api/checkout",
+        "/api/orders/{order_id}",
+    ] {
+        assert!(doc["paths"][route].is_object(), "{route} undocumented");
+    }
+    let put = &doc["paths"]["/api/carts/{cart_id}/items/{product_id}"];
+    assert!(put["put"].is_object() && put["delete"].is_object());
+    for schema in [
+        "ProductPageView",
+        "CartView",
+        "CheckoutBody",
+        "CheckoutResult",
+        "Order",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} undocumented"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_routes_are_json_404s() {
+    let app = spawn_app().await;
+    let resp = app.get("/api/nothing").await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(crate::helpers::error_code(resp).await, "not_found");
 }

@@ -1,11 +1,13 @@
 use std::time::Duration;
 
-use apiary_wire::{Product, ProductPage};
+use apiary_wire::ProductPage;
+use gateway::storefront::ProductPageView;
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    CATALOG_TIMEOUT, error_code, product_json, spawn_app, spawn_with_catalog_url,
+    CATALOG_TIMEOUT, TestApp, error_code, product_json, spawn_app, spawn_with_catalog_url,
+    unreachable_url,
 };
 
 #[tokio::test]
@@ -37,13 +39,13 @@ async fn a_product_is_fetched_by_id() {
         .respond_with(ResponseTemplate::new(200).set_body_json(product_json("BK-0006")))
         .mount(&app.catalog)
         .await;
-    let product: Product = app
+    let page: ProductPageView = app
         .get("/api/products/BK-0006")
         .await
         .json()
         .await
-        .expect("product");
-    assert_eq!(product.title, "Dracula");
+        .expect("product page");
+    assert_eq!(page.product.title, "Dracula");
 }
 
 #[tokio::test]
@@ -70,7 +72,10 @@ async fn an_overlong_id_is_refused_without_a_downstream_call() {
         .await;
     let resp = app.get(&format!("/api/products/{}", "A".repeat(65))).await;
     assert_eq!(resp.status(), 400);
-    assert_eq!(error_code(resp).await, "bad_request");
+    assert_eq!(error_code(resp).await, "invalid_id");
+    let resp = app.get("/api/products/BK%200001").await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_code(resp).await, "invalid_id");
 }
 
 #[tokio::test]
@@ -110,12 +115,13 @@ async fn catalog_failures_map_to_gateway_errors_never_a_panic() {
 
 #[tokio::test]
 async fn an_unreachable_catalog_is_503_and_not_ready() {
-    // A port that was free a moment ago: nothing listens there.
-    let unused = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let app = spawn_with_catalog_url(format!("http://{unused}"), MockServer::start().await).await;
+    let app = spawn_with_catalog_url(unreachable_url()).await;
+    for live in [&app.cart, &app.checkout] {
+        Mock::given(path("/health/live"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(live)
+            .await;
+    }
     let resp = app.get("/api/products").await;
     assert_eq!(resp.status(), 503);
     assert_eq!(error_code(resp).await, "upstream_unavailable");
@@ -135,23 +141,13 @@ async fn a_failing_catalog_opens_the_circuit_and_later_calls_fail_fast() {
     for _ in 0..10 {
         assert_eq!(app.get("/api/products/BK-0500").await.status(), 502);
     }
-    let before = app
-        .catalog
-        .received_requests()
-        .await
-        .map(|r| r.len())
-        .unwrap_or(0);
+    let before = TestApp::received(&app.catalog).await;
     for _ in 0..5 {
         let resp = app.get("/api/products/BK-0500").await;
         assert_eq!(resp.status(), 503);
         assert_eq!(error_code(resp).await, "upstream_unavailable");
     }
-    let after = app
-        .catalog
-        .received_requests()
-        .await
-        .map(|r| r.len())
-        .unwrap_or(0);
+    let after = TestApp::received(&app.catalog).await;
     assert_eq!(
         before, after,
         "an open circuit sends nothing to the catalog"
@@ -205,4 +201,37 @@ async fn idempotent_reads_are_retried_through_a_503() {
         app.catalog.received_requests().await.map(|r| r.len()),
         Some(2)
     );
+}
+
+#[tokio::test]
+async fn categories_come_from_the_catalog() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path("/categories"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "items": [{"name": "books", "count": 120}, {"name": "music", "count": 100}]
+        })))
+        .expect(1)
+        .mount(&app.catalog)
+        .await;
+    let resp = app.get("/api/categories").await;
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["items"][0]["name"], "books");
+    assert_eq!(body["items"][1]["count"], 100);
+}
+
+#[tokio::test]
+async fn a_bad_listing_filter_is_the_catalogs_400_not_a_5xx() {
+    let app = spawn_app().await;
+    Mock::given(path("/products"))
+        .and(query_param("limit", "1000"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": {"code": "bad_request", "message": "limit must be 1-100"}
+        })))
+        .mount(&app.catalog)
+        .await;
+    let resp = app.get("/api/products?limit=1000").await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(error_code(resp).await, "bad_request");
 }
