@@ -715,14 +715,37 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
     let answered = answered.lock().expect("answers").clone();
     eprintln!("checkout answers while payment was killed: {answered:?}");
     assert_eq!(answered.values().sum::<usize>(), CHECKOUTS, "{answered:?}");
-    assert!(
-        answered.get(&201).copied().unwrap_or(0) >= CHECKOUTS / 2,
-        "{answered:?}"
-    );
+    let placed = answered.get(&201).copied().unwrap_or(0);
+    assert!(placed >= 30, "{answered:?}");
 
-    // Payment back; the background voids done; then the books must balance.
+    // Payment is back: once its circuit closes, checkouts go through again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut recovered = false;
+    while !recovered {
+        assert!(Instant::now() < deadline, "checkouts never recovered");
+        let cart = shop.new_cart().await.expect("cart");
+        assert!(shop.add(&cart, &shelves.plenty[0], 1).await);
+        let body = json!({
+            "cart_id": cart,
+            "card": {"number": GOOD_CARD, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+            "shipping": {"country": "DE"}
+        });
+        let resp = http
+            .post(format!("{}/api/checkout", stack.url("gateway")))
+            .json(&body)
+            .send()
+            .await
+            .expect("checkout answers");
+        recovered = resp.status() == 201;
+        if !recovered {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    // The background voids done, the books must balance: no charge without an order, no order
+    // without a charge, no stock left on hold.
     settle(&http, &stack, Duration::from_secs(60)).await;
     let orders = reconcile_owners(&http, &stack).await;
-    assert_eq!(orders.len(), answered.get(&201).copied().unwrap_or(0));
+    assert_eq!(orders.len(), placed + 1);
     drop(launcher);
 }
