@@ -37,6 +37,23 @@ async fn method_not_allowed() -> Response {
     )
 }
 
+/// Rewrites a non-JSON 413 (tower-http's body limit answers plain text) as the JSON error body.
+async fn json_payload_too_large(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than this service accepts",
+        )
+    } else {
+        response
+    }
+}
+
 /// `GET /openapi.json` serving `doc` (each service's `#[derive(OpenApi)]` document).
 pub fn openapi_route(doc: utoipa::openapi::OpenApi) -> Router {
     let doc = std::sync::Arc::new(doc);
@@ -86,6 +103,8 @@ pub fn standard_router(api: Router, readiness: Readiness, limits: ServeLimits) -
             limits.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(limits.body_limit))
+        // Outside the limit layer: its 413 for a declared-too-long body is plain text.
+        .layer(axum::middleware::map_response(json_payload_too_large))
         .merge(health::routes(readiness))
 }
 

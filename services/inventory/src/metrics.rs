@@ -75,7 +75,7 @@ pub fn reservations(outcome: Outcome, n: u64) {
 }
 
 pub fn stockout() {
-    counter!(STOCKOUTS).increment(1);
+    counter!(STOCKOUTS, "stage" => "reservation").increment(1);
     reservations(Outcome::OutOfStock, 1);
 }
 

@@ -51,6 +51,7 @@ async fn malformed_requests_are_refused_at_the_edge() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 413);
+    assert_eq!(error_code(resp).await, "body_too_large");
     for server in [&app.cart, &app.inventory, &app.payment, &app.orders] {
         assert!(
             server

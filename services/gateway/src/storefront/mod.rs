@@ -232,10 +232,16 @@ fn check_stock(
     stock: Result<StockLevel, DownstreamError>,
 ) -> Result<(), ShopError> {
     match stock {
-        Ok(level) if level.available < wanted => Err(ShopError::OutOfStock {
-            product_id: product_id.clone(),
-            available: level.available,
-        }),
+        Ok(level) if level.available < wanted => {
+            // A shopper wanted more than is left: a stock-out seen at the cart. Inventory counts
+            // the ones seen at checkout (`stage="reservation"`); the dashboard sums both.
+            apiary_telemetry::metrics::counter!("shop_stockouts_total", "stage" => "cart")
+                .increment(1);
+            Err(ShopError::OutOfStock {
+                product_id: product_id.clone(),
+                available: level.available,
+            })
+        }
         Ok(_) => Ok(()),
         Err(err) => {
             tracing::info!(error = %err, "stock unknown; allowing the cart change");

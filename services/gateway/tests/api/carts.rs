@@ -156,6 +156,20 @@ async fn more_than_is_in_stock_is_409() {
     assert_eq!(resp.status(), 409);
     assert_eq!(error_code(resp).await, "out_of_stock");
     assert_eq!(TestApp::received(&app.cart).await, 0);
+    // Counted as a stock-out seen at the cart.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("shop_stockouts_total{stage=\"cart\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -63,8 +63,8 @@ async fn out_of_stock_changes_nothing_names_the_products_and_is_counted() {
     let after = app.get("/metrics").await.text().await.expect("metrics");
     // Other tests in this process count too, so only a lower bound is exact.
     assert!(
-        metric_value(&after, "shop_stockouts_total")
-            >= metric_value(&before, "shop_stockouts_total") + 1.0,
+        metric_value(&after, "shop_stockouts_total{stage=\"reservation\"}")
+            >= metric_value(&before, "shop_stockouts_total{stage=\"reservation\"}") + 1.0,
         "{after}"
     );
     assert!(
