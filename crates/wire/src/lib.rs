@@ -1,15 +1,19 @@
-//! Wire types shared by services: plain serde structs, no behaviour, no validation.
+//! Wire types shared by services: plain serde structs, no behaviour; the one exception is
+//! [`ids`], the contract's id shapes, which every service must check alike.
 //!
 //! # Layout
 //! - [`Money`] — an amount in integer minor units with its ISO 4217 currency.
 //! - [`Product`], [`ProductPage`] — what catalog serves and gateway relays.
 //! - [`ErrorBody`] — the `{"error": {"code", "message"}}` body, for clients to decode.
 //! - [`shop`] — every service's request and response types (cart, inventory, payment, ...).
+//! - [`ids`] — [`ids::ProductId`] and [`ids::TokenId`] (cart, order, reservation, ... ids) that
+//!   parse, and [`token_id!`] for a service's own id type over the shared rule.
 //!
 //! Services own their domain types (which parse and validate at the edge) and convert to and
 //! from these at the HTTP boundary; readers ignore unknown fields so a producer can add fields
 //! without breaking its callers.
 
+pub mod ids;
 pub mod shop;
 
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //!
 //! Ids: products `BK-0001`; carts, checkouts, orders, reservations and idempotency keys are
 //! 1–64 characters of `[A-Za-z0-9_-]` (the gateway mints UUIDs). Services validate what they
-//! receive; these types only describe the shape.
+//! receive with [`crate::ids`]; these types only describe the shape.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -75,7 +75,7 @@ fn seed_stock() -> Result<Vec<(ProductId, u32)>, StartError> {
         .map(|p| {
             ProductId::parse(&p.id)
                 .map(|id| (id, p.stock))
-                .map_err(StartError::SeedId)
+                .map_err(|e| StartError::SeedId(e.to_string()))
         })
         .collect()
 }

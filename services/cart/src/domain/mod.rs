@@ -1,76 +1,20 @@
 //! Domain types that parse: once constructed, they are valid.
 
-use std::fmt;
-
 /// Most units of one product in a cart.
 pub const MAX_LINE_UNITS: u32 = 99;
 /// Most distinct products in a cart.
 pub const MAX_LINES: usize = 50;
 
-/// A cart id: 1–64 characters of `[A-Za-z0-9_-]` (the gateway mints UUIDs).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CartId(String);
-
-impl CartId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a cart id (1-64 characters of A-Z, a-z, 0-9, '-' and '_')",
-                truncate(raw, 40)
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CartId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+apiary_wire::token_id!(
+    /// A cart id: 1–64 characters of `[A-Za-z0-9_-]` (the gateway mints UUIDs).
+    pub CartId,
+    "cart_id"
+);
 
 /// A product id of the shop's three departments: `BK-`, `MU-` or `VI-` and four digits.
 ///
 /// The cart does not know the catalog; whether the product exists is the gateway's check.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProductId(String);
-
-impl ProductId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let b = raw.as_bytes();
-        let ok = b.len() == 7
-            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
-            && b[2] == b'-'
-            && b[3..].iter().all(u8::is_ascii_digit);
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)",
-                truncate(raw, 40)
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use apiary_wire::ids::ProductId;
 
 /// Units added to a line in one request: 1 to 99.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,10 +54,6 @@ impl SetQuantity {
     pub fn get(self) -> u32 {
         self.0
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ use crate::domain::{AddQuantity, CartId, ProductId, SetQuantity};
 use crate::store::CartView;
 
 fn cart_id(raw: &str) -> Result<CartId, AppError> {
-    CartId::parse(raw).map_err(AppError::InvalidCartId)
+    CartId::parse(raw).map_err(|e| AppError::InvalidCartId(e.to_string()))
 }
 
 fn product_id(raw: &str) -> Result<ProductId, AppError> {
-    ProductId::parse(raw).map_err(AppError::InvalidProductId)
+    ProductId::parse(raw).map_err(|e| AppError::InvalidProductId(e.to_string()))
 }
 
 fn to_wire(id: &CartId, view: CartView) -> axum::Json<Cart> {

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use apiary_testkit::metric_sample;
 use apiary_wire::shop::CartStats;
 use cart::Config;
 
@@ -73,11 +74,6 @@ async fn a_full_store_evicts_the_least_recently_touched_cart() {
     assert_eq!(lines(app.get("/carts/a").await).await.len(), 1);
     assert_eq!(lines(app.get("/carts/c").await).await.len(), 1);
     let text = app.get("/metrics").await.text().await.expect("metrics");
-    let evicted = text
-        .lines()
-        .find(|l| l.starts_with("shop_carts_evicted_total "))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .expect("evicted counter");
+    let evicted = metric_sample(&text, "shop_carts_evicted_total").expect("evicted counter");
     assert!(evicted >= 1.0, "{text}");
 }

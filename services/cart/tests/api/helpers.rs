@@ -2,17 +2,20 @@
 
 use std::sync::Arc;
 
-use apiary_telemetry::server::Service;
+use apiary_testkit::Served;
 use cart::store::CartStore;
 use cart::{Application, Config};
 
+pub use apiary_testkit::error_code;
+
+/// The running cart (address, client, `get`/`delete`, ...) and its store. Dropping it stops
+/// the server.
 pub struct TestApp {
-    pub address: String,
-    pub http: reqwest::Client,
+    served: Served,
     pub store: Arc<CartStore>,
-    /// Dropping it stops the server.
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
+
+apiary_testkit::served_app!(TestApp, served);
 
 pub async fn spawn_app() -> TestApp {
     spawn_with(Config::for_tests()).await
@@ -20,53 +23,28 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with(config: Config) -> TestApp {
     let app = Application::build(config).await.expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
     TestApp {
-        address,
-        http: reqwest::Client::new(),
+        served: Served::start(app),
         store,
-        _stop: stop,
     }
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.expect("request")
-    }
-
-    pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.http
-            .delete(self.url(path))
-            .send()
-            .await
-            .expect("request")
-    }
-
     pub async fn add(&self, cart: &str, product: &str, quantity: u32) -> reqwest::Response {
-        self.http
-            .post(self.url(&format!("/carts/{cart}/items")))
-            .json(&serde_json::json!({"product_id": product, "quantity": quantity}))
-            .send()
-            .await
-            .expect("request")
+        self.post_json(
+            &format!("/carts/{cart}/items"),
+            &serde_json::json!({"product_id": product, "quantity": quantity}),
+        )
+        .await
     }
 
     pub async fn set(&self, cart: &str, product: &str, quantity: u32) -> reqwest::Response {
-        self.http
-            .put(self.url(&format!("/carts/{cart}/items/{product}")))
-            .json(&serde_json::json!({"quantity": quantity}))
-            .send()
-            .await
-            .expect("request")
+        self.put_json(
+            &format!("/carts/{cart}/items/{product}"),
+            &serde_json::json!({"quantity": quantity}),
+        )
+        .await
     }
 }
 
@@ -82,11 +60,4 @@ pub async fn lines(resp: reqwest::Response) -> Vec<(String, u32)> {
 
 pub fn line(product: &str, quantity: u32) -> (String, u32) {
     (product.to_owned(), quantity)
-}
-
-/// Asserts the standard error body and returns its code.
-pub async fn error_code(resp: reqwest::Response) -> String {
-    let body: serde_json::Value = resp.json().await.expect("json error body");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    body["error"]["code"].as_str().expect("code").to_owned()
 }

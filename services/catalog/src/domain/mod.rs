@@ -1,38 +1,7 @@
 //! Domain types that parse: once constructed, they are valid.
 
-use std::fmt;
-
-/// A product id: two upper-case letters naming the category, a dash, four digits (`BK-0001`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProductId(String);
-
-impl ProductId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let b = raw.as_bytes();
-        let ok = b.len() == 7
-            && b[..2].iter().all(u8::is_ascii_uppercase)
-            && b[2] == b'-'
-            && b[3..].iter().all(u8::is_ascii_digit);
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a product id (expected e.g. BK-0001)",
-                truncate(raw, 40)
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// A product id: the category's prefix (`BK`, `MU`, `VI`), a dash, four digits (`BK-0001`).
+pub use apiary_wire::ids::ProductId;
 
 /// The shop's three departments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

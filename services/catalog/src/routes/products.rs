@@ -65,7 +65,7 @@ pub async fn get_product(
     State(store): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<Product>, AppError> {
-    let id = ProductId::parse(&raw).map_err(AppError::BadRequest)?;
+    let id = ProductId::parse(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
     match store.get(&id) {
         Some(product) => Ok(Json(product.clone())),
         None => {

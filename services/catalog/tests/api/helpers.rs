@@ -1,44 +1,16 @@
 //! `spawn_app`: the real service on 127.0.0.1:0.
 
-use apiary_telemetry::server::Service;
+use apiary_testkit::Served;
 use catalog::{Application, Config};
 
-pub struct TestApp {
-    pub address: String,
-    pub http: reqwest::Client,
-    /// Dropping it stops the server.
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
+pub use apiary_testkit::error_code;
+
+/// The running catalog (address, client, `get`, ...); dropping it stops the server.
+pub type TestApp = Served;
 
 pub async fn spawn_app() -> TestApp {
     let app = Application::build(Config::for_tests())
         .await
         .expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        address,
-        http: reqwest::Client::new(),
-        _stop: stop,
-    }
-}
-
-impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request")
-    }
-}
-
-/// Asserts the standard error body and returns its code.
-pub async fn error_code(resp: reqwest::Response) -> String {
-    let body: serde_json::Value = resp.json().await.expect("json error body");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    body["error"]["code"].as_str().expect("code").to_owned()
+    Served::start(app)
 }

@@ -1,56 +1,18 @@
 //! Domain types that parse: once constructed, they are valid.
 
-use std::fmt;
+apiary_wire::token_id!(
+    /// A checkout id, chosen by the caller (the gateway mints a UUID or relays the shopper's
+    /// `Idempotency-Key`): 1–64 of `[A-Za-z0-9_-]`. It is also the order id, the reservation id
+    /// and the payment idempotency key, which is what makes a retried checkout safe.
+    pub CheckoutId,
+    "checkout_id"
+);
 
-/// A checkout id, chosen by the caller (the gateway mints a UUID or relays the shopper's
-/// `Idempotency-Key`): 1–64 of `[A-Za-z0-9_-]`. It is also the order id, the reservation id and
-/// the payment idempotency key, which is what makes a retried checkout safe.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CheckoutId(String);
-
-/// A cart id, same alphabet.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CartId(String);
-
-fn token(raw: &str, what: &str) -> Result<String, String> {
-    let ok = (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(format!(
-            "{what} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'"
-        ))
-    }
-}
-
-impl CheckoutId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        token(raw, "checkout_id").map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl CartId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        token(raw, "cart_id").map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CheckoutId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+apiary_wire::token_id!(
+    /// A cart id, same alphabet.
+    pub CartId,
+    "cart_id"
+);
 
 /// An ISO 3166 alpha-2 country code (the shape only; shipping decides where it delivers).
 #[derive(Debug, Clone, PartialEq, Eq)]

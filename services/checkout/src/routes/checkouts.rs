@@ -31,10 +31,11 @@ pub async fn create_checkout(
     Json(req): Json<CheckoutRequest>,
 ) -> Result<(StatusCode, axum::Json<CheckoutResult>), AppError> {
     let cmd = CheckoutCommand {
+        // The rule alone: these answers never repeat the input.
         id: CheckoutId::parse(&req.checkout_id)
-            .map_err(|m| AppError::Invalid("invalid_checkout_id", m))?,
+            .map_err(|e| AppError::Invalid("invalid_checkout_id", e.rule()))?,
         cart_id: CartId::parse(&req.cart_id)
-            .map_err(|m| AppError::Invalid("invalid_cart_id", m))?,
+            .map_err(|e| AppError::Invalid("invalid_cart_id", e.rule()))?,
         country: Country::parse(&req.shipping.country)
             .map_err(|m| AppError::Invalid("invalid_country", m))?,
         // The card is checked by payment, its only reader; it is never logged here (its Debug

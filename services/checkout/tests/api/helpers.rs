@@ -3,24 +3,28 @@
 use std::time::Duration;
 
 use apiary_telemetry::resilience::BreakerConfig;
-use apiary_telemetry::server::Service;
+use apiary_testkit::Served;
 use checkout::Application;
 use checkout::config::{Config, Downstream};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+pub use apiary_testkit::error_code;
+
+/// The running checkout (address, client, `get`, ...) and its downstreams. Dropping it stops
+/// the server.
 pub struct TestApp {
-    pub address: String,
+    served: Served,
     pub cart: MockServer,
     pub catalog: MockServer,
     pub inventory: MockServer,
     pub shipping: MockServer,
     pub payment: MockServer,
     pub orders: MockServer,
-    pub http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
+
+apiary_testkit::served_app!(TestApp, served);
 
 /// Short enough that "slow payment" tests finish quickly.
 pub const PAYMENT_TIMEOUT: Duration = Duration::from_millis(400);
@@ -61,21 +65,14 @@ pub async fn spawn_with_breaker(breaker: Option<BreakerConfig>) -> TestApp {
     let app = Application::build_with_breaker(config, breaker)
         .await
         .expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
     TestApp {
-        address,
+        served: Served::start(app),
         cart,
         catalog,
         inventory,
         shipping,
         payment,
         orders,
-        http: reqwest::Client::new(),
-        _stop: stop,
     }
 }
 
@@ -116,20 +113,7 @@ pub fn order_json() -> Value {
 
 impl TestApp {
     pub async fn checkout(&self, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/checkouts", self.address))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request")
+        self.post_json("/checkouts", body).await
     }
 
     /// The saga's reads: no earlier order, a cart of two lines, their prices.
@@ -232,10 +216,4 @@ impl TestApp {
         }
         panic!("compensations did not settle within 5 s");
     }
-}
-
-pub async fn error_code(resp: reqwest::Response) -> String {
-    let body: Value = resp.json().await.expect("json error body");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    body["error"]["code"].as_str().expect("code").to_owned()
 }

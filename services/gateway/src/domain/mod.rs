@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use apiary_wire::ids::TokenId;
+
 /// Why a value from the shopper was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidInput {
@@ -14,17 +16,10 @@ pub enum InvalidInput {
     Quantity { min: u32 },
 }
 
-/// Longest id accepted (the contracts' id rule, `crates/wire/src/shop.rs`).
-pub const MAX_ID_LEN: usize = 64;
+/// Longest id accepted (the contracts' id rule, [`apiary_wire::ids`]).
+pub const MAX_ID_LEN: usize = apiary_wire::ids::MAX_TOKEN_LEN;
 /// Most units of one product in a cart line.
 pub const MAX_QUANTITY: u32 = 99;
-
-fn is_id(value: &str) -> bool {
-    (1..=MAX_ID_LEN).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
@@ -34,7 +29,7 @@ macro_rules! id_type {
 
         impl $name {
             pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-                if is_id(value) {
+                if TokenId::is_valid(value) {
                     Ok(Self(value.to_owned()))
                 } else {
                     Err(InvalidInput::Id { what: $what })
@@ -55,8 +50,9 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// A product id such as `BK-0001`. Only its shape is checked here; whether it exists is
-    /// the catalog's answer.
+    /// A product id such as `BK-0001`. Only the common id shape is checked here (it is safe
+    /// in a downstream path); the product id's own shape, and whether it exists, are the
+    /// catalog's answer.
     ProductId,
     "a product id"
 );

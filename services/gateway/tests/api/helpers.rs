@@ -4,15 +4,19 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use apiary_telemetry::server::Service;
+use apiary_testkit::Served;
 use gateway::config::Downstream;
 use gateway::{Application, Config};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+pub use apiary_testkit::error_code;
+
+/// The running gateway (address, client, `get`, ...) and its downstreams. Its client follows
+/// no redirects and keeps no cookies: tests look at both. Dropping it stops the server.
 pub struct TestApp {
-    pub address: String,
+    served: Served,
     pub catalog: MockServer,
     pub cart: MockServer,
     pub checkout: MockServer,
@@ -20,10 +24,9 @@ pub struct TestApp {
     pub reviews: MockServer,
     pub recommendations: MockServer,
     pub orders: MockServer,
-    /// Follows no redirects, keeps no cookies: tests look at both.
-    pub http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
+
+apiary_testkit::served_app!(TestApp, served);
 
 /// Tight enough that the "slow catalog" tests finish quickly.
 pub const CATALOG_TIMEOUT: Duration = Duration::from_millis(300);
@@ -69,11 +72,11 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     };
     tweak(&mut config);
     let app = Application::build(config).await.expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let served = Served::start_with_client(app, http);
     let [
         catalog,
         cart,
@@ -84,7 +87,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         orders,
     ] = servers;
     TestApp {
-        address,
+        served,
         catalog,
         cart,
         checkout,
@@ -92,11 +95,6 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         reviews,
         recommendations,
         orders,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
-        _stop: stop,
     }
 }
 
@@ -140,23 +138,6 @@ fn install_telemetry() {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.expect("request")
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
-    }
-
     /// How many requests `server` received so far.
     pub async fn received(server: &MockServer) -> usize {
         server.received_requests().await.map_or(0, |r| r.len())
@@ -269,20 +250,9 @@ pub fn error_json(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message}})
 }
 
-/// Asserts the standard error body and returns its code.
-pub async fn error_code(resp: reqwest::Response) -> String {
-    let body: Value = resp.json().await.expect("json error body");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    body["error"]["code"].as_str().expect("code").to_owned()
-}
-
 /// A port that was free a moment ago: nothing listens there.
 pub fn unreachable_url() -> String {
-    let unused = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    format!("http://{unused}")
+    format!("http://127.0.0.1:{}", apiary_testkit::free_port())
 }
 
 /// HTML form bodies (reqwest's `form` feature is off in this workspace).

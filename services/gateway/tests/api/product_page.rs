@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use apiary_telemetry::resilience::BreakerConfig;
+use apiary_testkit::metric_value;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -49,13 +50,7 @@ async fn all_parts_are_composed_into_one_page() {
 async fn product_views_are_counted() {
     let app = spawn_app().await;
     app.mount_whole_product_page("BK-0001").await;
-    let count = |text: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with("shop_product_views_total"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
+    let count = |text: &str| metric_value(text, "shop_product_views_total");
     let before = count(&app.get("/metrics").await.text().await.expect("text"));
     page(&app, "BK-0001").await;
     let after = count(&app.get("/metrics").await.text().await.expect("text"));

@@ -1,7 +1,6 @@
 //! Domain types that parse: once constructed, they are valid.
 
 use std::collections::HashSet;
-use std::fmt;
 
 use apiary_wire::shop::{LineItem, ReserveRequest};
 
@@ -13,71 +12,13 @@ pub const MAX_QUANTITY: u32 = 99;
 pub const MAX_STOCK_IDS: usize = 100;
 
 /// A product id: `BK`, `MU` or `VI`, a dash, four digits (`BK-0001`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProductId(String);
+pub use apiary_wire::ids::ProductId;
 
-impl ProductId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let b = raw.as_bytes();
-        let ok = b.len() == 7
-            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
-            && b[2] == b'-'
-            && b[3..].iter().all(u8::is_ascii_digit);
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)",
-                truncate(raw, 40)
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A reservation id: 1–64 characters of `[A-Za-z0-9_-]` (checkout uses its checkout id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ReservationId(String);
-
-impl ReservationId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a reservation id (1-64 characters of A-Z, a-z, 0-9, _ and -)",
-                truncate(raw, 70)
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ReservationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+apiary_wire::token_id!(
+    /// A reservation id: 1–64 characters of `[A-Za-z0-9_-]` (checkout uses its checkout id).
+    pub ReservationId,
+    "reservation_id"
+);
 
 /// One validated reservation line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +66,8 @@ pub struct ReserveStock {
 
 impl ReserveStock {
     pub fn parse(req: ReserveRequest) -> Result<Self, InvalidReservation> {
-        let id =
-            ReservationId::parse(&req.reservation_id).map_err(InvalidReservation::ReservationId)?;
+        let id = ReservationId::parse(&req.reservation_id)
+            .map_err(|e| InvalidReservation::ReservationId(e.to_string()))?;
         if req.items.is_empty() || req.items.len() > MAX_LINES {
             return Err(InvalidReservation::Lines(format!(
                 "a reservation has 1 to {MAX_LINES} lines, not {}",
@@ -140,8 +81,8 @@ impl ReserveStock {
             quantity,
         } in req.items
         {
-            let product_id =
-                ProductId::parse(&product_id).map_err(InvalidReservation::ProductId)?;
+            let product_id = ProductId::parse(&product_id)
+                .map_err(|e| InvalidReservation::ProductId(e.to_string()))?;
             if !(1..=MAX_QUANTITY).contains(&quantity) {
                 return Err(InvalidReservation::Quantity(format!(
                     "quantity of {product_id} must be 1 to {MAX_QUANTITY}, not {quantity}"
@@ -202,7 +143,7 @@ impl StockQuery {
         }
         let mut ids: Vec<ProductId> = Vec::with_capacity(parts.len());
         for part in parts {
-            let id = ProductId::parse(part).map_err(|m| ("invalid_product_id", m))?;
+            let id = ProductId::parse(part).map_err(|e| ("invalid_product_id", e.to_string()))?;
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -213,10 +154,6 @@ impl StockQuery {
     pub fn ids(&self) -> &[ProductId] {
         &self.0
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! State survives restarts: in process (the same data directory opened twice) and across a
 //! SIGKILL of the real binary right after it answered.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
+use apiary_testkit::ServiceBinary;
 use apiary_wire::shop::{Reservation, ReservationStatus};
 
 use crate::helpers::{reserve_body, spawn_in, stocked_product};
@@ -50,50 +48,6 @@ async fn a_restart_keeps_stock_and_reservations() {
     assert_eq!(second.level(p).await, (units - 3, 0, 3));
 }
 
-/// Kills the child when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_binary(data_dir: &std::path::Path, port: u16) -> Running {
-    let child = Command::new(env!("CARGO_BIN_EXE_inventory"))
-        .env("APIARY_HOST", "127.0.0.1")
-        .env("APIARY_PORT", port.to_string())
-        .env("APIARY_DATA_DIR", data_dir)
-        .env("OTEL_SDK_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .env_remove("APIARY_SUPERVISOR_PID")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the inventory binary");
-    Running(child)
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if let Ok(resp) = http.get(format!("{base}/health/ready")).send().await
-            && resp.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the inventory binary did not become ready at {base}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[tokio::test]
 async fn an_answered_change_survives_a_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -101,10 +55,8 @@ async fn an_answered_change_survives_a_sigkill() {
     let (p, units) = stocked_product(5);
     let units = u64::from(units);
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut running = start_binary(dir.path(), port);
-    wait_ready(&http, &base).await;
+    let running = ServiceBinary::start(env!("CARGO_BIN_EXE_inventory"), dir.path()).await;
+    let base = running.base().to_owned();
     let resp = http
         .post(format!("{base}/reservations"))
         .json(&reserve_body("k1", &[(p, 3)]))
@@ -126,13 +78,10 @@ async fn an_answered_change_survives_a_sigkill() {
         .expect("reserve");
     assert_eq!(resp.status(), 201);
     // SIGKILL: no shutdown hook runs, nothing is flushed by the service.
-    running.0.kill().expect("kill");
-    running.0.wait().expect("reap");
+    running.kill();
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _restarted = start_binary(dir.path(), port);
-    wait_ready(&http, &base).await;
+    let restarted = ServiceBinary::start(env!("CARGO_BIN_EXE_inventory"), dir.path()).await;
+    let base = restarted.base().to_owned();
     let level: serde_json::Value = http
         .get(format!("{base}/stock/{p}"))
         .send()

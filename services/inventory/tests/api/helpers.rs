@@ -3,26 +3,24 @@
 use std::path::Path;
 use std::time::Duration;
 
-use apiary_telemetry::server::Service;
+use apiary_testkit::Served;
 use inventory::{Application, Config};
 use serde_json::{Value, json};
 
-pub struct TestApp {
-    pub address: String,
-    pub http: reqwest::Client,
-    /// Dropping it stops the server.
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    /// Kept alive as long as the app (when the app owns its directory).
-    _dir: Option<tempfile::TempDir>,
-}
+pub use apiary_testkit::error_body as error;
+pub use apiary_testkit::metric_value;
+
+/// The running service (address, client, `get`/`post_json`/`post_empty`, ...). Dropping it
+/// stops the server.
+pub struct TestApp(Served);
+
+apiary_testkit::served_app!(TestApp, 0);
 
 /// A fresh service with its own empty data directory.
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut app = spawn_with(Config::for_tests(dir.path())).await;
-    app._dir = Some(dir);
-    app
+    let app = spawn_with(Config::for_tests(dir.path())).await;
+    TestApp(app.0.owning(dir))
 }
 
 /// A service on an existing data directory (restart tests).
@@ -38,53 +36,16 @@ pub async fn spawn_with_hold(hold: Duration) -> TestApp {
         sweep_every: Duration::from_millis(50),
         ..Config::for_tests(dir.path())
     };
-    let mut app = spawn_with(config).await;
-    app._dir = Some(dir);
-    app
+    let app = spawn_with(config).await;
+    TestApp(app.0.owning(dir))
 }
 
 async fn spawn_with(config: Config) -> TestApp {
     let app = Application::build(config).await.expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        address,
-        http: reqwest::Client::new(),
-        stop: Some(stop),
-        served: Some(served),
-        _dir: None,
-    }
+    TestApp(Served::start(app))
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request")
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{}", self.address, path))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request")
-    }
-
     pub async fn reserve(&self, id: &str, items: &[(&str, u32)]) -> reqwest::Response {
         self.post_json("/reservations", &reserve_body(id, items))
             .await
@@ -100,13 +61,8 @@ impl TestApp {
     }
 
     /// Stops the server and waits until it has stopped.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(served) = self.served.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), served).await;
-        }
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -143,24 +99,4 @@ pub fn product_with_stock(units: u32) -> &'static str {
         .find(|p| p.stock == units)
         .map(|p| p.id.as_str())
         .expect("a seed product with that stock")
-}
-
-/// Asserts the standard error body and returns its code and message.
-pub async fn error(resp: reqwest::Response) -> (String, String) {
-    let body: Value = resp.json().await.expect("json error body");
-    let message = body["error"]["message"]
-        .as_str()
-        .expect("message")
-        .to_owned();
-    let code = body["error"]["code"].as_str().expect("code").to_owned();
-    (code, message)
-}
-
-/// The value of the first sample whose line starts with `series` (name and labels), 0 if absent.
-pub fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }

@@ -1,8 +1,7 @@
 //! Domain types that parse: once constructed, they are valid.
 
-use std::fmt;
-
 use apiary_wire::Currency;
+use apiary_wire::ids::{ProductId, TokenId};
 use apiary_wire::shop::NewOrder;
 
 /// Most lines one order may have (a cart is never larger).
@@ -18,53 +17,11 @@ pub const DEFAULT_FEED_LIMIT: u32 = 100;
 /// The status of every order recorded here (later states belong to fulfilment, not built).
 pub const PLACED: &str = "placed";
 
-/// An id as the shop mints them: 1–64 characters of `[A-Za-z0-9_-]`.
-fn is_shop_id(raw: &str) -> bool {
-    (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
-}
-
-/// An order id (checkout uses its checkout id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OrderId(String);
-
-impl OrderId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if is_shop_id(raw) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(not_an_id("order_id", raw))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-fn not_an_id(field: &str, raw: &str) -> String {
-    format!(
-        "{field} '{}' is not an id (1-64 characters of A-Z, a-z, 0-9, _ and -)",
-        truncate(raw, 70)
-    )
-}
-
-/// A product id: `BK`, `MU` or `VI`, a dash, four digits (`BK-0001`).
-fn is_product_id(raw: &str) -> bool {
-    let b = raw.as_bytes();
-    b.len() == 7
-        && matches!(&b[..2], b"BK" | b"MU" | b"VI")
-        && b[2] == b'-'
-        && b[3..].iter().all(u8::is_ascii_digit)
-}
+apiary_wire::token_id!(
+    /// An order id: 1–64 characters of `[A-Za-z0-9_-]` (checkout uses its checkout id).
+    pub OrderId,
+    "order_id"
+);
 
 /// Why an order was refused before touching the store (all 422).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,9 +60,7 @@ impl PlaceOrder {
             ),
             ("quote_id", "invalid_quote_id", &order.quote_id),
         ] {
-            if !is_shop_id(value) {
-                return Err(invalid(code, not_an_id(field, value)));
-            }
+            TokenId::parse(value, field).map_err(|e| invalid(code, e.to_string()))?;
         }
         if order.lines.is_empty() || order.lines.len() > MAX_LINES {
             return Err(invalid(
@@ -121,15 +76,7 @@ impl PlaceOrder {
         let mut units: u32 = 0;
         for line in &order.lines {
             let id = &line.product_id;
-            if !is_product_id(id) {
-                return Err(invalid(
-                    "invalid_product_id",
-                    format!(
-                        "'{}' is not a product id (expected e.g. BK-0001)",
-                        truncate(id, 40)
-                    ),
-                ));
-            }
+            ProductId::parse(id).map_err(|e| invalid("invalid_product_id", e.to_string()))?;
             let title_chars = line.title.trim().chars().count();
             if title_chars == 0 || title_chars > MAX_TITLE_CHARS {
                 return Err(invalid(
@@ -256,10 +203,6 @@ impl FeedQuery {
         };
         Ok(Self { after_seq, limit })
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 #[cfg(test)]

@@ -8,8 +8,6 @@
 pub mod calendar;
 pub mod card;
 
-use std::fmt;
-
 use apiary_wire::Money;
 
 pub use calendar::YearMonth;
@@ -18,35 +16,11 @@ pub use card::{Brand, CardError, ValidCard};
 /// Largest amount (minor units, any currency) the simulated provider accepts.
 pub const AMOUNT_LIMIT_MINOR: i64 = 500_000;
 
-/// An idempotency key: 1-64 characters of `[A-Za-z0-9_-]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            // The key is not a secret, but it is arbitrary input: say what is wrong, not what
-            // was sent.
-            Err("idempotency_key must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'".to_owned())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for IdempotencyKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+apiary_wire::token_id!(
+    /// An idempotency key: 1-64 characters of `[A-Za-z0-9_-]` (checkout sends its checkout id).
+    pub IdempotencyKey,
+    "idempotency_key"
+);
 
 /// A positive amount to charge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,8 +56,8 @@ pub async fn create_charge(
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, AppError> {
     let body: ChargeBody = from_object(body, EXPECTED)?;
-    let key =
-        IdempotencyKey::parse(&body.idempotency_key).map_err(AppError::InvalidIdempotencyKey)?;
+    let key = IdempotencyKey::parse(&body.idempotency_key)
+        .map_err(|e| AppError::InvalidIdempotencyKey(e.rule()))?;
     let card = ValidCard::parse(
         &body.card.number,
         body.card.expiry_month,

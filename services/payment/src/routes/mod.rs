@@ -34,6 +34,8 @@ pub struct AppState {
 pub enum AppError {
     #[error("{0}")]
     InvalidBody(String),
+    /// The rule alone: the key is not a secret, but it is arbitrary input, so the answer says
+    /// what is wrong, not what was sent.
     #[error("{0}")]
     InvalidIdempotencyKey(String),
     #[error(transparent)]

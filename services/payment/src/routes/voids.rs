@@ -27,8 +27,8 @@ pub async fn void_charge(
     Json(body): Json<serde_json::Value>,
 ) -> Result<axum::Json<VoidResult>, AppError> {
     let request: VoidRequest = from_object(body, "{idempotency_key}")?;
-    let key =
-        IdempotencyKey::parse(&request.idempotency_key).map_err(AppError::InvalidIdempotencyKey)?;
+    let key = IdempotencyKey::parse(&request.idempotency_key)
+        .map_err(|e| AppError::InvalidIdempotencyKey(e.rule()))?;
     let (result, voided_now) = state.store.void(key, apiary_store::now_ms()).await?;
     if let Some(charge) = &voided_now {
         business_metrics::voided(charge);

@@ -65,7 +65,7 @@ async fn voiding_a_declined_key_tombstones_it() {
 async fn a_void_body_of_the_wrong_shape_is_a_422() {
     let (app, _dir) = spawn_app().await;
     for body in [serde_json::json!({ "key": "x" }), serde_json::json!(["x"])] {
-        let resp = app.post("/voids", &body).await;
+        let resp = app.post_json("/voids", &body).await;
         assert_eq!(resp.status(), 422, "{body}");
         assert_eq!(error_of(resp).await.0, "invalid_body");
     }

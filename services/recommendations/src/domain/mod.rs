@@ -1,43 +1,12 @@
 //! Domain types that parse: once constructed, they are valid.
 
-use std::fmt;
-
 /// Most recommendations one request may ask for.
 pub const MAX_LIMIT: usize = 20;
 /// Recommendations given when the request does not say.
 pub const DEFAULT_LIMIT: usize = 4;
 
 /// A product id of the shop's three departments: `BK-`, `MU-` or `VI-` and four digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProductId(String);
-
-impl ProductId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let b = raw.as_bytes();
-        let ok = b.len() == 7
-            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
-            && b[2] == b'-'
-            && b[3..].iter().all(u8::is_ascii_digit);
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(format!(
-                "'{}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)",
-                raw.chars().take(40).collect::<String>()
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use apiary_wire::ids::ProductId;
 
 /// How many recommendations to give: 1 to 20, 4 when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,7 +34,7 @@ pub async fn recommend(
     Path(raw): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Recommendations>, AppError> {
-    let id = ProductId::parse(&raw).map_err(AppError::InvalidProductId)?;
+    let id = ProductId::parse(&raw).map_err(|e| AppError::InvalidProductId(e.to_string()))?;
     let limit =
         Limit::parse(params.get("limit").map(String::as_str)).map_err(AppError::InvalidLimit)?;
     let answer = {

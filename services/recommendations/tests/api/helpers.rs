@@ -2,19 +2,23 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::server::Service;
+use apiary_testkit::Served;
 use apiary_wire::shop::{Order, OrderFeed, OrderLine, Recommendations};
 use apiary_wire::{Currency, Money};
 use recommendations::{Application, Config};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+pub use apiary_testkit::error_code;
+
+/// The running service (address, client, `get`, ...) and the orders feed it reads. Dropping
+/// it stops the server.
 pub struct TestApp {
-    pub address: String,
+    served: Served,
     pub orders: MockServer,
-    pub http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
+
+apiary_testkit::served_app!(TestApp, served);
 
 /// Tight, so "slow orders" tests finish quickly.
 pub const ORDERS_TIMEOUT: Duration = Duration::from_millis(200);
@@ -34,28 +38,13 @@ pub async fn spawn_with_orders_url(orders_url: String, orders: MockServer) -> Te
         poll_interval: POLL,
     };
     let app = Application::build(config).await.expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
     TestApp {
-        address,
+        served: Served::start(app),
         orders,
-        http: reqwest::Client::new(),
-        _stop: stop,
     }
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request")
-    }
-
     pub async fn recommendations(&self, path: &str) -> Recommendations {
         let resp = self.get(path).await;
         assert_eq!(resp.status(), 200, "{path}");
@@ -141,11 +130,4 @@ pub fn order(seq: i64, products: &[&str]) -> Order {
 
 pub fn ids(recs: &Recommendations) -> Vec<&str> {
     recs.items.iter().map(|r| r.product_id.as_str()).collect()
-}
-
-/// Asserts the standard error body and returns its code.
-pub async fn error_code(resp: reqwest::Response) -> String {
-    let body: serde_json::Value = resp.json().await.expect("json error body");
-    assert!(body["error"]["message"].is_string(), "{body}");
-    body["error"]["code"].as_str().expect("code").to_owned()
 }

@@ -61,11 +61,12 @@ async fn a_slow_orders_service_does_not_slow_recommendations() {
 #[tokio::test]
 async fn an_unreachable_orders_service_leaves_the_service_ready() {
     // A port that was free a moment ago: nothing listens there.
-    let unused = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let app = spawn_with_orders_url(format!("http://{unused}"), MockServer::start().await).await;
+    let unused = apiary_testkit::free_port();
+    let app = spawn_with_orders_url(
+        format!("http://127.0.0.1:{unused}"),
+        MockServer::start().await,
+    )
+    .await;
     keeps_serving_similar(&app).await;
 }
 

@@ -1,35 +1,7 @@
 //! Domain types that parse: once constructed, they are valid.
 
-use std::fmt;
-
 /// A product id: `BK`, `MU` or `VI`, a dash, four digits (`^(BK|MU|VI)-[0-9]{4}$`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProductId(String);
-
-impl ProductId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let b = raw.as_bytes();
-        let ok = b.len() == 7
-            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
-            && b[2] == b'-'
-            && b[3..].iter().all(u8::is_ascii_digit);
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err("a product id is BK, MU or VI, a dash and four digits (e.g. BK-0001)".to_owned())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use apiary_wire::ids::ProductId;
 
 /// Largest page of reviews a listing returns.
 pub const MAX_LIMIT: u32 = 50;

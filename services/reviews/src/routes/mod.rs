@@ -28,7 +28,7 @@ pub struct AppState {
 impl AppState {
     /// The product, if it is well formed (400) and the shop sells it (404).
     fn known_product(&self, raw: &str) -> Result<ProductId, AppError> {
-        let id = ProductId::parse(raw).map_err(AppError::InvalidProductId)?;
+        let id = ProductId::parse(raw).map_err(|e| AppError::InvalidProductId(e.rule()))?;
         if self.products.contains(id.as_str()) {
             Ok(id)
         } else {

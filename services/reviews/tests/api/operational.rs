@@ -1,3 +1,5 @@
+use apiary_testkit::metric_sample;
+
 use crate::helpers::{new_review, spawn_empty};
 
 #[tokio::test]
@@ -21,12 +23,8 @@ async fn business_metrics_are_exported() {
     );
     let text = app.get("/metrics").await.text().await.expect("text");
     assert!(text.contains("shop_reviews_submitted_total "), "{text}");
-    let rated_four = text
-        .lines()
-        .find(|l| l.starts_with(r#"shop_review_ratings_total{rating="4"}"#))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .expect("rating 4 series");
+    let rated_four =
+        metric_sample(&text, r#"shop_review_ratings_total{rating="4"}"#).expect("rating 4 series");
     assert!(rated_four >= 1.0, "{text}");
     assert!(
         text.contains(r#"http_route="/products/{product_id}/reviews""#),

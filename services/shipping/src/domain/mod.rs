@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use apiary_wire::ids::{InvalidId, ProductId};
 use apiary_wire::shop::LineItem;
 
 /// Most lines in one quote request (a cart's limit too).
@@ -100,8 +101,8 @@ impl Destination {
 /// Why the items of a quote request were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParcelError {
-    #[error("'{0}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)")]
-    InvalidProductId(String),
+    #[error("{0}")]
+    InvalidProductId(InvalidId),
     #[error("a quote needs 1 to {MAX_LINES} lines, got {0}")]
     LineCount(usize),
     #[error("quantity of {product} must be from 1 to {MAX_LINE_UNITS}, got {quantity}")]
@@ -118,8 +119,8 @@ pub struct Parcel {
 impl Parcel {
     pub fn parse(items: &[LineItem]) -> Result<Self, ParcelError> {
         // Ids first: a malformed id is a different kind of mistake (400) from a count (422).
-        if let Some(bad) = items.iter().find(|l| !is_product_id(&l.product_id)) {
-            return Err(ParcelError::InvalidProductId(truncate(&bad.product_id, 40)));
+        for line in items {
+            ProductId::parse(&line.product_id).map_err(ParcelError::InvalidProductId)?;
         }
         if !(1..=MAX_LINES).contains(&items.len()) {
             return Err(ParcelError::LineCount(items.len()));
@@ -142,14 +143,6 @@ impl Parcel {
     pub fn units(&self) -> u32 {
         self.units
     }
-}
-
-fn is_product_id(raw: &str) -> bool {
-    let b = raw.as_bytes();
-    b.len() == 7
-        && matches!(&b[..2], b"BK" | b"MU" | b"VI")
-        && b[2] == b'-'
-        && b[3..].iter().all(u8::is_ascii_digit)
 }
 
 /// A quote id: `q_` and a UUID.

@@ -1,0 +1,282 @@
+//! The id shapes of the contracts (see [`crate::shop`]), checked in one place.
+//!
+//! The shapes are part of the wire contract, so every service must accept exactly the same
+//! ids; this module is the one place that says what they are. It is the only validation in
+//! this crate.
+//!
+//! - [`ProductId`] — `BK`, `MU` or `VI`, a dash and four digits (`BK-0001`).
+//! - [`TokenId`] — 1–64 characters of `[A-Za-z0-9_-]`: carts, checkouts, orders, reservations,
+//!   charges, quotes and idempotency keys. A service that wants its own type for one of these
+//!   declares it with [`token_id!`](crate::token_id).
+//! - [`InvalidId`] — why a string is not an id, for the 4xx message.
+
+use std::fmt;
+
+/// Longest token id: the gateway mints UUIDs (36), callers may send their own keys.
+pub const MAX_TOKEN_LEN: usize = 64;
+/// Characters of a refused product id shown back in the message.
+const SHOWN_PRODUCT_CHARS: usize = 40;
+/// Characters of a refused token id shown back: enough to show one just over the limit.
+const SHOWN_TOKEN_CHARS: usize = 70;
+
+/// A product id of the shop's three departments: `BK-`, `MU-` or `VI-` and four digits.
+///
+/// Only the shape is checked; whether the product exists is the catalog's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductId(String);
+
+impl ProductId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        if Self::is_valid(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidId {
+                kind: Kind::Product,
+                shown: shown(raw, SHOWN_PRODUCT_CHARS),
+            })
+        }
+    }
+
+    /// `^(BK|MU|VI)-[0-9]{4}$`.
+    pub fn is_valid(raw: &str) -> bool {
+        let b = raw.as_bytes();
+        b.len() == 7
+            && matches!(&b[..2], b"BK" | b"MU" | b"VI")
+            && b[2] == b'-'
+            && b[3..].iter().all(u8::is_ascii_digit)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An id of 1–[`MAX_TOKEN_LEN`] characters of `[A-Za-z0-9_-]`: safe in a URL path segment,
+/// a log line and a database key without escaping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId(String);
+
+impl TokenId {
+    /// `what` names the id in the message, as the caller knows it (`"cart_id"`,
+    /// `"idempotency_key"`).
+    pub fn parse(raw: &str, what: &'static str) -> Result<Self, InvalidId> {
+        if Self::is_valid(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidId {
+                kind: Kind::Token(what),
+                shown: shown(raw, SHOWN_TOKEN_CHARS),
+            })
+        }
+    }
+
+    pub fn is_valid(raw: &str) -> bool {
+        (1..=MAX_TOKEN_LEN).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a string is not an id. `Display` states the rule and shows (the start of) what was
+/// sent; [`InvalidId::rule`] states the rule alone, for services that never echo input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidId {
+    kind: Kind,
+    /// The refused input, cut short.
+    shown: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Product,
+    Token(&'static str),
+}
+
+impl InvalidId {
+    /// What an id of this kind must look like, without the input.
+    pub fn rule(&self) -> String {
+        match self.kind {
+            Kind::Product => {
+                "a product id is BK, MU or VI, a dash and four digits (e.g. BK-0001)".to_owned()
+            }
+            Kind::Token(what) => {
+                format!("{what} must be 1-{MAX_TOKEN_LEN} characters of A-Z, a-z, 0-9, '_' or '-'")
+            }
+        }
+    }
+}
+
+impl fmt::Display for InvalidId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            Kind::Product => write!(
+                f,
+                "'{}' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)",
+                self.shown
+            ),
+            Kind::Token(_) => write!(f, "{}, not '{}'", self.rule(), self.shown),
+        }
+    }
+}
+
+impl std::error::Error for InvalidId {}
+
+/// For error types that carry the message as a `String` (and `?` in functions that return one).
+impl From<InvalidId> for String {
+    fn from(err: InvalidId) -> Self {
+        err.to_string()
+    }
+}
+
+fn shown(raw: &str, max_chars: usize) -> String {
+    raw.chars().take(max_chars).collect()
+}
+
+/// Declares a service's own token id type, e.g. `token_id!(/// A cart id. pub CartId, "cart_id");`:
+/// a newtype over [`TokenId`] with `parse` (naming the id in its error), `as_str`,
+/// `into_string` and `Display`, so a cart id cannot be passed where an order id is meant.
+#[macro_export]
+macro_rules! token_id {
+    ($(#[$doc:meta])* $vis:vis $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis struct $name($crate::ids::TokenId);
+
+        impl $name {
+            pub fn parse(raw: &str) -> ::std::result::Result<Self, $crate::ids::InvalidId> {
+                $crate::ids::TokenId::parse(raw, $what).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+
+            pub fn into_string(self) -> ::std::string::String {
+                self.0.into_string()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_ids_name_a_department_and_four_digits() {
+        for good in ["BK-0001", "MU-9999", "VI-0420"] {
+            assert_eq!(
+                ProductId::parse(good).map(ProductId::into_string),
+                Ok(good.to_owned())
+            );
+        }
+        for bad in [
+            "XX-0001",
+            "AB-0001",
+            "bk-0001",
+            "BK0001",
+            "BK-001",
+            "BK-00011",
+            "",
+            "BK-00a1",
+            "ÄB-0001",
+            "BK-０００1",
+            "BK_0001",
+        ] {
+            assert!(!ProductId::is_valid(bad), "{bad}");
+            assert!(ProductId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_ids_are_short_and_url_safe() {
+        for good in ["a", "cart_1", "3f2c-AB_z", &"x".repeat(64)] {
+            assert_eq!(
+                TokenId::parse(good, "cart_id").map(|t| t.to_string()),
+                Ok(good.to_owned())
+            );
+        }
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "../x",
+            "ä",
+            "cart.1",
+            "a?b=c",
+            &"x".repeat(65),
+        ] {
+            assert!(!TokenId::is_valid(bad), "{bad}");
+            assert!(TokenId::parse(bad, "cart_id").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_id_and_show_at_most_the_start_of_the_input() {
+        let err = TokenId::parse("a b", "order_id").expect_err("space");
+        assert_eq!(
+            err.rule(),
+            "order_id must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'"
+        );
+        assert_eq!(err.to_string(), format!("{}, not 'a b'", err.rule()));
+        let long = "y".repeat(500);
+        let err = TokenId::parse(&long, "cart_id").expect_err("long");
+        assert!(err.to_string().contains(&"y".repeat(70)));
+        assert!(!err.to_string().contains(&"y".repeat(71)));
+        assert!(!err.rule().contains('y'));
+
+        let err = ProductId::parse("XX-0001").expect_err("prefix");
+        assert_eq!(
+            err.to_string(),
+            "'XX-0001' is not a product id (expected BK-, MU- or VI- and four digits, e.g. BK-0001)"
+        );
+        assert!(!err.rule().contains("XX"));
+        assert_eq!(String::from(err.clone()), err.to_string());
+    }
+
+    token_id!(
+        /// A test id.
+        WidgetId,
+        "widget_id"
+    );
+
+    #[test]
+    fn declared_token_ids_parse_and_name_themselves() {
+        let id = WidgetId::parse("w-1").expect("valid");
+        assert_eq!((id.as_str(), id.to_string()), ("w-1", "w-1".to_owned()));
+        assert_eq!(id.into_string(), "w-1");
+        let err = WidgetId::parse("w 1").expect_err("space");
+        assert!(err.rule().starts_with("widget_id must be"), "{err}");
+    }
+}
