@@ -235,3 +235,53 @@ async fn a_slow_cart_is_a_504_not_a_hang() {
     assert_eq!(resp.status(), 504);
     assert_eq!(error_code(resp).await, "upstream_timeout");
 }
+
+#[tokio::test]
+async fn a_malformed_or_failing_peer_is_a_502_and_nothing_is_held() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/orders/{CHECKOUT_ID}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(error_json("order_not_found")))
+        .mount(&app.orders)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/carts/cart-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "cart_id": "cart-1", "items": [{"product_id": "BK-0001", "quantity": 1}]
+        })))
+        .mount(&app.cart)
+        .await;
+    // The catalog answers 200 with something that is not a product page.
+    Mock::given(method("GET"))
+        .and(path("/products"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"items\": 42"))
+        .mount(&app.catalog)
+        .await;
+    let resp = app.checkout(&checkout_body("4242424242424242")).await;
+    assert_eq!(resp.status(), 502);
+    assert_eq!(error_code(resp).await, "upstream_error");
+    assert!(
+        app.inventory
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    // A 500 from the cart is the same kind of answer.
+    app.cart.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/carts/cart-1"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&app.cart)
+        .await;
+    let resp = app.checkout(&checkout_body("4242424242424242")).await;
+    assert_eq!(resp.status(), 502);
+    assert!(
+        app.payment
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
