@@ -17,6 +17,24 @@ pub enum Command {
     Up(UpArgs),
     /// List the services of the manifest with their ports and dependencies.
     Services(ManifestArgs),
+    /// Run the load generator (`apiary-load`); every argument is passed on (`apiary load --help`).
+    #[command(disable_help_flag = true)]
+    Load(LoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Where the `apiary-load` binary is (default: the directory of this executable).
+    #[arg(long, value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// Arguments for the load generator.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +65,14 @@ pub struct UpArgs {
     /// `stack.data_dir`, relative to the manifest's directory).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Journeys a second of background load (default: the manifest's `[load] rate`); 0 = none.
+    #[arg(long, value_name = "RATE")]
+    pub load_rate: Option<f64>,
+
+    /// Start no background load even if the manifest has a `[load]` section.
+    #[arg(long)]
+    pub no_load: bool,
 
     /// Send OTLP here instead of the manifest's endpoint.
     #[arg(long, value_name = "URL")]

@@ -27,6 +27,7 @@ pub async fn run(cli: cli::Cli) -> ExitCode {
     let result = match cli.command {
         cli::Command::Up(args) => up::up(args).await,
         cli::Command::Services(args) => up::list_services(&args),
+        cli::Command::Load(args) => load(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,6 +36,28 @@ pub async fn run(cli: cli::Cli) -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// `apiary load ...`: becomes the `apiary-load` process (same arguments, same terminal).
+fn load(args: cli::LoadArgs) -> Result<(), LaunchError> {
+    use std::os::unix::process::CommandExt as _;
+    let dir = match args.bin_dir {
+        Some(dir) => dir,
+        None => plan::default_bin_dir()?,
+    };
+    let binary = dir.join("apiary-load");
+    if !binary.is_file() {
+        return Err(LaunchError::MissingBinary {
+            service: "load".into(),
+            path: binary.display().to_string(),
+        });
+    }
+    // `exec` only returns on failure.
+    let err = std::process::Command::new(&binary).args(&args.args).exec();
+    Err(LaunchError::Runtime(format!(
+        "cannot run {}: {err}",
+        binary.display()
+    )))
 }
 
 /// Everything that stops the launcher.

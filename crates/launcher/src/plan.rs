@@ -18,6 +18,8 @@ pub struct PlannedService {
     /// Other ports it binds (the dashboard's OTLP receivers), checked free before start.
     pub extra_ports: Vec<u16>,
     pub binary: PathBuf,
+    /// Command-line arguments.
+    pub args: Vec<String>,
     /// Set on top of the launcher's own environment.
     pub env: Vec<(String, String)>,
     /// Index into the console's colour cycle.
@@ -35,6 +37,8 @@ pub struct LaunchPlan {
     pub manifest_path: PathBuf,
     /// Dependencies first.
     pub services: Vec<PlannedService>,
+    /// The background load, started once every service is ready.
+    pub load: Option<PlannedService>,
     pub otlp_endpoint: String,
 }
 
@@ -52,7 +56,7 @@ pub fn load_manifest(args: &ManifestArgs) -> Result<(PathBuf, Manifest), LaunchE
     Ok((path, manifest))
 }
 
-fn default_bin_dir() -> Result<PathBuf, LaunchError> {
+pub fn default_bin_dir() -> Result<PathBuf, LaunchError> {
     let exe = std::env::current_exe()
         .map_err(|e| LaunchError::Usage(format!("cannot locate the apiary executable: {e}")))?;
     exe.parent()
@@ -102,6 +106,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             port: dashboard.port,
             extra_ports: vec![dashboard.otlp_grpc_port, dashboard.otlp_http_port],
             binary,
+            args: Vec::new(),
             env,
             colour: 5,
         });
@@ -128,18 +133,108 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             port: service.port,
             extra_ports: Vec::new(),
             binary,
+            args: Vec::new(),
             env,
             colour,
         });
     }
-    for s in &services {
+    let load = plan_load(
+        args,
+        &manifest,
+        &manifest_path,
+        &services,
+        &bin_dir,
+        &otlp_endpoint,
+    )?;
+    let load = load.map(|mut l| {
+        l.env
+            .push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
+        l
+    });
+    for s in services.iter().chain(&load) {
         ensure_port_free(s)?;
     }
     Ok(LaunchPlan {
         manifest_path,
         services,
+        load,
         otlp_endpoint,
     })
+}
+
+/// The background load: the manifest's `[load]`, unless switched off, at `--load-rate` if
+/// given, against its target service when that is being started.
+fn plan_load(
+    args: &UpArgs,
+    manifest: &Manifest,
+    manifest_path: &Path,
+    services: &[PlannedService],
+    bin_dir: &Path,
+    otlp_endpoint: &str,
+) -> Result<Option<PlannedService>, LaunchError> {
+    let Some(load) = manifest.load.as_ref().filter(|_| !args.no_load) else {
+        return Ok(None);
+    };
+    let rate = args.load_rate.unwrap_or(load.rate);
+    if !(rate.is_finite() && (0.0..=10_000.0).contains(&rate)) {
+        return Err(LaunchError::Usage(format!(
+            "--load-rate {rate} must be between 0 and 10000 journeys a second"
+        )));
+    }
+    let Some(target) = services.iter().find(|s| s.name == load.target_service()) else {
+        // `--only` left the target out: nothing to load.
+        return Ok(None);
+    };
+    if rate == 0.0 {
+        return Ok(None);
+    }
+    let binary = bin_dir.join(load.binary_name());
+    if !binary.is_file() {
+        return Err(LaunchError::MissingBinary {
+            service: "load".into(),
+            path: binary.display().to_string(),
+        });
+    }
+    let mut cli = vec![
+        "--target".to_owned(),
+        target.url(),
+        "--rate".to_owned(),
+        rate.to_string(),
+        "--duration".to_owned(),
+        "forever".to_owned(),
+        "--control".to_owned(),
+        format!("{}:{}", manifest.stack.host, load.control_port),
+        "--quiet".to_owned(),
+    ];
+    if let Some(profile) = &load.profile {
+        let path = Path::new(profile);
+        let path = if path.is_absolute() {
+            path.to_owned()
+        } else {
+            manifest_path
+                .parent()
+                .map_or_else(|| path.to_owned(), |dir| dir.join(path))
+        };
+        cli.push("--profile".to_owned());
+        cli.push(path.display().to_string());
+    }
+    let mut env = manifest.load_env();
+    for (key, value) in &mut env {
+        if key == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+            value.clear();
+            value.push_str(otlp_endpoint);
+        }
+    }
+    Ok(Some(PlannedService {
+        name: "load".into(),
+        host: manifest.stack.host.clone(),
+        port: load.control_port,
+        extra_ports: Vec::new(),
+        binary,
+        args: cli,
+        env,
+        colour: 6,
+    }))
 }
 
 fn ensure_port_free(service: &PlannedService) -> Result<(), LaunchError> {

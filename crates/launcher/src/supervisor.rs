@@ -57,7 +57,8 @@ pub fn supervise(
 
 fn spawn(service: &PlannedService) -> std::io::Result<Child> {
     let mut cmd = Command::new(&service.binary);
-    cmd.envs(service.env.iter().map(|(k, v)| (k, v)))
+    cmd.args(&service.args)
+        .envs(service.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

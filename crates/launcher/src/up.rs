@@ -53,7 +53,7 @@ pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
 
     let (stop_tx, stop_rx) = watch::channel(StopMode::Running);
     let stop_timeout = Duration::from_secs(args.stop_timeout);
-    let supervised: Vec<Supervised> = plan
+    let mut supervised: Vec<Supervised> = plan
         .services
         .iter()
         .map(|s| supervisor::supervise(s.clone(), stop_rx.clone(), stop_timeout))
@@ -69,6 +69,18 @@ pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
     };
     let result = match outcome {
         Ok(()) if *stop_tx.borrow() == StopMode::Running && all_started(&supervised) => {
+            // Shoppers arrive once the shop is open.
+            if let Some(load) = &plan.load {
+                supervised.push(supervisor::supervise(
+                    load.clone(),
+                    stop_rx.clone(),
+                    stop_timeout,
+                ));
+                if let Err(err) = wait_until_ready(std::slice::from_ref(load), ready_timeout).await
+                {
+                    output::launcher(&format!("the load generator is not ready: {err}"));
+                }
+            }
             print_table(&plan);
             let sig = signals.next().await;
             output::launcher(&format!("{sig} received"));
@@ -188,6 +200,14 @@ fn print_table(plan: &LaunchPlan) {
     let mut lines = vec![format!("{:<width$}  {}", "service", "url")];
     for s in &plan.services {
         lines.push(format!("{:<width$}  {}", s.name, s.url()));
+    }
+    if let Some(load) = &plan.load {
+        lines.push(format!(
+            "{:<width$}  {} (control API; shoppers -> {})",
+            load.name,
+            load.url(),
+            load.args.get(1).map_or("?", String::as_str)
+        ));
     }
     lines.push(format!("{:<width$}  {}", "otlp", plan.otlp_endpoint));
     output::launcher("every service is ready:");

@@ -629,6 +629,71 @@ async fn a_thousand_journeys_reconcile_exactly_and_a_checkout_trace_spans_the_sh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_starts_gentle_background_load_once_the_shop_is_ready() {
+    let bins = bin_dir();
+    let dir = temp_dir("load");
+    let stack = StackManifest::write_with_load(&dir, None, Some(20.0));
+    let launcher = Launcher::start(&[
+        "up",
+        "--manifest",
+        stack.path.to_str().expect("utf-8"),
+        "--bin-dir",
+        bins.to_str().expect("utf-8"),
+        "--otlp-endpoint",
+        &format!("http://127.0.0.1:{}", common::free_port()),
+    ]);
+    launcher.wait_for("every service is ready", Duration::from_secs(90));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    // Journeys arrive at the gateway without anyone asking.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = json_of(&http, format!("{}/status", stack.url("load"))).await;
+        if status["totals"]["journeys_started"].as_u64().unwrap_or(0) >= 20 {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no load: {status}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(status["target"], stack.url("gateway").as_str(), "{status}");
+    let metrics = http
+        .get(format!("{}/metrics", stack.url("gateway")))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("http_server_request_duration_seconds_count"),
+        "the gateway saw no shoppers"
+    );
+    // The control API is guarded: no token, no change.
+    let refused = http
+        .post(format!("{}/rate", stack.url("load")))
+        .json(&json!({"rate": 1}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 401);
+    drop(launcher);
+}
+
+#[test]
+fn apiary_load_runs_the_load_generator_with_its_arguments() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apiary"))
+        .args(["load", "--bin-dir", bin_dir().to_str().expect("utf-8")])
+        .args(["--target", "http://192.0.2.10:8000", "--duration", "1s"])
+        .output()
+        .expect("run apiary load");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-remote"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
     const CHECKOUTS: usize = 160;
     const SHOPPERS: usize = 8;

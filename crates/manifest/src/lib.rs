@@ -38,7 +38,7 @@ pub fn url_var(service: &str) -> String {
     format!("{}_URL", service.to_ascii_uppercase().replace('-', "_"))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub stack: Stack,
@@ -46,6 +46,9 @@ pub struct Manifest {
     /// The dashboard, started first by `apiary up` when present.
     #[serde(default)]
     pub dashboard: Option<Dashboard>,
+    /// Background shopper load, started by `apiary up` once every service is ready.
+    #[serde(default)]
+    pub load: Option<Load>,
     pub services: Vec<Service>,
 }
 
@@ -68,6 +71,35 @@ impl Dashboard {
 
     pub fn ports(&self) -> [u16; 3] {
         [self.port, self.otlp_grpc_port, self.otlp_http_port]
+    }
+}
+
+/// The load generator as `apiary up` runs it: gentle, endless, against the gateway.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    /// Journeys started per second (0 disables it).
+    pub rate: f64,
+    /// Its control API's port (loopback).
+    pub control_port: u16,
+    /// The service it targets; defaults to `gateway`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// A profile file, relative to the manifest's directory; defaults to the built-in one.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// The executable's file name; defaults to `apiary-load`.
+    #[serde(default)]
+    pub binary: Option<String>,
+}
+
+impl Load {
+    pub fn binary_name(&self) -> &str {
+        self.binary.as_deref().unwrap_or("apiary-load")
+    }
+
+    pub fn target_service(&self) -> &str {
+        self.target.as_deref().unwrap_or("gateway")
     }
 }
 
@@ -219,6 +251,29 @@ impl Manifest {
                 }
             }
         }
+        if let Some(load) = &self.load {
+            if !(load.rate.is_finite() && (0.0..=10_000.0).contains(&load.rate)) {
+                return invalid(format!(
+                    "load.rate {} must be between 0 and 10000 journeys a second",
+                    load.rate
+                ));
+            }
+            if load.control_port == 0 {
+                return invalid("load.control_port must not be 0".into());
+            }
+            if let Some(other) = ports.insert(load.control_port, "load") {
+                return invalid(format!(
+                    "the load generator and '{other}' both use port {}",
+                    load.control_port
+                ));
+            }
+            if !names.contains(load.target_service()) {
+                return invalid(format!(
+                    "load.target '{}' is not a service of this manifest",
+                    load.target_service()
+                ));
+            }
+        }
         for s in &self.services {
             for dep in &s.depends_on {
                 if dep == &s.name {
@@ -344,6 +399,28 @@ impl Manifest {
         ]
     }
 
+    /// The environment the load generator gets (telemetry like a service's).
+    pub fn load_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("OTEL_SERVICE_NAME".to_owned(), "load".to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+                self.telemetry.otlp_endpoint.clone(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(),
+                self.telemetry.otlp_protocol.clone(),
+            ),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES".to_owned(),
+                format!(
+                    "service.namespace={},deployment.environment.name={}",
+                    self.stack.namespace, self.stack.environment
+                ),
+            ),
+        ]
+    }
+
     /// The environment a service process gets from the launcher.
     pub fn service_env(&self, service: &Service) -> Vec<(String, String)> {
         let mut env = vec![
@@ -412,6 +489,24 @@ mod tests {
 
     fn with(replace: &str, by: &str) -> Result<Manifest, ManifestError> {
         Manifest::parse(&SMALL.replace(replace, by), Path::new("test.toml"))
+    }
+
+    #[test]
+    fn a_load_section_is_checked() {
+        let with =
+            |load: &str| Manifest::parse(&format!("{SMALL}\n[load]\n{load}\n"), Path::new("x"));
+        let ok = with("rate = 5\ncontrol_port = 8089").expect("valid");
+        let load = ok.load.expect("load");
+        assert_eq!(load.target_service(), "gateway");
+        assert_eq!(load.binary_name(), "apiary-load");
+        for bad in [
+            "rate = -1\ncontrol_port = 8089",
+            "rate = 5\ncontrol_port = 0",
+            "rate = 5\ncontrol_port = 8000",
+            "rate = 5\ncontrol_port = 8089\ntarget = \"nowhere\"",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

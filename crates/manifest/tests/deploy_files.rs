@@ -197,7 +197,7 @@ fn the_image_ships_every_binary() {
         std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile is readable");
     let m = manifest();
     let mut bins: Vec<&str> = m.services.iter().map(|s| s.binary_name()).collect();
-    bins.extend(["apiary", "dashboard"]);
+    bins.extend(["apiary", "apiary-load", "dashboard"]);
     for bin in bins {
         assert!(
             dockerfile.contains(&format!("/target/release/{bin} ")),

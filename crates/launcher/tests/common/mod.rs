@@ -34,6 +34,7 @@ pub fn bin_dir() -> PathBuf {
         "reviews",
         "recommendations",
         "orders",
+        "apiary-load",
     ] {
         assert!(
             dir.join(service).is_file(),
@@ -81,6 +82,16 @@ pub struct StackManifest {
 
 impl StackManifest {
     pub fn write(dir: &Path, dashboard: Option<DashboardPorts>) -> Self {
+        Self::write_with_load(dir, dashboard, None)
+    }
+
+    /// As [`StackManifest::write`], with a `[load]` section at `rate` journeys a second on a
+    /// free control port.
+    pub fn write_with_load(
+        dir: &Path,
+        dashboard: Option<DashboardPorts>,
+        load_rate: Option<f64>,
+    ) -> Self {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apiary.toml");
         let real = Manifest::load(&repo).expect("the repository's apiary.toml is valid");
         let data_dir = dir.join("data");
@@ -96,6 +107,11 @@ impl StackManifest {
             ));
         }
         let mut ports = BTreeMap::new();
+        if let Some(rate) = load_rate {
+            let port = free_port();
+            ports.insert("load".to_owned(), port);
+            text.push_str(&format!("[load]\nrate = {rate}\ncontrol_port = {port}\n\n"));
+        }
         for s in &real.services {
             let port = free_port();
             ports.insert(s.name.clone(), port);
