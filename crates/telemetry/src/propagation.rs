@@ -29,6 +29,14 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     PROPAGATOR.inject_context(cx, &mut HeaderInjector(headers));
 }
 
+/// Writes the trace context of a `tracing` span (and the baggage it carries) into outbound
+/// headers: for clients that do not go through [`crate::HttpClient`] (the load generator's own
+/// HTTP engine), so they need no OpenTelemetry crate of their own.
+pub fn inject_span(span: &tracing::Span, headers: &mut HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    inject(&span.context(), headers);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
