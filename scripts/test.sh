@@ -6,12 +6,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 ensure_rust_tools
+ensure_ui_tools
+# What the browser tests drive: Debian's Chromium and its WebDriver.
+ensure_apt chromium chromium-driver
 log "formatting"
 cargo fmt --all -- --check
 log "lints"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# The UI's browser half only compiles for wasm; lint it there too.
+cargo clippy --locked -p dashboard-ui --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 log "building the service binaries the end-to-end tests start"
 cargo build --locked --workspace --bins
+build_ui
 log "fuzzing the OTLP decoders (30 s)"
 # cargo-fuzz builds with coverage instrumentation only (-s none): that works on the stable
 # toolchain; sanitizers would need nightly.
@@ -21,6 +27,9 @@ log "tests"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$results"
+log "browser tests (headless Chromium against the running stack; screenshots in artifacts/browser/)"
+# `--workspace` keeps the features (and so the build) the same as the run above.
+cargo test --locked --workspace --test browser -- --ignored --nocapture 2>&1 | tee -a "$results"
 # One closing line over every test binary (cargo prints one `test result:` per binary, the
 # last usually being an empty doc-test run).
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

@@ -382,14 +382,27 @@ async fn store_stats(State(s): State<ApiState>) -> Response {
     Json(s.store.stats()).into_response()
 }
 
+/// A snapshot as the event stream sends it (and `GET /api/snapshot` answers): with the
+/// dashboard's own warning when it runs unsecured.
+pub fn snapshot_value(snap: &Snapshot, warning: Option<&str>) -> serde_json::Value {
+    let mut value = serde_json::to_value(snap).unwrap_or_default();
+    if let Some(w) = warning {
+        value["warning"] = serde_json::Value::from(w);
+    }
+    value
+}
+
+/// The current snapshot once: what the UI renders its first paint from.
+async fn snapshot(State(s): State<ApiState>) -> Response {
+    let snap = s.snapshots.borrow().clone();
+    Json(snapshot_value(&snap, s.unsecured_warning)).into_response()
+}
+
 /// Server-sent events: a `snapshot` event whenever the monitor publishes one (every second).
 async fn events(State(s): State<ApiState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let warning = s.unsecured_warning;
     let stream = WatchStream::new(s.snapshots.clone()).map(move |snap| {
-        let mut value = serde_json::to_value(&*snap).unwrap_or_default();
-        if let Some(w) = warning {
-            value["warning"] = serde_json::Value::from(w);
-        }
+        let value = snapshot_value(&snap, warning);
         Ok(Event::default().event("snapshot").data(value.to_string()))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
@@ -409,6 +422,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/topology", get(topology))
         .route("/api/business", get(business))
         .route("/api/store", get(store_stats))
+        .route("/api/snapshot", get(snapshot))
         .route("/api/events", get(events))
         .route("/api/openapi.json", get(openapi))
         .with_state(state)

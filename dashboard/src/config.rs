@@ -37,6 +37,9 @@ pub struct Config {
     pub api_key: Option<String>,
     /// `DASHBOARD_UNSECURED` or `--unsecured`: no token or key even off loopback.
     pub unsecured: bool,
+    /// `DASHBOARD_SITE_ROOT`: the UI bundle built by cargo-leptos (default: `site` next to the
+    /// binary's profile directory, i.e. `target/site`).
+    pub site_root: Option<PathBuf>,
 }
 
 fn ratio(src: &impl Source, var: &str, default: f64) -> Result<f64, EnvError> {
@@ -102,6 +105,7 @@ impl Config {
             token: env::raw(src, "DASHBOARD_TOKEN"),
             api_key: env::raw(src, "DASHBOARD_API_KEY"),
             unsecured: env::bool_or(src, "DASHBOARD_UNSECURED", false)?,
+            site_root: env::raw(src, "DASHBOARD_SITE_ROOT").map(PathBuf::from),
         })
     }
 

@@ -16,6 +16,8 @@
 //!   judgement, topology from client/server span pairs, business KPIs; publishes a snapshot.
 //! - [`api`] — the JSON API and the server-sent event stream; [`openapi`] documents it.
 //! - [`security`] — token (UI/API) and key (OTLP) when bound off loopback.
+//! - [`ui`] — the Leptos UI (`dashboard-ui`) mounted on the same listener, its pages reading the
+//!   API in process ([`ui::LocalApi`]); bundle files from the site root.
 
 pub mod api;
 pub mod config;
@@ -27,6 +29,7 @@ pub mod red;
 pub mod security;
 pub mod startup;
 pub mod store;
+pub mod ui;
 
 pub use config::Config;
 pub use startup::Application;

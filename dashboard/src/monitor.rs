@@ -70,6 +70,8 @@ pub struct ServiceView {
     pub last_seen: Option<u64>,
     /// `metrics` (scraped) or `spans` (derived from server spans).
     pub source: &'static str,
+    /// Requests/s of each of the last 60 one-second points, oldest first (the UI's sparkline).
+    pub recent_rps: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -141,6 +143,22 @@ pub struct Business {
     pub checkouts_completed_per_min: f64,
     pub payment_failures_per_min: BTreeMap<String, f64>,
     pub stockouts_per_min: f64,
+    /// Product pages shown (`shop_product_views_total`): the top of the funnel.
+    pub product_views_per_min: f64,
+}
+
+/// An interval during which a fault or a drill was active; `end` is None while it still is.
+/// Nothing fills these yet (faults and drills come with their own issue); the UI already shades
+/// them on every time-series chart and shows a banner for the active ones.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FaultWindow {
+    /// `fault` or `drill`.
+    pub kind: String,
+    pub name: String,
+    pub service: Option<String>,
+    /// Unix milliseconds.
+    pub start: u64,
+    pub end: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -151,6 +169,8 @@ pub struct Snapshot {
     pub business: Business,
     pub topology: Topology,
     pub store: StoreStats,
+    /// Fault and drill intervals of the last 15 minutes (see [`FaultWindow`]).
+    pub faults: Vec<FaultWindow>,
     #[serde(skip)]
     pub details: BTreeMap<String, ServiceDetail>,
 }
@@ -163,6 +183,7 @@ impl Snapshot {
             business: Business::default(),
             topology: Topology::default(),
             store,
+            faults: Vec::new(),
             details: BTreeMap::new(),
         }
     }
@@ -485,6 +506,12 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
             latency_ms: latency,
             last_seen,
             source,
+            recent_rps: w
+                .points
+                .iter()
+                .skip(w.points.len().saturating_sub(60))
+                .map(|p| p.view.rps)
+                .collect(),
         };
         let (minute, minute_secs) = window(&w.points, 60);
         for (k, v) in &minute.business {
@@ -542,6 +569,7 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
         business: business(&business_window.business, business_secs),
         topology,
         store: store.stats(),
+        faults: Vec::new(),
         details,
     }
 }
@@ -573,7 +601,7 @@ fn by_label(counters: &BTreeMap<String, f64>, name: &str, label: &str) -> BTreeM
 /// contract: `shop_orders_placed_total`, `shop_orders_failed_total`,
 /// `shop_revenue_minor_total{currency}`, `shop_cart_additions_total`,
 /// `shop_checkouts_started_total`, `shop_checkouts_completed_total`,
-/// `shop_payment_failures_total{reason}`, `shop_stockouts_total`.
+/// `shop_payment_failures_total{reason}`, `shop_stockouts_total`, `shop_product_views_total`.
 pub fn business(counters: &BTreeMap<String, f64>, secs: f64) -> Business {
     let per_min = |v: f64| {
         if secs > 0.0 {
@@ -611,6 +639,7 @@ pub fn business(counters: &BTreeMap<String, f64>, secs: f64) -> Business {
             .map(|(k, v)| (k, per_min(v)))
             .collect(),
         stockouts_per_min: per_min(sum_matching(counters, "shop_stockouts_total")),
+        product_views_per_min: per_min(sum_matching(counters, "shop_product_views_total")),
     }
 }
 
@@ -753,6 +782,9 @@ mod tests {
         assert_eq!(b.average_order_value["EUR"], 2_500.0);
         assert_eq!(b.conversion, Some(0.5));
         assert_eq!(b.payment_failures_per_min["declined"], 3.0);
+        assert_eq!(b.product_views_per_min, 0.0);
+        c.insert("shop_product_views_total".to_owned(), 30.0);
+        assert_eq!(business(&c, 60.0).product_views_per_min, 30.0);
         assert_eq!(business(&BTreeMap::new(), 0.0).conversion, None);
     }
 }

@@ -16,6 +16,8 @@ use crate::monitor::{self, Snapshot, Target};
 use crate::otlp::{self, Ingest};
 use crate::security::{self, ApiKey, Token};
 use crate::store::Store;
+use crate::ui;
+use dashboard_ui::server::Site;
 
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -174,13 +176,36 @@ impl Application {
 
         let api_state = ApiState {
             store: self.store.clone(),
-            snapshots: snap_rx,
+            snapshots: snap_rx.clone(),
             unsecured_warning: warning,
         };
-        let mut api = api::router(api_state).layer(axum::middleware::from_fn_with_state(
-            token,
-            security::require_token,
-        ));
+        let api_router = api::router(api_state);
+        let site = Site::new(
+            self.config
+                .site_root
+                .clone()
+                .unwrap_or_else(ui::default_site_root),
+        );
+        if !site.has_bundle() {
+            tracing::warn!(
+                site_root = %site.root.display(),
+                "no UI bundle: pages render but do not update live (build it with `cargo leptos build --release --frontend-only`, or set DASHBOARD_SITE_ROOT)"
+            );
+        }
+        let pages = dashboard_ui::server::router(
+            site,
+            Arc::new(ui::LocalApi {
+                router: api_router.clone(),
+                snapshots: snap_rx,
+                warning,
+            }),
+        );
+        let mut api = api_router
+            .merge(pages)
+            .layer(axum::middleware::from_fn_with_state(
+                token,
+                security::require_token,
+            ));
         if warning.is_some() {
             api = api.layer(axum::middleware::map_response(
                 security::add_unsecured_warning,

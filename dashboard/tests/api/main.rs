@@ -7,3 +7,4 @@ mod otlp_http;
 mod queries;
 mod sdk;
 mod security;
+mod ui;

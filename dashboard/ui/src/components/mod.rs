@@ -1,0 +1,7 @@
+//! Pieces the pages share.
+
+pub mod chart;
+pub mod status;
+
+pub use chart::{Line, LineChart, Sparkline};
+pub use status::{Banners, EmptyState, ErrorBox, HealthBadge, Kpi};

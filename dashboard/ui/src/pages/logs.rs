@@ -1,0 +1,262 @@
+//! Logs: filter by service, severity, text and trace id (in the URL); a live tail that follows
+//! the event stream and a pause that only stops this page — the store and every other viewer
+//! keep receiving. A log inside a request opens its trace.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{Api, encode, query};
+use crate::components::{EmptyState, ErrorBox};
+use crate::format;
+use crate::live::use_live;
+use crate::types::LogRecord;
+
+const SEVERITIES: [&str; 6] = ["trace", "debug", "info", "warn", "error", "fatal"];
+
+/// The severity word of an OTLP severity number (1-24).
+pub fn severity_word(n: i32, text: &str) -> String {
+    match n {
+        1..=4 => "trace".into(),
+        5..=8 => "debug".into(),
+        9..=12 => "info".into(),
+        13..=16 => "warn".into(),
+        17..=20 => "error".into(),
+        21..=24 => "fatal".into(),
+        _ if !text.is_empty() => text.to_ascii_lowercase(),
+        _ => "unset".into(),
+    }
+}
+
+/// Keys for a keyed list: the same record keeps its key (and its DOM row) from one refresh to
+/// the next; identical records are told apart by their occurrence.
+pub fn row_keys(logs: &[LogRecord]) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    logs.iter()
+        .map(|l| {
+            let base = format!(
+                "{}-{}-{}-{}",
+                l.time_unix_nano,
+                l.span_id.as_deref().unwrap_or(""),
+                l.service,
+                l.body.len()
+            );
+            let n = seen.entry(base.clone()).or_default();
+            *n += 1;
+            format!("{base}-{n}")
+        })
+        .collect()
+}
+
+#[component]
+pub fn LogRows(logs: Vec<LogRecord>) -> impl IntoView {
+    if logs.is_empty() {
+        return view! { <EmptyState title="No logs match." hint="No traffic yet — is the load generator running?" /> }
+            .into_any();
+    }
+    let keyed: Vec<(String, LogRecord)> = row_keys(&logs).into_iter().zip(logs).collect();
+    view! {
+        <ol class="logs">
+            <For
+                each=move || keyed.clone()
+                key=|(k, _)| k.clone()
+                children=|(_, l)| view! { <LogRow l /> }
+            />
+        </ol>
+    }
+    .into_any()
+}
+
+#[component]
+fn LogRow(l: LogRecord) -> impl IntoView {
+    let sev = severity_word(l.severity_number, &l.severity_text);
+    let inner = view! {
+        <span class="num when">{format::clock_ns(l.time_unix_nano)}</span>
+        <span class=format!("sev sev-{sev}")>{sev.clone()}</span>
+        <span class="svc">{l.service.clone()}</span>
+        <span class="body">{l.body.clone()}</span>
+    };
+    match l.trace_id.clone() {
+        Some(t) => view! {
+            <li class="log">
+                <a class="log-link" href=format!("/traces/{}", encode(&t)) title="Open its trace">
+                    {inner}
+                    <span class="mono trace-ref">{format!("trace {}", format::short_id(&t))}</span>
+                </a>
+            </li>
+        }
+        .into_any(),
+        None => view! { <li class="log">{inner}</li> }.into_any(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Filters {
+    service: String,
+    severity: String,
+    q: String,
+    trace_id: String,
+}
+
+#[component]
+pub fn LogsPage() -> impl IntoView {
+    let q = use_query_map();
+    let filters = Memo::new(move |_| {
+        q.with(|q| Filters {
+            service: q.get("service").unwrap_or_default(),
+            severity: q.get("severity").unwrap_or_default(),
+            q: q.get("q").unwrap_or_default(),
+            trace_id: q.get("trace_id").unwrap_or_default(),
+        })
+    });
+    let live = use_live();
+    let paused = RwSignal::new(false);
+    let frozen = RwSignal::new(0u64);
+    // Live: follow every snapshot; paused: keep the tick where it was.
+    let tick = Memo::new(move |_| {
+        if paused.get() {
+            frozen.get_untracked()
+        } else {
+            live.snapshot.with(|s| s.at)
+        }
+    });
+    let api = Api::new();
+    let logs = Resource::new(
+        move || (filters.get(), tick.get()),
+        move |(f, _)| {
+            api.get::<Vec<LogRecord>>(format!(
+                "/api/logs{}",
+                query(&[
+                    ("service", &f.service),
+                    ("severity", &f.severity),
+                    ("q", &f.q),
+                    ("trace_id", &f.trace_id),
+                    ("limit", "200"),
+                ])
+            ))
+        },
+    );
+    let services = Memo::new(move |_| {
+        live.snapshot.with(|s| {
+            s.services
+                .iter()
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    let toggle = move |_| {
+        if !paused.get_untracked() {
+            frozen.set(live.snapshot.with_untracked(|s| s.at));
+        }
+        paused.update(|p| *p = !*p);
+    };
+
+    view! {
+        <Title text="Logs · Apiary" />
+        <h1 class="page-title">"Logs"</h1>
+        <Form method="GET" action="/logs" attr:class="filters" attr:aria-label="Filter logs">
+            <label>
+                "Service "
+                <select name="service">
+                    <option value="" selected=move || filters.with(|f| f.service.is_empty())>"any"</option>
+                    {move || {
+                        services
+                            .get()
+                            .into_iter()
+                            .map(|s| {
+                                let selected = filters.with_untracked(|f| f.service == s);
+                                view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+            <label>
+                "Severity ≥ "
+                <select name="severity">
+                    <option value="" selected=move || filters.with(|f| f.severity.is_empty())>"any"</option>
+                    {SEVERITIES
+                        .iter()
+                        .map(|s| {
+                            view! {
+                                <option value=*s selected=move || filters.with(|f| f.severity == *s)>
+                                    {*s}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Text "
+                <input id="search" name="q" type="search" maxlength="200" prop:value=move || filters.with(|f| f.q.clone()) />
+            </label>
+            <label>
+                "Trace id "
+                <input name="trace_id" type="search" size="34" prop:value=move || filters.with(|f| f.trace_id.clone()) />
+            </label>
+            <button type="submit">"Filter"</button>
+        </Form>
+        <div class="tail-bar">
+            <button id="tail-toggle" aria-pressed=move || paused.get().to_string() on:click=toggle>
+                {move || if paused.get() { "▶ Resume live tail" } else { "❚❚ Pause" }}
+            </button>
+            <span class="muted" role="status">
+                {move || {
+                    if paused.get() {
+                        "Paused — this view only; the store and other viewers keep receiving."
+                    } else {
+                        "Live: newest first, updated every second."
+                    }
+                }}
+            </span>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || logs.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e /> })}
+            {move || {
+                logs.get()
+                    .is_some_and(|r| r.as_ref().is_ok_and(Vec::is_empty))
+                    .then(|| view! { <EmptyState title="No logs match." hint="No traffic yet — is the load generator running? (or loosen the filters)" /> })
+            }}
+            // One keyed list for the page's lifetime: rows already shown keep their DOM nodes
+            // as the tail moves, so a click is never lost to a refresh.
+            <ol class="logs" id="log-list">
+                <For
+                    each=move || {
+                        let l = logs.get().and_then(Result::ok).unwrap_or_default();
+                        row_keys(&l).into_iter().zip(l).collect::<Vec<_>>()
+                    }
+                    key=|(k, _)| k.clone()
+                    children=|(_, l)| view! { <LogRow l /> }
+                />
+            </ol>
+        </Transition>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_by_number() {
+        assert_eq!(severity_word(9, ""), "info");
+        assert_eq!(severity_word(17, "ERROR"), "error");
+        assert_eq!(severity_word(0, "WARN"), "warn");
+        assert_eq!(severity_word(0, ""), "unset");
+    }
+
+    #[test]
+    fn row_keys_are_stable_and_unique() {
+        let l = LogRecord {
+            time_unix_nano: 5,
+            body: "x".into(),
+            ..LogRecord::default()
+        };
+        let keys = row_keys(&[l.clone(), l.clone()]);
+        assert_ne!(keys[0], keys[1]);
+        assert_eq!(row_keys(&[l])[0], keys[0]);
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per page.
+
+pub mod business;
+pub mod logs;
+pub mod map;
+pub mod overview;
+pub mod service;
+pub mod trace;
+pub mod traces;

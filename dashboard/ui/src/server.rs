@@ -1,0 +1,158 @@
+//! The server side (feature `ssr`): what the dashboard server mounts to serve the UI — the
+//! rendered pages and the hydration bundle — and the [`ApiSource`] it hands the pages so they
+//! read its API in process while rendering.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+use crate::app::{App, shell};
+
+/// The name cargo-leptos gives the bundle (`[workspace.metadata.leptos] output-name`).
+pub const OUTPUT_NAME: &str = "dashboard";
+
+/// The dashboard API as the pages read it while rendering on the server.
+pub trait ApiSource: Send + Sync + 'static {
+    /// `GET path?query` on the API: the status and the body.
+    fn get(&self, path_and_query: String) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>>;
+    /// The current snapshot as the event stream sends it (JSON), so the first paint already
+    /// shows what the first event would.
+    fn snapshot_json(&self) -> String;
+}
+
+/// Put in every page render's context by [`router`].
+#[derive(Clone)]
+pub struct Backend(pub Arc<dyn ApiSource>);
+
+/// Where the UI's static files are, and whether they are there.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// cargo-leptos' `site-root`: holds `pkg/dashboard.{js,wasm,css}` and the public assets.
+    pub root: PathBuf,
+}
+
+impl Site {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// True when the hydration bundle has been built (`cargo leptos build`). Without it the
+    /// pages still render on the server, but do not update live.
+    pub fn has_bundle(&self) -> bool {
+        self.root
+            .join("pkg")
+            .join(format!("{OUTPUT_NAME}.wasm"))
+            .is_file()
+    }
+
+    fn options(&self) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(self.root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .build()
+    }
+}
+
+/// The UI's routes: every page (server-rendered with `source` in context) and `/pkg/*`,
+/// `/favicon.svg` from the site root.
+pub fn router(site: Site, source: Arc<dyn ApiSource>) -> Router {
+    let options = site.options();
+    let routes = generate_route_list(App);
+    let backend = Backend(source);
+    let shell_options = options.clone();
+    let pages: Router<LeptosOptions> = Router::new().leptos_routes_with_context(
+        &options,
+        routes,
+        move || provide_context(backend.clone()),
+        move || shell(shell_options.clone()),
+    );
+    let root = Arc::new(site.root);
+    let files = Router::new()
+        .route("/pkg/{file}", get(pkg_file))
+        .route("/favicon.svg", get(favicon))
+        .with_state(root);
+    pages.with_state(options).merge(files)
+}
+
+/// Bundle files are plain names (no directories), so a request can never leave `pkg/`.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn content_type(name: &str) -> &'static str {
+    match Path::new(name).extension().and_then(|e| e.to_str()) {
+        Some("wasm") => "application/wasm",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve_file(path: PathBuf, name: &str) -> Response {
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let mut resp = bytes.into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(name)),
+            );
+            // Names are not hashed: the browser revalidates, so a rebuilt bundle is picked up.
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            resp
+        }
+        Err(_) => apiary_style_not_found(name),
+    }
+}
+
+fn apiary_style_not_found(name: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": "not_found", "message": format!(
+        "no UI file '{}' (is the bundle built? run `cargo leptos build --release --frontend-only`)",
+        name.chars().take(64).collect::<String>()
+    )}});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+async fn pkg_file(State(root): State<Arc<PathBuf>>, UrlPath(file): UrlPath<String>) -> Response {
+    if !plain_name(&file) {
+        return apiary_style_not_found(&file);
+    }
+    serve_file(root.join("pkg").join(&file), &file).await
+}
+
+async fn favicon(State(root): State<Arc<PathBuf>>) -> Response {
+    serve_file(root.join("favicon.svg"), "favicon.svg").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_bundle_names_are_served() {
+        assert!(plain_name("dashboard.wasm"));
+        assert!(plain_name("dashboard_bg.js"));
+        assert!(!plain_name("../secrets"));
+        assert!(!plain_name(".hidden"));
+        assert!(!plain_name("a/b"));
+        assert!(!plain_name(""));
+        assert_eq!(content_type("x.wasm"), "application/wasm");
+    }
+}

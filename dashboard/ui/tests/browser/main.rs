@@ -1,0 +1,442 @@
+//! Browser tests: Debian's headless Chromium, driven over WebDriver, against the whole stack
+//! (`apiary up` on free ports) with shoppers generating traffic. Every page must render real
+//! data; a value on the overview changes without a reload; a click on an error trace opens its
+//! waterfall; presenter mode toggles (and cycles); a tile -> trace -> logs path takes three
+//! clicks. Screenshots of every page go to `artifacts/browser/` (or `APIARY_ARTIFACTS`).
+//!
+//! Needs the workspace binaries (`cargo build --workspace --bins`), the UI bundle
+//! (`cargo leptos build --release --frontend-only`), `chromium` and `chromedriver`; so it is
+//! ignored by default and `scripts/test.sh` runs it with `--ignored`.
+
+mod stack;
+mod webdriver;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use stack::{Stack, Traffic, free_port, repo_root};
+use webdriver::{Driver, Session};
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("APIARY_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("artifacts/browser"));
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+fn site_root() -> PathBuf {
+    let root = std::env::var_os("DASHBOARD_SITE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/site"));
+    assert!(
+        root.join("pkg/dashboard.wasm").is_file(),
+        "no UI bundle in {}: run `cargo leptos build --release --frontend-only`",
+        root.display()
+    );
+    root
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiary-browser-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    match http.get(url).send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
+/// Polls the API until `accept`, bounded.
+async fn api_until(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+    timeout: Duration,
+    accept: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = get_json(http, url).await;
+        if accept(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("timed out waiting for {what} at {url}: {last}");
+}
+
+/// True once the page is hydrated and the event stream is open.
+async fn wait_live(s: &Session) {
+    let deadline = Instant::now() + SECS(30);
+    while Instant::now() < deadline {
+        if s.script("return !!document.querySelector('.conn.on')")
+            .await
+            == true
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "the page did not hydrate and connect its event stream within 30 s; browser console:\n{}",
+        s.console().await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs chromium, chromedriver, the workspace binaries and the UI bundle; scripts/test.sh runs it"]
+async fn every_page_renders_live_data_in_a_real_browser() {
+    let site = site_root();
+    let dir = temp_dir("stack");
+    let shots = artifacts();
+    let stack = Stack::start(&dir, &site);
+    let http = reqwest::Client::builder()
+        .timeout(SECS(5))
+        .build()
+        .expect("client");
+    stack.wait_all_up(&http, SECS(90)).await;
+    let traffic = Traffic::start(&stack.gateway, 4);
+    let base = stack.dashboard.clone();
+
+    // Real data first, so each page has something to show.
+    api_until(
+        &http,
+        &format!("{base}/api/business"),
+        "orders",
+        SECS(60),
+        |b| b["orders_per_min"].as_f64().unwrap_or(0.0) > 0.0,
+    )
+    .await;
+    api_until(
+        &http,
+        &format!("{base}/api/traces?status=error&limit=1"),
+        "an error trace",
+        SECS(60),
+        |t| t.as_array().is_some_and(|a| !a.is_empty()),
+    )
+    .await;
+    api_until(
+        &http,
+        &format!("{base}/api/topology"),
+        "topology edges",
+        SECS(60),
+        |t| t["edges"].as_array().is_some_and(|e| e.len() >= 3),
+    )
+    .await;
+
+    let driver = Driver::start(free_port()).await;
+    let profile = temp_dir("chromium");
+    let s = driver.session(&profile).await;
+
+    // ---- Overview: ten tiles with real numbers, updating without a reload.
+    let started = Instant::now();
+    s.goto(&format!("{base}/")).await;
+    let tiles = s
+        .wait_for(
+            "ten tiles",
+            SECS(20),
+            "return document.querySelectorAll('.tile').length",
+            |v| v.as_u64() == Some(10),
+        )
+        .await;
+    wait_live(&s).await;
+    let load_ms = started.elapsed().as_millis();
+    println!("overview: {tiles} tiles, hydrated and live after {load_ms} ms");
+    let timing = s
+        .script(
+            "const n = performance.getEntriesByType('navigation')[0]; \
+             const w = performance.getEntriesByType('resource').find(r => r.name.endsWith('.wasm')); \
+             return {dom: n.domContentLoadedEventEnd, load: n.loadEventEnd, wasm_bytes: w ? w.encodedBodySize : null, wasm_ms: w ? w.duration : null};",
+        )
+        .await;
+    println!("overview timing: {timing}");
+    s.wait_for(
+        "gateway traffic on its tile",
+        SECS(20),
+        "return document.querySelector('[data-service=gateway] .rps').textContent",
+        |v| v.as_str().is_some_and(|t| t != "0.0"),
+    )
+    .await;
+    let kpi = s
+        .script("return document.querySelector('#kpi-orders .kpi-value').textContent")
+        .await;
+    assert_ne!(kpi, "–", "orders/min shows a number");
+    s.screenshot(&shots.join("overview.png")).await;
+
+    // A value changes while the document stays the same one.
+    s.script("window.__apiaryMarker = 42; return null").await;
+    let snapshot_js = "return Array.from(document.querySelectorAll('.tile .num, .kpi-value')).map(e => e.textContent).join('|')";
+    let before = s.script(snapshot_js).await;
+    s.wait_for("an overview value to change", SECS(20), snapshot_js, |v| {
+        *v != before
+    })
+    .await;
+    let marker = s.script("return window.__apiaryMarker").await;
+    assert_eq!(marker, 42, "the page was reloaded instead of updated");
+
+    // ---- Presenter mode: the shortcut toggles it, and it cycles pages.
+    s.press("p").await;
+    s.wait_for(
+        "presenter mode on",
+        SECS(5),
+        "return !!document.querySelector('.app.presenter')",
+        |v| v == true,
+    )
+    .await;
+    assert_eq!(
+        s.script("return document.getElementById('presenter-toggle').getAttribute('aria-pressed')")
+            .await,
+        "true"
+    );
+    s.screenshot(&shots.join("presenter-overview.png")).await;
+    s.wait_for(
+        "presenter mode to move on to the business page",
+        SECS(25),
+        "return location.pathname",
+        |v| v == "/business",
+    )
+    .await;
+    s.screenshot(&shots.join("presenter-business.png")).await;
+    s.press("p").await;
+    s.wait_for(
+        "presenter mode off",
+        SECS(5),
+        "return !!document.querySelector('.app.presenter')",
+        |v| v == false,
+    )
+    .await;
+    assert_eq!(
+        s.script("return window.__apiaryMarker").await,
+        42,
+        "no reload while cycling"
+    );
+
+    // ---- Business: KPIs, funnel, failures (client-side navigation by keyboard).
+    s.press("2").await;
+    s.wait_for(
+        "the business page",
+        SECS(10),
+        "return location.pathname",
+        |v| v == "/business",
+    )
+    .await;
+    s.wait_for(
+        "orders/min on the business page",
+        SECS(20),
+        "return document.querySelector('#biz-orders .kpi-value').textContent",
+        |v| v.as_str().is_some_and(|t| t != "0.0" && t != "–"),
+    )
+    .await;
+    s.wait_for(
+        "a funnel with product views",
+        SECS(20),
+        "return document.querySelector('.funnel-step .funnel-value').textContent",
+        |v| v.as_str().is_some_and(|t| t != "0.0" && !t.is_empty()),
+    )
+    .await;
+    s.wait_for(
+        "payment failures by reason",
+        SECS(30),
+        "return Array.from(document.querySelectorAll('.bars .bar-label')).map(e => e.textContent).join(',')",
+        |v| v.as_str().is_some_and(|t| t.contains("card_declined")),
+    )
+    .await;
+    s.wait_for(
+        "the orders chart to draw",
+        SECS(15),
+        "return document.querySelectorAll('.chart path.series').length",
+        |v| v.as_u64().unwrap_or(0) >= 1,
+    )
+    .await;
+    s.screenshot(&shots.join("business.png")).await;
+
+    // ---- Service map: every service, edges labelled.
+    s.press("3").await;
+    s.wait_for("the map", SECS(10), "return location.pathname", |v| {
+        v == "/map"
+    })
+    .await;
+    s.wait_for(
+        "ten nodes",
+        SECS(15),
+        "return document.querySelectorAll('.node').length",
+        |v| v.as_u64().unwrap_or(0) >= 10,
+    )
+    .await;
+    let label = s
+        .wait_for(
+            "labelled edges",
+            SECS(15),
+            "return Array.from(document.querySelectorAll('.edge text')).map(e => e.textContent).join(' | ')",
+            |v| v.as_str().is_some_and(|t| t.contains("/s") && t.contains("p95")),
+        )
+        .await;
+    println!(
+        "map edges: {}",
+        label
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect::<String>()
+    );
+    s.screenshot(&shots.join("map.png")).await;
+
+    // ---- Service page: RED charts per route, traces, logs, neighbours.
+    s.goto(&format!("{base}/services/checkout")).await;
+    wait_live(&s).await;
+    s.wait_for(
+        "RED charts with route lines",
+        SECS(20),
+        "return document.querySelectorAll('.charts .chart path.series').length",
+        |v| v.as_u64().unwrap_or(0) >= 3,
+    )
+    .await;
+    s.wait_for(
+        "the routes table",
+        SECS(10),
+        "return Array.from(document.querySelectorAll('.table td.mono')).map(e => e.textContent).join(',')",
+        |v| v.as_str().is_some_and(|t| t.contains("/checkout")),
+    )
+    .await;
+    s.wait_for(
+        "its downstream services with health",
+        SECS(10),
+        "return Array.from(document.querySelectorAll('.neighbours a')).map(e => e.textContent).join(',')",
+        |v| v.as_str().is_some_and(|t| t.contains("payment")),
+    )
+    .await;
+    s.screenshot(&shots.join("service-checkout.png")).await;
+
+    // ---- Traces: clicking an error trace opens its waterfall.
+    s.goto(&format!("{base}/traces?status=error")).await;
+    wait_live(&s).await;
+    let link = s.wait_element("tr.error a.trace-link", SECS(20)).await;
+    s.screenshot(&shots.join("traces.png")).await;
+    let label = s.text(&link).await;
+    assert!(!label.is_empty(), "the trace link names its root span");
+    s.click(&link).await;
+    s.wait_for(
+        "the trace page",
+        SECS(10),
+        "return location.pathname",
+        |v| {
+            v.as_str()
+                .is_some_and(|p| p.starts_with("/traces/") && p.len() == 8 + 32)
+        },
+    )
+    .await;
+    s.wait_for(
+        "waterfall rows",
+        SECS(15),
+        "return document.querySelectorAll('.waterfall .wf-row').length",
+        |v| v.as_u64().unwrap_or(0) >= 2,
+    )
+    .await;
+    let critical = s
+        .script("return document.querySelectorAll('.wf-row.critical').length")
+        .await;
+    assert!(
+        critical.as_u64().unwrap_or(0) >= 1,
+        "the critical path is highlighted"
+    );
+    let error_row = s.wait_element(".wf-row.error .wf-button", SECS(5)).await;
+    s.click(&error_row).await;
+    s.wait_for(
+        "the span's attributes",
+        SECS(5),
+        "const d = document.querySelector('.span-detail'); return d ? d.textContent : ''",
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.contains("Attributes") && t.contains("http."))
+        },
+    )
+    .await;
+    s.screenshot(&shots.join("trace-waterfall.png")).await;
+
+    // ---- Logs: live tail with pause; a log opens its trace.
+    s.goto(&format!("{base}/logs")).await;
+    wait_live(&s).await;
+    s.wait_for(
+        "log rows",
+        SECS(20),
+        "return document.querySelectorAll('#log-list .log').length",
+        |v| v.as_u64().unwrap_or(0) >= 5,
+    )
+    .await;
+    let first_row =
+        "const r = document.querySelector('#log-list .log'); return r ? r.textContent : ''";
+    let head = s.script(first_row).await;
+    s.wait_for("the tail to move", SECS(20), first_row, |v| *v != head)
+        .await;
+    let pause = s.wait_element("#tail-toggle", SECS(5)).await;
+    s.click(&pause).await;
+    assert_eq!(
+        s.script("return document.getElementById('tail-toggle').getAttribute('aria-pressed')")
+            .await,
+        "true"
+    );
+    tokio::time::sleep(SECS(1)).await;
+    let paused_head = s.script(first_row).await;
+    tokio::time::sleep(SECS(3)).await;
+    assert_eq!(
+        s.script(first_row).await,
+        paused_head,
+        "a paused tail does not move"
+    );
+    s.screenshot(&shots.join("logs.png")).await;
+    let log_link = s.wait_element("#log-list a.log-link", SECS(5)).await;
+    s.click(&log_link).await;
+    s.wait_for("a log's trace", SECS(10), "return location.pathname", |v| {
+        v.as_str().is_some_and(|p| p.starts_with("/traces/"))
+    })
+    .await;
+
+    // ---- Done-when: from a tile to the failing trace to its logs in three clicks.
+    s.goto(&format!("{base}/")).await;
+    wait_live(&s).await;
+    let tile = s.wait_element("[data-service=checkout]", SECS(10)).await;
+    s.click(&tile).await; // 1
+    let failing = s
+        .wait_element("#err-h ~ table tr.error a.trace-link", SECS(20))
+        .await;
+    s.click(&failing).await; // 2
+    let logs_link = s.wait_element("#trace-logs-link", SECS(15)).await;
+    s.click(&logs_link).await; // 3
+    s.wait_for(
+        "the trace's logs",
+        SECS(15),
+        "return location.pathname + location.search",
+        |v| v.as_str().is_some_and(|p| p.starts_with("/logs?trace_id=")),
+    )
+    .await;
+    s.wait_for(
+        "log rows of that trace",
+        SECS(15),
+        "return document.querySelectorAll('#log-list .log').length",
+        |v| v.as_u64().unwrap_or(0) >= 1,
+    )
+    .await;
+    s.screenshot(&shots.join("three-clicks-logs.png")).await;
+    println!("final url: {}", s.current_url().await);
+
+    s.quit().await;
+    println!(
+        "shopper journeys during the run: {}",
+        traffic.sent.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    traffic.finish().await;
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&dir);
+}

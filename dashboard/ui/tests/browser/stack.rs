@@ -1,0 +1,275 @@
+//! The stack the browser tests look at: `apiary up` on a temporary manifest with free ports,
+//! and shoppers driven through the gateway's JSON API so every page has real data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The binaries: `APIARY_BIN_DIR`, else the profile directory this test was built into.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("APIARY_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("test exe");
+    // target/<profile>/deps/browser-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("profile dir")
+        .to_path_buf()
+}
+
+pub struct Stack {
+    child: Child,
+    pub dashboard: String,
+    pub gateway: String,
+    _dir: PathBuf,
+}
+
+const SERVICES: [(&str, &[&str]); 10] = [
+    (
+        "gateway",
+        &[
+            "catalog",
+            "cart",
+            "checkout",
+            "inventory",
+            "reviews",
+            "recommendations",
+            "orders",
+        ],
+    ),
+    ("catalog", &[]),
+    ("cart", &[]),
+    (
+        "checkout",
+        &[
+            "cart",
+            "catalog",
+            "inventory",
+            "shipping",
+            "payment",
+            "orders",
+        ],
+    ),
+    ("inventory", &[]),
+    ("payment", &[]),
+    ("shipping", &[]),
+    ("reviews", &[]),
+    ("recommendations", &["orders"]),
+    ("orders", &[]),
+];
+
+impl Stack {
+    pub fn start(dir: &Path, site_root: &Path) -> Self {
+        let bins = bin_dir();
+        for b in ["apiary", "dashboard", "gateway", "payment"] {
+            assert!(
+                bins.join(b).is_file(),
+                "{b} missing in {}: run `cargo build --workspace --bins` first",
+                bins.display()
+            );
+        }
+        let (ui, grpc, http) = (free_port(), free_port(), free_port());
+        let mut text = format!(
+            "[stack]\nhost = \"127.0.0.1\"\nnamespace = \"apiary\"\nenvironment = \"test\"\ndata_dir = \"{}\"\n\n\
+             [telemetry]\notlp_endpoint = \"http://127.0.0.1:{grpc}\"\notlp_protocol = \"grpc\"\n\n\
+             [dashboard]\nport = {ui}\notlp_grpc_port = {grpc}\notlp_http_port = {http}\n\n",
+            dir.join("data").display()
+        );
+        let mut gateway = 0;
+        for (name, deps) in SERVICES {
+            let port = free_port();
+            if name == "gateway" {
+                gateway = port;
+            }
+            let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+            text.push_str(&format!(
+                "[[services]]\nname = \"{name}\"\nport = {port}\ndepends_on = [{}]\n\n",
+                deps.join(", ")
+            ));
+        }
+        let manifest = dir.join("apiary.toml");
+        std::fs::write(&manifest, text).expect("write manifest");
+        let log = std::fs::File::create(dir.join("apiary.log")).expect("log file");
+        let child = Command::new(bins.join("apiary"))
+            .arg("up")
+            .arg("--manifest")
+            .arg(&manifest)
+            .env("NO_COLOR", "1")
+            .env("DASHBOARD_SITE_ROOT", site_root)
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start apiary");
+        Self {
+            child,
+            dashboard: format!("http://127.0.0.1:{ui}"),
+            gateway: format!("http://127.0.0.1:{gateway}"),
+            _dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Waits until the dashboard reports all ten services up.
+    pub async fn wait_all_up(&self, http: &reqwest::Client, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            if let Ok(r) = http
+                .get(format!("{}/api/services", self.dashboard))
+                .send()
+                .await
+                && let Ok(v) = r.json::<Value>().await
+            {
+                let up = v
+                    .as_array()
+                    .map(|a| a.iter().filter(|s| s["health"] == "up").count())
+                    .unwrap_or(0);
+                if up == 10 {
+                    return;
+                }
+                last = v;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("not all ten services came up within {timeout:?}: {last}");
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // SIGTERM lets the launcher stop its children; then make sure.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Shoppers: browse, add to carts, check out with good and declined cards, ask for products
+/// that do not exist. Runs until `stop`; counts requests in `sent`.
+pub struct Traffic {
+    pub stop: Arc<AtomicBool>,
+    pub sent: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Traffic {
+    pub fn start(gateway: &str, shoppers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let products: Vec<String> = apiary_seed::products()
+            .iter()
+            .filter(|p| p.stock >= 40)
+            .map(|p| p.id.clone())
+            .collect();
+        let products = Arc::new(products);
+        let tasks = (0..shoppers)
+            .map(|n| {
+                let (stop, sent, products) = (stop.clone(), sent.clone(), products.clone());
+                let gw = gateway.to_owned();
+                tokio::spawn(async move {
+                    let http = reqwest::Client::builder()
+                        .timeout(Duration::from_secs(5))
+                        .build()
+                        .expect("client");
+                    let mut i = n as u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        i = i
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let product = &products[(i >> 33) as usize % products.len()];
+                        journey(&http, &gw, product, i).await;
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(40)).await;
+                    }
+                })
+            })
+            .collect();
+        Self { stop, sent, tasks }
+    }
+
+    pub async fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+async fn journey(http: &reqwest::Client, gw: &str, product: &str, r: u64) {
+    let _ = http
+        .get(format!("{gw}/api/products/{product}"))
+        .send()
+        .await;
+    if r.is_multiple_of(7) {
+        // A product that does not exist: a 404 the gateway relays (an error trace).
+        let _ = http
+            .get(format!("{gw}/api/products/NOPE-{}", r % 100))
+            .send()
+            .await;
+    }
+    if !r.is_multiple_of(3) {
+        return;
+    }
+    let Ok(resp) = http
+        .post(format!("{gw}/api/carts"))
+        .json(&json!({}))
+        .send()
+        .await
+    else {
+        return;
+    };
+    let Ok(cart) = resp.json::<Value>().await else {
+        return;
+    };
+    let Some(cart) = cart["cart_id"].as_str() else {
+        return;
+    };
+    let _ = http
+        .post(format!("{gw}/api/carts/{cart}/items"))
+        .json(&json!({"product_id": product, "quantity": 1}))
+        .send()
+        .await;
+    // One checkout in four is declined (an error trace through checkout and payment).
+    let card = if r.is_multiple_of(4) {
+        "4000000000000002"
+    } else {
+        "4242424242424242"
+    };
+    let _ = http
+        .post(format!("{gw}/api/checkout"))
+        .header("Idempotency-Key", format!("browser-{cart}"))
+        .json(&json!({
+            "cart_id": cart,
+            "card": {"number": card, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+            "shipping": {"country": "DE"}
+        }))
+        .send()
+        .await;
+}
