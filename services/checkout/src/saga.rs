@@ -287,11 +287,16 @@ async fn execute(
             // The order may exist: finish it rather than undo the charge.
             tracing::warn!(error = %err, "order outcome unknown; recording it in the background");
             compensator.spawn(Task::RecordOrder(Box::new(new_order.clone()), cmd.cart_id));
-            let mut pending = result_from_new(&new_order, &charge.charge_id);
-            pending.status = "pending".to_owned();
-            pending.carrier = quote.carrier;
-            pending.eta_days = quote.eta_days;
-            return Ok(Outcome::Pending(pending));
+            return Ok(Outcome::Pending(CheckoutResult {
+                order_id: new_order.order_id,
+                status: "pending".to_owned(),
+                lines: new_order.lines,
+                shipping: new_order.shipping,
+                total: new_order.total,
+                charge_id: charge.charge_id,
+                carrier: quote.carrier,
+                eta_days: quote.eta_days,
+            }));
         }
         Err(err) => {
             compensator.run(Task::VoidCharge(id.clone())).await;
@@ -393,19 +398,6 @@ fn result_from(order: &Order, carrier: &str, eta_days: u8) -> CheckoutResult {
         charge_id: order.charge_id.clone(),
         carrier: carrier.to_owned(),
         eta_days,
-    }
-}
-
-fn result_from_new(order: &NewOrder, charge_id: &str) -> CheckoutResult {
-    CheckoutResult {
-        order_id: order.order_id.clone(),
-        status: "placed".to_owned(),
-        lines: order.lines.clone(),
-        shipping: order.shipping,
-        total: order.total,
-        charge_id: charge_id.to_owned(),
-        carrier: String::new(),
-        eta_days: 0,
     }
 }
 

@@ -13,12 +13,7 @@ use apiary_manifest::Manifest;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub use apiary_testkit::free_port;
 
 pub fn bin_dir() -> PathBuf {
     let apiary = PathBuf::from(env!("CARGO_BIN_EXE_apiary"));
