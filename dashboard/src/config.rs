@@ -40,6 +40,14 @@ pub struct Config {
     /// `DASHBOARD_SITE_ROOT`: the UI bundle built by cargo-leptos (default: `site` next to the
     /// binary's profile directory, i.e. `target/site`).
     pub site_root: Option<PathBuf>,
+    /// `APIARY_DATA_DIR`: where the fault flag file, the audit log, the control token and drill
+    /// reports live (default: the manifest's data directory).
+    pub data_dir: Option<PathBuf>,
+    /// `APIARY_CONTROL_TOKEN`: the bearer token every fault, drill and load change needs, even on
+    /// loopback (random, written to `<data_dir>/control.token`, when unset).
+    pub control_token: Option<String>,
+    /// `APIARY_LOAD_URL`: the load generator's control API (traffic spikes, `/api/load`).
+    pub load_url: Option<String>,
 }
 
 fn ratio(src: &impl Source, var: &str, default: f64) -> Result<f64, EnvError> {
@@ -100,7 +108,16 @@ impl Config {
                     0.2,
                     "requests per second, e.g. 0.2",
                 )?,
+                memory_mib: env::parse_or(
+                    src,
+                    "DASHBOARD_MEMORY_BUDGET_MIB",
+                    96.0,
+                    "mebibytes, e.g. 96",
+                )?,
             },
+            data_dir: env::raw(src, "APIARY_DATA_DIR").map(PathBuf::from),
+            control_token: env::raw(src, "APIARY_CONTROL_TOKEN"),
+            load_url: env::raw(src, "APIARY_LOAD_URL"),
             manifest: env::raw(src, "APIARY_MANIFEST").map(PathBuf::from),
             token: env::raw(src, "DASHBOARD_TOKEN"),
             api_key: env::raw(src, "DASHBOARD_API_KEY"),

@@ -15,12 +15,15 @@
 //! - [`monitor`] — the one-second loop: scrape, probe, 15 minutes of 1-second series, health
 //!   judgement, topology from client/server span pairs, business KPIs; publishes a snapshot.
 //! - [`api`] — the JSON API and the server-sent event stream; [`openapi`] documents it.
+//! - [`control`] — faults, drills and load control (`/api/faults`, `/api/drills`, `/api/load`):
+//!   token, CSRF checks, caps, TTLs, the flag file, the audit log, drill runs and reports.
 //! - [`security`] — token (UI/API) and key (OTLP) when bound off loopback.
 //! - [`ui`] — the Leptos UI (`dashboard-ui`) mounted on the same listener, its pages reading the
 //!   API in process ([`ui::LocalApi`]); bundle files from the site root.
 
 pub mod api;
 pub mod config;
+pub mod control;
 pub mod model;
 pub mod monitor;
 pub mod openapi;

@@ -29,6 +29,8 @@ pub struct Thresholds {
     pub latency_objective_ms: f64,
     /// Below this request rate the error ratio is not judged (too few requests to mean much).
     pub min_rps: f64,
+    /// Resident memory (MiB) at or above which a service is degraded.
+    pub memory_mib: f64,
 }
 
 impl Default for Thresholds {
@@ -37,11 +39,12 @@ impl Default for Thresholds {
             error_ratio: 0.05,
             latency_objective_ms: 500.0,
             min_rps: 0.2,
+            memory_mib: 96.0,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Up,
@@ -72,6 +75,8 @@ pub struct ServiceView {
     pub source: &'static str,
     /// Requests/s of each of the last 60 one-second points, oldest first (the UI's sparkline).
     pub recent_rps: Vec<f64>,
+    /// Resident memory in MiB (`process_resident_memory_bytes`), when exported.
+    pub memory_mib: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -145,12 +150,14 @@ pub struct Business {
     pub stockouts_per_min: f64,
     /// Product pages shown (`shop_product_views_total`): the top of the funnel.
     pub product_views_per_min: f64,
+    /// Carts lost with the cart store (`shop_carts_lost_total`).
+    pub carts_lost_per_min: f64,
 }
 
 /// An interval during which a fault or a drill was active; `end` is None while it still is.
-/// Nothing fills these yet (faults and drills come with their own issue); the UI already shades
-/// them on every time-series chart and shows a banner for the active ones.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// The control plane records them ([`Annotations`]); the UI shades them on every time-series
+/// chart and shows a banner for the active ones.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct FaultWindow {
     /// `fault` or `drill`.
     pub kind: String,
@@ -159,6 +166,41 @@ pub struct FaultWindow {
     /// Unix milliseconds.
     pub start: u64,
     pub end: Option<u64>,
+}
+
+/// Fault and drill windows, written by the control plane and read by every snapshot.
+#[derive(Debug, Default)]
+pub struct Annotations(std::sync::RwLock<Vec<FaultWindow>>);
+
+impl Annotations {
+    /// Opens a window and returns its index.
+    pub fn open(&self, window: FaultWindow) -> usize {
+        let mut w = self.0.write().unwrap_or_else(|p| p.into_inner());
+        w.push(window);
+        w.len() - 1
+    }
+
+    /// Closes the window at `index` at `end` (Unix ms).
+    pub fn close(&self, index: usize, end: u64) {
+        let mut w = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(win) = w.get_mut(index)
+            && win.end.is_none()
+        {
+            win.end = Some(end);
+        }
+    }
+
+    /// The windows that overlap the last 15 minutes (open ones included).
+    pub fn recent(&self, now_ms: u64) -> Vec<FaultWindow> {
+        let since = now_ms.saturating_sub(SERIES_LEN as u64 * 1000);
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|w| w.end.is_none_or(|e| e >= since))
+            .cloned()
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -246,6 +288,7 @@ struct Watched {
     ready: Option<Result<(), String>>,
     metrics_ok: bool,
     last_scrape: Option<Instant>,
+    memory: Option<f64>,
 }
 
 fn round(x: f64) -> f64 {
@@ -284,6 +327,7 @@ pub fn judge(
     rps: f64,
     error_rate: f64,
     latency: &Latency,
+    memory_mib: Option<f64>,
     t: &Thresholds,
 ) -> (Health, Option<String>) {
     match ready {
@@ -311,6 +355,14 @@ pub fn judge(
                     )),
                 );
             }
+            if let Some(mib) = memory_mib
+                && mib >= t.memory_mib
+            {
+                return (
+                    Health::Degraded,
+                    Some(format!("memory {mib:.0} MiB >= {:.0} MiB", t.memory_mib)),
+                );
+            }
             (Health::Up, None)
         }
     }
@@ -322,6 +374,7 @@ pub async fn run(
     store: Arc<Store>,
     thresholds: Thresholds,
     every: Duration,
+    annotations: Arc<Annotations>,
     tx: watch::Sender<Arc<Snapshot>>,
 ) {
     let client = match reqwest::Client::builder()
@@ -344,6 +397,7 @@ pub async fn run(
             ready: None,
             metrics_ok: false,
             last_scrape: None,
+            memory: None,
         })
         .collect();
     let mut tick = tokio::time::interval(every);
@@ -372,6 +426,7 @@ pub async fn run(
                             w.points.pop_front();
                         }
                     }
+                    w.memory = scraped.resident_bytes.map(|b| round(b / 1_048_576.0));
                     w.previous = Some(scraped);
                     w.last_scrape = Some(now);
                     w.metrics_ok = true;
@@ -382,7 +437,8 @@ pub async fn run(
                 }
             }
         }
-        let snapshot = build(&watched, &store, &thresholds, t_ms);
+        let mut snapshot = build(&watched, &store, &thresholds, t_ms);
+        snapshot.faults = annotations.recent(t_ms);
         if tx.send(Arc::new(snapshot)).is_err() {
             return;
         }
@@ -496,7 +552,14 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
             (rps, error_rate, latency, source) = (r, e, l, "spans");
             last_seen = last_seen.max(Some(seen));
         }
-        let (health, reason) = judge(w.ready.as_ref(), rps, error_rate, &latency, thresholds);
+        let (health, reason) = judge(
+            w.ready.as_ref(),
+            rps,
+            error_rate,
+            &latency,
+            w.memory,
+            thresholds,
+        );
         let view = ServiceView {
             name: w.target.name.clone(),
             health,
@@ -512,6 +575,7 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
                 .skip(w.points.len().saturating_sub(60))
                 .map(|p| p.view.rps)
                 .collect(),
+            memory_mib: w.memory,
         };
         let (minute, minute_secs) = window(&w.points, 60);
         for (k, v) in &minute.business {
@@ -640,6 +704,7 @@ pub fn business(counters: &BTreeMap<String, f64>, secs: f64) -> Business {
             .collect(),
         stockouts_per_min: per_min(sum_matching(counters, "shop_stockouts_total")),
         product_views_per_min: per_min(sum_matching(counters, "shop_product_views_total")),
+        carts_lost_per_min: per_min(sum_matching(counters, "shop_carts_lost_total")),
     }
 }
 
@@ -742,22 +807,26 @@ mod tests {
             p95: Some(900.0),
             ..fast
         };
-        assert_eq!(judge(None, 0.0, 0.0, &fast, &t).0, Health::Unknown);
+        assert_eq!(judge(None, 0.0, 0.0, &fast, None, &t).0, Health::Unknown);
         assert_eq!(
-            judge(Some(&Err("unreachable".into())), 10.0, 0.0, &fast, &t).0,
+            judge(Some(&Err("unreachable".into())), 10.0, 0.0, &fast, None, &t).0,
             Health::Down
         );
-        assert_eq!(judge(Some(&Ok(())), 10.0, 0.0, &fast, &t).0, Health::Up);
+        assert_eq!(judge(Some(&Ok(())), 10.0, 0.0, &fast, None, &t).0, Health::Up);
         assert_eq!(
-            judge(Some(&Ok(())), 10.0, 0.2, &fast, &t).0,
+            judge(Some(&Ok(())), 10.0, 0.2, &fast, None, &t).0,
             Health::Degraded
         );
         assert_eq!(
-            judge(Some(&Ok(())), 0.1, 0.5, &fast, &t).0,
+            judge(Some(&Ok(())), 0.1, 0.5, &fast, None, &t).0,
             Health::Up,
             "too few requests to judge"
         );
-        let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &slow, &t);
+        let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(200.0), &t);
+        assert_eq!(h, Health::Degraded);
+        assert!(why.is_some_and(|w| w.contains("memory 200 MiB")));
+        assert_eq!(judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(20.0), &t).0, Health::Up);
+        let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &slow, None, &t);
         assert_eq!(h, Health::Degraded);
         assert!(why.unwrap_or_default().contains("p95"));
     }

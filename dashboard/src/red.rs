@@ -112,6 +112,8 @@ pub struct Scraped {
     pub server: HashMap<SeriesKey, Cumulative>,
     /// `shop_*` counters and gauges, keyed `name{label="value",...}` with labels sorted.
     pub business: BTreeMap<String, f64>,
+    /// `process_resident_memory_bytes`, when the target exports it.
+    pub resident_bytes: Option<f64>,
 }
 
 /// Parses Prometheus text with the `prometheus-parse` crate.
@@ -140,6 +142,12 @@ pub fn parse(text: &str) -> Result<Scraped, String> {
                     *entry.buckets.entry(self::key(b.less_than)).or_default() += b.count;
                 }
                 entry.count = entry.buckets.values().next_back().copied().unwrap_or(0.0);
+            }
+        } else if sample.metric == "process_resident_memory_bytes" {
+            if let prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) =
+                sample.value
+            {
+                out.resident_bytes = Some(v);
             }
         } else if sample.metric.starts_with("shop_") {
             let value = match sample.value {

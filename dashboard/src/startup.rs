@@ -12,7 +12,8 @@ use tokio::sync::watch;
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
-use crate::monitor::{self, Snapshot, Target};
+use crate::control::{self, Control};
+use crate::monitor::{self, Annotations, Snapshot, Target};
 use crate::otlp::{self, Ingest};
 use crate::security::{self, ApiKey, Token};
 use crate::store::Store;
@@ -153,13 +154,32 @@ impl Application {
         };
         let ingest = Ingest::new(self.store.clone(), self.config.ingest_budget);
         let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::empty(self.store.stats())));
+        let annotations = Arc::new(Annotations::default());
         let monitor = tokio::spawn(monitor::run(
             self.targets,
             self.store.clone(),
             self.config.thresholds,
             self.config.scrape_interval,
+            annotations.clone(),
             snap_tx,
         ));
+        let control = match &self.config.manifest {
+            Some(manifest) => match Control::start(
+                manifest,
+                self.config.data_dir.clone(),
+                self.config.control_token.clone(),
+                self.config.load_url.clone(),
+                annotations,
+                snap_rx.clone(),
+            ) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "the control plane (faults, drills) is off");
+                    None
+                }
+            },
+            None => None,
+        };
 
         // One shutdown signal fans out to the three servers.
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -179,7 +199,7 @@ impl Application {
             snapshots: snap_rx.clone(),
             unsecured_warning: warning,
         };
-        let api_router = api::router(api_state);
+        let api_router = api::router(api_state).merge(control::routes::router(control));
         let site = Site::new(
             self.config
                 .site_root

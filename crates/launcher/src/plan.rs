@@ -32,7 +32,7 @@ impl PlannedService {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LaunchPlan {
     pub manifest_path: PathBuf,
     /// Dependencies first.
@@ -40,6 +40,94 @@ pub struct LaunchPlan {
     /// The background load, started once every service is ready.
     pub load: Option<PlannedService>,
     pub otlp_endpoint: String,
+    pub control: ControlSetup,
+}
+
+/// What `apiary up` writes into the data directory before anything starts: the fault flag file
+/// every service watches (all faults off) and the control token.
+#[derive(Clone, PartialEq)]
+pub struct ControlSetup {
+    pub data_dir: PathBuf,
+    pub flags: apiary_faults::FlagSet,
+    pub token: String,
+}
+
+impl std::fmt::Debug for ControlSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlSetup")
+            .field("data_dir", &self.data_dir)
+            .field("flags", &self.flags.flags.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ControlSetup {
+    /// Writes the flag file (atomically) and the token file (owner-only).
+    pub fn write(&self) -> Result<(), LaunchError> {
+        let fail = |what: &str, e: std::io::Error| {
+            LaunchError::Runtime(format!("cannot write {what} in {}: {e}", self.data_dir.display()))
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| fail("the data directory", e))?;
+        let flags = self.data_dir.join(apiary_manifest::ACTIVE_FLAGS_FILE);
+        let tmp = flags.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(&self.flags)
+            .map_err(|e| LaunchError::Runtime(format!("cannot encode the flags: {e}")))?;
+        std::fs::write(&tmp, text).map_err(|e| fail("the flag file", e))?;
+        std::fs::rename(&tmp, &flags).map_err(|e| fail("the flag file", e))?;
+        write_private(
+            &self.data_dir.join(apiary_manifest::CONTROL_TOKEN_FILE),
+            &self.token,
+        )
+        .map_err(|e| fail("the control token", e))
+    }
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+/// A random token from the OS (32 hex characters).
+fn random_token() -> Result<String, LaunchError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| LaunchError::Runtime(format!("cannot read /dev/urandom: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The fault flags at their defaults: the manifest's flag file when it exists (refused if a
+/// variant's label does not say its value), else generated from the manifest.
+pub fn base_flags(
+    manifest: &Manifest,
+    manifest_path: &Path,
+) -> Result<apiary_faults::FlagSet, LaunchError> {
+    let path = manifest.resolve(manifest_path, &manifest.faults.flags);
+    if !path.is_file() {
+        return Ok(apiary_faults::base_flags(&manifest.fault_shape()));
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| LaunchError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let set: apiary_faults::FlagSet = serde_json::from_str(&text)
+        .map_err(|e| LaunchError::Usage(format!("{}: not a flagd flag file: {e}", path.display())))?;
+    let lies = apiary_faults::label_mismatches(&set);
+    if !lies.is_empty() {
+        return Err(LaunchError::Usage(format!(
+            "{}: variant labels must say their values:\n  {}",
+            path.display(),
+            lies.join("\n  ")
+        )));
+    }
+    Ok(set)
 }
 
 pub fn load_manifest(args: &ManifestArgs) -> Result<(PathBuf, Manifest), LaunchError> {
@@ -86,6 +174,14 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         None => manifest.data_dir(&manifest_path),
     };
     let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
+    let control = ControlSetup {
+        data_dir: data_dir.clone(),
+        flags: base_flags(&manifest, &manifest_path)?,
+        token: match std::env::var(apiary_manifest::CONTROL_TOKEN_VAR) {
+            Ok(t) if !t.is_empty() => t,
+            _ => random_token()?,
+        },
+    };
 
     let mut services = Vec::with_capacity(selected.len() + 1);
     if let Some(dashboard) = manifest.dashboard.as_ref().filter(|_| !args.no_dashboard) {
@@ -100,6 +196,11 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             std::fs::canonicalize(&manifest_path).unwrap_or_else(|_| manifest_path.clone());
         let mut env = manifest.dashboard_env(dashboard, &absolute);
         env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
+        env.push((DATA_DIR_VAR.to_owned(), data_dir.display().to_string()));
+        env.push((
+            apiary_manifest::CONTROL_TOKEN_VAR.to_owned(),
+            control.token.clone(),
+        ));
         services.push(PlannedService {
             name: "dashboard".into(),
             host: manifest.stack.host.clone(),
@@ -127,6 +228,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         }
         env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
         env.push((DATA_DIR_VAR.to_owned(), data_dir.display().to_string()));
+        env.extend(Manifest::flag_env(&data_dir));
         services.push(PlannedService {
             name: service.name.clone(),
             host: manifest.stack.host.clone(),
@@ -149,8 +251,17 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
     let load = load.map(|mut l| {
         l.env
             .push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
+        // The dashboard drives the load generator (traffic spikes) with the same token.
+        l.env
+            .push(("APIARY_LOAD_TOKEN".to_owned(), control.token.clone()));
         l
     });
+    if let (Some(l), Some(dash)) = (
+        &load,
+        services.iter_mut().find(|s| s.name == "dashboard"),
+    ) {
+        dash.env.push(("APIARY_LOAD_URL".to_owned(), l.url()));
+    }
     for s in services.iter().chain(&load) {
         ensure_port_free(s)?;
     }
@@ -159,6 +270,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         services,
         load,
         otlp_endpoint,
+        control,
     })
 }
 

@@ -36,6 +36,7 @@ impl Signals {
 
 pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
     let plan = plan::plan(&args)?;
+    plan.control.write()?;
     // Listen before starting anything, so an early Ctrl-C still stops every child.
     let mut signals = Signals::install()?;
     output::set_name_width(

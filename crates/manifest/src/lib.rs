@@ -49,8 +49,48 @@ pub struct Manifest {
     /// Background shopper load, started by `apiary up` once every service is ready.
     #[serde(default)]
     pub load: Option<Load>,
+    /// Fault flags and drills (defaults when absent).
+    #[serde(default)]
+    pub faults: Faults,
     pub services: Vec<Service>,
 }
+
+/// Where the fault catalogue and the drills live, and the control plane's caps.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Every fault flag at its harmless default (flagd format), relative to the manifest.
+    /// `apiary up` copies it into the data directory, where the dashboard writes active faults
+    /// and every service watches it.
+    pub flags: String,
+    /// Drill files (`*.toml`), relative to the manifest.
+    pub drills: String,
+    /// At most this many faults at once.
+    pub max_active: usize,
+    /// No fault may touch a larger share of requests.
+    pub max_percent: f64,
+    /// No fault may live longer (seconds).
+    pub max_ttl_s: u64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            flags: "drills/flags.flagd.json".to_owned(),
+            drills: "drills".to_owned(),
+            max_active: 8,
+            max_percent: 100.0,
+            max_ttl_s: 3600,
+        }
+    }
+}
+
+/// The file every service watches for fault flags, inside the data directory.
+pub const ACTIVE_FLAGS_FILE: &str = "flags.flagd.json";
+/// The control token file, inside the data directory (mode 0600).
+pub const CONTROL_TOKEN_FILE: &str = "control.token";
+/// The token the dashboard's control plane (faults, drills, load) requires.
+pub const CONTROL_TOKEN_VAR: &str = "APIARY_CONTROL_TOKEN";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +174,16 @@ pub struct Service {
     pub binary: Option<String>,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// `sqlite` or `memory` when the service keeps data (decides which store faults apply).
+    #[serde(default)]
+    pub store: Option<Store>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Store {
+    Sqlite,
+    Memory,
 }
 
 impl Service {
@@ -167,6 +217,48 @@ impl Manifest {
         })?;
         manifest.validate()?;
         Ok(manifest)
+    }
+
+    /// What the fault catalogue needs: every service, whom it calls, where it keeps data.
+    pub fn fault_shape(&self) -> apiary_faults::Shape {
+        apiary_faults::Shape {
+            services: self
+                .services
+                .iter()
+                .map(|s| {
+                    let shape = apiary_faults::ServiceShape {
+                        depends_on: s.depends_on.clone(),
+                        store: s.store.map(|k| match k {
+                            Store::Sqlite => apiary_faults::StoreKind::Sqlite,
+                            Store::Memory => apiary_faults::StoreKind::Memory,
+                        }),
+                    };
+                    (s.name.clone(), shape)
+                })
+                .collect(),
+        }
+    }
+
+    /// The control plane's caps.
+    pub fn fault_caps(&self) -> apiary_faults::Caps {
+        apiary_faults::Caps {
+            max_active: self.faults.max_active,
+            max_percent: self.faults.max_percent,
+            max_ttl_s: self.faults.max_ttl_s,
+            ..apiary_faults::Caps::default()
+        }
+    }
+
+    /// A path the manifest gives (relative to its own directory).
+    pub fn resolve(&self, manifest_path: &Path, relative: &str) -> PathBuf {
+        let p = Path::new(relative);
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            manifest_path
+                .parent()
+                .map_or_else(|| p.to_owned(), |parent| parent.join(p))
+        }
     }
 
     /// The data directory: `stack.data_dir` (default `.apiary/data`) resolved against the
@@ -286,6 +378,13 @@ impl Manifest {
                     ));
                 }
             }
+        }
+        let f = &self.faults;
+        if f.max_active == 0 || !(f.max_percent > 0.0 && f.max_percent <= 100.0) || f.max_ttl_s == 0
+        {
+            return invalid(
+                "faults: max_active and max_ttl_s must be positive, max_percent in (0, 100]".into(),
+            );
         }
         if !["grpc", "http/protobuf", "http/json"].contains(&self.telemetry.otlp_protocol.as_str())
         {
@@ -449,6 +548,17 @@ impl Manifest {
             }
         }
         env
+    }
+
+    /// The variables that point a service's flagd provider at the flag file it watches.
+    pub fn flag_env(data_dir: &Path) -> Vec<(String, String)> {
+        vec![
+            ("FLAGD_RESOLVER".to_owned(), "file".to_owned()),
+            (
+                "FLAGD_OFFLINE_FLAG_SOURCE_PATH".to_owned(),
+                data_dir.join(ACTIVE_FLAGS_FILE).display().to_string(),
+            ),
+        ]
     }
 }
 

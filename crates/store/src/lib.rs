@@ -120,6 +120,12 @@ impl Db {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
+        // The slow-store fault: every operation waits first (a no-op without the fault).
+        if let Some(faults) = apiary_faults::runtime::get()
+            && let Some(delay) = faults.store_delay().await
+        {
+            tokio::time::sleep(delay).await;
+        }
         let conn = self.conn.clone();
         let service = self.service;
         let joined = tokio::task::spawn_blocking(move || {

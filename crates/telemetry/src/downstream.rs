@@ -79,6 +79,10 @@ impl DownstreamError {
             DownstreamError::Unavailable { source, .. } => {
                 !matches!(source, CallError::CircuitOpen(_))
                     && !matches!(source, CallError::Transport(e) if e.is_connect())
+                    && !matches!(
+                        source,
+                        CallError::Injected(crate::http_client::InjectedLink::Unreachable)
+                    )
             }
             DownstreamError::Timeout { source, .. } => {
                 !matches!(source, CallError::DeadlineExceeded)

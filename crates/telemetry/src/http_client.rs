@@ -30,6 +30,35 @@ pub enum CallError {
     DeadlineExceeded,
     #[error("circuit open: {0} is failing, not calling it")]
     CircuitOpen(String),
+    /// A fault made the peer unreachable or partitioned (the call behaved as a real one would).
+    #[error("{}", .0.message())]
+    Injected(InjectedLink),
+}
+
+/// The network faults a caller can be under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectedLink {
+    /// Refused at once.
+    Unreachable,
+    /// No answer until the call's timeout.
+    Partitioned,
+}
+
+impl InjectedLink {
+    fn message(self) -> &'static str {
+        match self {
+            InjectedLink::Unreachable => "connection refused (injected fault: unreachable)",
+            InjectedLink::Partitioned => "timed out (injected fault: network partition)",
+        }
+    }
+
+    /// The fault's name as spans carry it.
+    pub fn fault(self) -> &'static str {
+        match self {
+            InjectedLink::Unreachable => "unreachable",
+            InjectedLink::Partitioned => "partition",
+        }
+    }
 }
 
 impl CallError {
@@ -39,6 +68,7 @@ impl CallError {
             CallError::Transport(e) => e.is_timeout(),
             CallError::DeadlineExceeded => true,
             CallError::CircuitOpen(_) => false,
+            CallError::Injected(link) => *link == InjectedLink::Partitioned,
         }
     }
 
@@ -48,6 +78,7 @@ impl CallError {
             CallError::Transport(e) => e.is_connect(),
             CallError::DeadlineExceeded => false,
             CallError::CircuitOpen(_) => true,
+            CallError::Injected(link) => *link == InjectedLink::Unreachable,
         }
     }
 
@@ -57,6 +88,8 @@ impl CallError {
             CallError::Transport(e) => error_type(e),
             CallError::DeadlineExceeded => "deadline_exceeded",
             CallError::CircuitOpen(_) => "circuit_open",
+            CallError::Injected(InjectedLink::Unreachable) => "connection_refused",
+            CallError::Injected(InjectedLink::Partitioned) => "timeout",
         }
     }
 }
@@ -159,7 +192,38 @@ impl HttpClient {
         request: RequestBuilder,
     ) -> Result<Response, CallError> {
         self.budget.deposit();
-        self.attempt(template, request).await
+        let storm = crate::faults::retry_storm(&self.peer).await;
+        if storm == 0 {
+            return self.attempt(template, request).await;
+        }
+        self.storm(template, request, storm).await
+    }
+
+    /// A retry-storm fault: every failed call is repeated at once, `extra` times, with no
+    /// budget and no pause — the misconfigured client that amplifies an incident.
+    async fn storm(
+        &self,
+        template: &str,
+        mut request: RequestBuilder,
+        extra: u32,
+    ) -> Result<Response, CallError> {
+        let mut left = extra;
+        loop {
+            let next = request.try_clone();
+            let result = self.attempt(template, request).await;
+            let failed = match &result {
+                Ok(resp) => resp.status().is_server_error(),
+                Err(_) => true,
+            };
+            match next {
+                Some(again) if failed && left > 0 => {
+                    left -= 1;
+                    metrics::counter!("apiary_http_client_retries_total", "server_address" => self.peer.clone()).increment(1);
+                    request = again;
+                }
+                _ => return result,
+            }
+        }
     }
 
     /// As [`HttpClient::send`], for calls that are safe to repeat: retries connection failures,
@@ -170,6 +234,10 @@ impl HttpClient {
         mut request: RequestBuilder,
     ) -> Result<Response, CallError> {
         self.budget.deposit();
+        let storm = crate::faults::retry_storm(&self.peer).await;
+        if storm > 0 {
+            return self.storm(template, request, storm).await;
+        }
         let mut retries = 0;
         loop {
             let next = request.try_clone();
@@ -177,6 +245,7 @@ impl HttpClient {
             let retryable = match &result {
                 Ok(resp) => matches!(resp.status().as_u16(), 502..=504),
                 Err(CallError::Transport(e)) => e.is_connect() || e.is_timeout(),
+                Err(CallError::Injected(_)) => true,
                 Err(_) => false,
             };
             let Some(again) = next.filter(|_| retryable && retries < MAX_RETRIES) else {
@@ -231,11 +300,20 @@ impl HttpClient {
             peer.service = %self.peer,
             http.response.status_code = Empty,
             error.type = Empty,
+            apiary.fault = Empty,
         );
         crate::propagation::inject(&span.context(), request.headers_mut());
 
         let start = Instant::now();
-        let result = self.inner.execute(request).instrument(span.clone()).await;
+        let result = match crate::faults::link(&self.peer).await {
+            crate::faults::Link::Ok => self.inner.execute(request).instrument(span.clone()).await.map_err(CallError::from),
+            crate::faults::Link::Unreachable => Err(CallError::Injected(InjectedLink::Unreachable)),
+            crate::faults::Link::Partitioned => {
+                // Packets dropped: nothing comes back before the caller gives up.
+                tokio::time::sleep(timeout).await;
+                Err(CallError::Injected(InjectedLink::Partitioned))
+            }
+        };
         let elapsed = start.elapsed().as_secs_f64();
 
         let mut labels = vec![
@@ -255,7 +333,10 @@ impl HttpClient {
                 }
             }
             Err(err) => {
-                let kind = error_type(err);
+                let kind = err.kind();
+                if let CallError::Injected(link) = err {
+                    span.record("apiary.fault", link.fault());
+                }
                 span.record("error.type", kind);
                 span.record("otel.status_code", "ERROR");
                 labels.push(("error_type", kind.to_owned()));
@@ -264,7 +345,7 @@ impl HttpClient {
         metrics::histogram!(CLIENT_DURATION, &labels).record(elapsed);
         self.breaker
             .record(result.as_ref().is_ok_and(|r| !r.status().is_server_error()));
-        Ok(result?)
+        result
     }
 
     /// Counts a call that was not made.

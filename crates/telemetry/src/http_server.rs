@@ -155,6 +155,8 @@ where
                 .and_then(|v| v.to_str().ok()),
             http.response.status_code = Empty,
             error.type = Empty,
+            apiary.fault = Empty,
+            apiary.deployed_version = Empty,
         );
         // Fails only when no OpenTelemetry layer is installed (OTEL_SDK_DISABLED): then the span
         // is a plain tracing span and there is nothing to parent.

@@ -12,19 +12,24 @@
 //!   is explained there).
 //! - [`http_server`] — the tower layer for inbound requests (server span + duration histogram).
 //! - [`http_client`] — the traced outbound client (client span, propagation, histogram).
+//! - [`csrf`] — refusing cross-site state changes (`Sec-Fetch-Site`, `Origin`).
 //! - [`downstream`] — typed JSON calls to peers and [`DownstreamError`] (relay 4xx, 502/503/504).
 //! - [`propagation`] — W3C trace context and baggage on HTTP headers.
 //! - [`resilience`] — deadlines across calls, the circuit breaker, the retry budget.
 //! - [`extract`] — `Json`/`Query`/`Path` extractors rejecting with the JSON error body.
+//! - [`faults`] — the fault layer (flags evaluated in process through OpenFeature + flagd) and
+//!   the fault effects on outbound calls, readiness and memory.
 //! - [`health`] — `/health/live`, `/health/ready` with named checks, and `/metrics`.
 //! - [`server`] — the standard router, graceful shutdown with a drain deadline, supervision.
 //! - [`prometheus`] — the process-wide recorder and its text rendering.
 
 pub mod config;
+pub mod csrf;
 pub mod downstream;
 pub mod env;
 pub mod export_queue;
 pub mod extract;
+pub mod faults;
 pub mod health;
 pub mod http_client;
 pub mod http_server;

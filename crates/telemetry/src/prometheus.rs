@@ -64,11 +64,18 @@ fn describe() {
     );
 }
 
+/// The process's resident memory (the standard Prometheus process-collector name), set on
+/// every scrape.
+pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+
 /// Renders the current metrics in the Prometheus text format.
 pub fn render() -> String {
     let handle = handle();
     // The recorder only drops aged histogram samples when asked to; do it on every scrape.
     handle.run_upkeep();
+    if let Some(bytes) = crate::faults::resident_bytes() {
+        metrics::gauge!(RESIDENT_MEMORY).set(bytes as f64);
+    }
     handle.render()
 }
 

@@ -92,8 +92,11 @@ impl Default for ServeLimits {
 pub fn standard_router(api: Router, readiness: Readiness, limits: ServeLimits) -> Router {
     // Install the recorder now: measurements taken before it exists would be lost.
     crate::prometheus::handle();
+    let readiness = readiness.check("injected_fault", crate::faults::readiness_check);
     api.method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        // Inside the server span: an injected fault is traced and measured like a real one.
+        .layer(axum::middleware::from_fn(crate::faults::layer))
         .layer(HttpServerLayer::new(
             limits.request_timeout,
             limits.max_in_flight,
@@ -200,6 +203,7 @@ where
             return ExitCode::from(2);
         }
     };
+    crate::faults::start(info).await;
     let code = match build(config).await {
         Ok(app) => {
             tracing::info!(port = app.port(), "{} listening", info.name);

@@ -91,14 +91,30 @@ async fn sweep_forever(store: Arc<CartStore>, every: Duration) {
     }
 }
 
+/// The "cart store lost" fault: while it is on, the store is wiped every second, as if the
+/// process holding it kept restarting. The carts are gone; `shop_carts_lost_total` says how many.
+async fn lose_carts_while_faulted(store: Arc<CartStore>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if apiary_telemetry::faults::store_lost().await {
+            let lost = store.clear();
+            apiary_telemetry::metrics::counter!(crate::store::LOST).increment(lost as u64);
+            tracing::warn!(lost, "injected fault: cart store lost");
+        }
+    }
+}
+
 fn describe_metrics() {
-    use crate::store::{ACTIVE, ADDITIONS, EVICTED, EXPIRED, UNITS};
+    use crate::store::{ACTIVE, ADDITIONS, EVICTED, EXPIRED, LOST, UNITS};
     use apiary_telemetry::metrics::{describe_counter, describe_gauge};
     describe_counter!(ADDITIONS, "Successful add-to-cart requests.");
     describe_gauge!(ACTIVE, "Carts held now (not expired).");
     describe_gauge!(UNITS, "Units across all carts held now.");
     describe_counter!(EXPIRED, "Carts dropped because their time-to-live passed.");
     describe_counter!(EVICTED, "Carts dropped to make room: the store was full.");
+    describe_counter!(LOST, "Carts lost with the store (the cart-store-lost fault).");
 }
 
 impl Service for Application {
@@ -114,6 +130,7 @@ impl Service for Application {
             self.store.clone(),
             self.sweep_interval,
         )));
+        let _loser = AbortOnDrop(tokio::spawn(lose_carts_while_faulted(self.store.clone())));
         apiary_telemetry::serve(self.listener, Self::router(self.store), shutdown, DRAIN).await
     }
 }

@@ -27,6 +27,7 @@ pub const ACTIVE: &str = "shop_carts_active";
 pub const UNITS: &str = "shop_cart_units";
 pub const EXPIRED: &str = "shop_carts_expired_total";
 pub const EVICTED: &str = "shop_carts_evicted_total";
+pub const LOST: &str = "shop_carts_lost_total";
 
 /// What a change to a cart can be refused for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

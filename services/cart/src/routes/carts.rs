@@ -49,6 +49,7 @@ pub async fn get_cart(
     Path(raw): Path<String>,
 ) -> Result<axum::Json<Cart>, AppError> {
     let id = cart_id(&raw)?;
+    slow_store().await;
     Ok(to_wire(&id, store.view(&id, Instant::now())))
 }
 
@@ -73,6 +74,7 @@ pub async fn add_item(
     let id = cart_id(&raw)?;
     let product = product_id(&body.product_id)?;
     let quantity = AddQuantity::parse(body.quantity).map_err(AppError::InvalidQuantity)?;
+    slow_store().await;
     let view = store.add(&id, &product, quantity, Instant::now())?;
     Ok(to_wire(&id, view))
 }
@@ -101,6 +103,7 @@ pub async fn set_quantity(
     let id = cart_id(&raw_cart)?;
     let product = product_id(&raw_product)?;
     let quantity = SetQuantity::parse(body.quantity).map_err(AppError::QuantityLimit)?;
+    slow_store().await;
     let view = store.set_quantity(&id, &product, quantity, Instant::now())?;
     Ok(to_wire(&id, view))
 }
@@ -124,6 +127,7 @@ pub async fn remove_item(
 ) -> Result<axum::Json<Cart>, AppError> {
     let id = cart_id(&raw_cart)?;
     let product = product_id(&raw_product)?;
+    slow_store().await;
     Ok(to_wire(
         &id,
         store.remove_line(&id, &product, Instant::now()),
@@ -145,6 +149,7 @@ pub async fn delete_cart(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let id = cart_id(&raw)?;
+    slow_store().await;
     store.delete(&id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -162,4 +167,11 @@ pub async fn stats(State(store): State<AppState>) -> axum::Json<CartStats> {
         units: stats.units,
         expired_total: stats.expired_total,
     })
+}
+
+/// The slow-store fault: every store operation waits first (a no-op without the fault).
+async fn slow_store() {
+    if let Some(delay) = apiary_telemetry::faults::store_delay().await {
+        tokio::time::sleep(delay).await;
+    }
 }

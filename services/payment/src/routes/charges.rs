@@ -69,6 +69,18 @@ pub async fn create_charge(
         tracing::info!(reason = e.code(), idempotency_key = %key, "malformed card");
         AppError::Card(e)
     })?;
+    // The targeted-failure fault: the issuer of one BIN range is down. The first six digits
+    // (the BIN, not secret) are the only part of the number the fault sees; nothing is recorded.
+    let bin: String = card.number.digits().chars().take(6).collect();
+    if apiary_telemetry::faults::card_fails(&bin).await {
+        business_metrics::failure("issuer_unavailable");
+        tracing::warn!(card_brand = card.number.brand().as_str(), "injected fault: card issuer unavailable");
+        return Ok(apiary_telemetry::json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "issuer_unavailable",
+            "the card issuer did not answer; no charge was made",
+        ));
+    }
     // The number and CVC end their life here: only brand and last four go further.
     drop(body.card);
     let amount = ChargeAmount::parse(body.amount).map_err(AppError::InvalidAmount)?;

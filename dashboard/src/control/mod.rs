@@ -1,0 +1,154 @@
+//! The control plane: faults (`/api/faults`), drills (`/api/drills`) and the load generator
+//! (`/api/load`).
+//!
+//! Safety, for a thing whose purpose is to break the shop:
+//! - every change needs the control token (`Authorization: Bearer`), even on loopback — it is
+//!   `APIARY_CONTROL_TOKEN`, or random and written owner-only to `<data_dir>/control.token`,
+//!   where the `apiary` CLI reads it; never a cookie, so a browser cannot be tricked into
+//!   sending it;
+//! - changes are `POST`/`DELETE` with a JSON body (anything else is 415), cross-site requests
+//!   (`Sec-Fetch-Site: cross-site`, a foreign `Origin`) are 403, and `GET` changes nothing;
+//! - every fault has a time-to-live (none is refused) and the caps of `apiary.toml` `[faults]`
+//!   bound how many faults and how large a share of requests;
+//! - every change is appended to `<data_dir>/audit.jsonl`: who, what, when.
+//!
+//! # Layout
+//! - [`faults`] — the registry: validation, caps, TTL expiry, the flag file, annotations.
+//! - [`drill`] — drill files; [`runner`] — running one, game days, reports.
+//! - [`audit`] — the append-only log; [`load`] — the load generator's control API.
+//! - [`routes`] — the HTTP API and its guard.
+
+pub mod audit;
+pub mod drill;
+pub mod faults;
+pub mod load;
+pub mod routes;
+pub mod runner;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, watch};
+
+use crate::monitor::{Annotations, Snapshot};
+
+pub use faults::Faults;
+
+/// Everything the control routes share.
+#[derive(Debug)]
+pub struct Control {
+    pub faults: Arc<Faults>,
+    pub token: Arc<str>,
+    pub drills_dir: PathBuf,
+    pub reports_dir: PathBuf,
+    pub load: Option<load::LoadClient>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub runs: Mutex<BTreeMap<String, runner::RunHandle>>,
+}
+
+/// Why the control plane could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Manifest(#[from] apiary_manifest::ManifestError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn random_token() -> std::io::Result<String> {
+    crate::security::generate_token()
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+impl Control {
+    /// Sets the control plane up from the manifest: the base flags (the manifest's flag file,
+    /// or generated from it), the data directory, the token, the load generator.
+    pub fn start(
+        manifest_path: &std::path::Path,
+        data_dir: Option<PathBuf>,
+        token: Option<String>,
+        load_url: Option<String>,
+        annotations: Arc<Annotations>,
+        snapshots: watch::Receiver<Arc<Snapshot>>,
+    ) -> Result<Arc<Self>, ControlError> {
+        let manifest = apiary_manifest::Manifest::load(manifest_path)?;
+        let data_dir = data_dir.unwrap_or_else(|| manifest.data_dir(manifest_path));
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| ControlError::Setup(format!("cannot create {}: {e}", data_dir.display())))?;
+        let flags_file = manifest.resolve(manifest_path, &manifest.faults.flags);
+        let shape = manifest.fault_shape();
+        let base = if flags_file.is_file() {
+            let text = std::fs::read_to_string(&flags_file)
+                .map_err(|e| ControlError::Setup(format!("{}: {e}", flags_file.display())))?;
+            let set: apiary_faults::FlagSet = serde_json::from_str(&text)
+                .map_err(|e| ControlError::Setup(format!("{}: {e}", flags_file.display())))?;
+            let lies = apiary_faults::label_mismatches(&set);
+            if !lies.is_empty() {
+                return Err(ControlError::Setup(format!(
+                    "{}: variant labels must say their values: {}",
+                    flags_file.display(),
+                    lies.join("; ")
+                )));
+            }
+            set
+        } else {
+            apiary_faults::base_flags(&shape)
+        };
+        let token: Arc<str> = match token.filter(|t| !t.is_empty()) {
+            Some(t) => Arc::from(t),
+            None => {
+                let t = random_token()
+                    .map_err(|e| ControlError::Setup(format!("cannot make a token: {e}")))?;
+                let path = data_dir.join(apiary_manifest::CONTROL_TOKEN_FILE);
+                write_private(&path, &t)
+                    .map_err(|e| ControlError::Setup(format!("{}: {e}", path.display())))?;
+                Arc::from(t)
+            }
+        };
+        let load = load_url.map(|u| load::LoadClient::new(&u, &token));
+        let audit = Arc::new(audit::Audit::new(data_dir.join("audit.jsonl")));
+        let faults = Faults::start(
+            shape,
+            manifest.fault_caps(),
+            base,
+            data_dir.join(apiary_manifest::ACTIVE_FLAGS_FILE),
+            audit,
+            annotations,
+            load.clone(),
+        )
+        .map_err(|e| ControlError::Setup(e.to_string()))?;
+        let faults = Arc::new(faults);
+        tokio::spawn(faults.clone().run_expiry());
+        Ok(Arc::new(Self {
+            faults,
+            token,
+            drills_dir: manifest.resolve(manifest_path, &manifest.faults.drills),
+            reports_dir: data_dir.join("drill-reports"),
+            load,
+            snapshots,
+            runs: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// The drills on disk, parsed and checked against this stack.
+    pub fn drills(&self) -> BTreeMap<String, drill::Listed> {
+        drill::load_dir(
+            &self.drills_dir,
+            self.faults.shape(),
+            &self.faults.caps(),
+        )
+    }
+}

@@ -1,0 +1,408 @@
+//! `/api/faults`, `/api/drills`, `/api/load`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use apiary_faults::FaultSpec;
+use apiary_telemetry::extract::Json;
+use apiary_telemetry::json_error;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Control;
+use super::faults::{FaultError, FaultRequest};
+use super::runner::{self, GameDay, Report, Verdict};
+
+type Shared = State<Arc<Control>>;
+
+/// The control routes; without a manifest (no stack to control) every one answers 503.
+pub fn router(control: Option<Arc<Control>>) -> Router {
+    let Some(control) = control else {
+        let unavailable = || async {
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "control_unavailable",
+                "faults, drills and load control need the stack manifest (APIARY_MANIFEST)",
+            )
+        };
+        return Router::new()
+            .route("/api/faults", get(unavailable).post(unavailable))
+            .route("/api/drills", get(unavailable))
+            .route("/api/load", get(unavailable));
+    };
+    Router::new()
+        .route("/api/faults", get(list_faults).post(set_fault))
+        .route("/api/faults/reset", post(reset_faults))
+        .route("/api/faults/audit", get(audit))
+        .route("/api/faults/{id}", delete(clear_fault))
+        .route("/api/drills", get(list_drills))
+        .route("/api/drills/gameday", post(game_day))
+        .route("/api/drills/runs", get(list_runs))
+        .route("/api/drills/runs/{id}", get(get_run))
+        .route("/api/drills/runs/{id}/stop", post(stop_run))
+        .route("/api/drills/{name}", get(get_drill))
+        .route("/api/drills/{name}/run", post(run_drill))
+        .route("/api/load", get(load_status))
+        .route("/api/load/{action}", post(load_change))
+        .route_layer(axum::middleware::from_fn_with_state(control.clone(), guard))
+        .with_state(control)
+}
+
+/// Changes need the control token and must not come from another site.
+async fn guard(State(control): Shared, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let authority = req.uri().authority().map(|a| a.as_str().to_owned());
+    if apiary_telemetry::csrf::is_cross_site(req.headers(), authority.as_deref()) {
+        tracing::warn!(path = %req.uri().path(), "cross-site control request refused");
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "control requests from another site are refused",
+        );
+    }
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let ok = given.is_some_and(|g| {
+        g.len() == control.token.len()
+            && g.bytes()
+                .zip(control.token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if !ok {
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "control changes need the control token: Authorization: Bearer <token> \
+             (`apiary` reads it from <data_dir>/control.token)",
+        );
+    }
+    next.run(req).await
+}
+
+/// Who asked: `X-Apiary-Actor` (printable, at most 64 characters), else `api`.
+fn actor(headers: &HeaderMap) -> String {
+    headers
+        .get("x-apiary-actor")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
+        })
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "api".to_owned())
+}
+
+fn fault_error(e: &FaultError) -> Response {
+    let (status, code) = e.status_and_code();
+    json_error(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        code,
+        e.to_string(),
+    )
+}
+
+fn unprocessable(code: &str, message: impl Into<String>) -> Response {
+    json_error(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+async fn list_faults(State(c): Shared) -> Response {
+    axum::Json(json!({
+        "active": c.faults.list().await,
+        "kinds": FaultSpec::KINDS,
+        "caps": c.faults.caps(),
+        "flags_file": c.faults.flags_path().display().to_string(),
+    }))
+    .into_response()
+}
+
+async fn set_fault(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let req: FaultRequest = match serde_json::from_value(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return unprocessable(
+                "invalid_fault",
+                format!(
+                    "{e}; kinds: {}; every fault needs ttl_s",
+                    FaultSpec::KINDS.join(", ")
+                ),
+            );
+        }
+    };
+    match c.faults.activate(req, &actor(&headers), None).await {
+        Ok(f) => (StatusCode::CREATED, axum::Json(f)).into_response(),
+        Err(e) => fault_error(&e),
+    }
+}
+
+async fn clear_fault(State(c): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    match c.faults.clear(&id, &actor(&headers), "fault.clear").await {
+        Ok(f) => axum::Json(f).into_response(),
+        Err(e) => fault_error(&e),
+    }
+}
+
+async fn reset_faults(State(c): Shared, headers: HeaderMap, Json(_): Json<Value>) -> Response {
+    match c.faults.reset(&actor(&headers), None).await {
+        Ok(n) => axum::Json(json!({"cleared": n})).into_response(),
+        Err(e) => fault_error(&e),
+    }
+}
+
+async fn audit(State(c): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
+    let limit = match q.get("limit").map(|v| v.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=10_000).contains(&n) => n,
+        Some(_) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "limit must be a whole number from 1 to 10000",
+            );
+        }
+    };
+    axum::Json(json!({"entries": c.faults.audit().tail(limit)})).into_response()
+}
+
+async fn list_drills(State(c): Shared) -> Response {
+    let drills: Vec<Value> = c
+        .drills()
+        .into_values()
+        .map(|l| {
+            json!({
+                "name": l.name,
+                "title": l.drill.as_ref().map(|d| d.title.clone()),
+                "summary": l.drill.as_ref().map(|d| d.summary.clone()),
+                "max_duration_s": l.drill.as_ref().map(|d| d.max_duration_s),
+                "symptom": l.drill.as_ref().map(|d| d.symptom.condition.describe()),
+                "problems": l.problems,
+            })
+        })
+        .collect();
+    axum::Json(json!({"drills": drills, "dir": c.drills_dir.display().to_string()})).into_response()
+}
+
+async fn get_drill(State(c): Shared, Path(name): Path<String>) -> Response {
+    match c.drills().remove(&name) {
+        Some(l) => axum::Json(l).into_response(),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            "drill_not_found",
+            format!(
+                "no drill {name:?}; drills: {}",
+                c.drills().into_keys().collect::<Vec<_>>().join(", ")
+            ),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunBody {
+    /// Durations of the steady state and the schedule are multiplied by this (0.05 to 1).
+    #[serde(default = "one")]
+    time_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+async fn running(c: &Control) -> Option<String> {
+    c.runs
+        .lock()
+        .await
+        .iter()
+        .find(|(_, h)| h.report.borrow().verdict == Verdict::Running)
+        .map(|(id, _)| id.clone())
+}
+
+async fn launch(
+    c: &Arc<Control>,
+    name: &str,
+    drill: super::drill::Drill,
+    time_scale: f64,
+    actor: &str,
+    seed: Option<u64>,
+) -> Response {
+    if let Some(id) = running(c).await {
+        return json_error(
+            StatusCode::CONFLICT,
+            "drill_running",
+            format!("drill run {id} is still running: stop it or wait"),
+        );
+    }
+    let (id, handle) = runner::start(
+        name,
+        drill,
+        time_scale,
+        c.faults.clone(),
+        c.snapshots.clone(),
+        actor,
+        c.reports_dir.clone(),
+        seed,
+    );
+    let report = handle.report.borrow().clone();
+    c.runs.lock().await.insert(id.clone(), handle);
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"id": id, "report": format!("/api/drills/runs/{id}"), "run": report})),
+    )
+        .into_response()
+}
+
+async fn run_drill(
+    State(c): Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let body: RunBody = match serde_json::from_value(body) {
+        Ok(b) => b,
+        Err(e) => return unprocessable("invalid_body", e.to_string()),
+    };
+    if !(0.05..=1.0).contains(&body.time_scale) {
+        return unprocessable("invalid_time_scale", "time_scale must be 0.05 to 1");
+    }
+    let Some(listed) = c.drills().remove(&name) else {
+        return json_error(StatusCode::NOT_FOUND, "drill_not_found", format!("no drill {name:?}"));
+    };
+    let (Some(drill), true) = (listed.drill, listed.problems.is_empty()) else {
+        return unprocessable("drill_invalid", listed.problems.join("; "));
+    };
+    launch(&c, &name, drill, body.time_scale, &actor(&headers), None).await
+}
+
+async fn game_day(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let g: GameDay = match serde_json::from_value(body) {
+        Ok(g) => g,
+        Err(e) => return unprocessable("invalid_game_day", e.to_string()),
+    };
+    let drill = match g.drill() {
+        Ok(d) => d,
+        Err(e) => return unprocessable("invalid_game_day", e),
+    };
+    let problems = drill.problems(c.faults.shape(), &c.faults.caps());
+    if !problems.is_empty() {
+        return unprocessable("invalid_game_day", problems.join("; "));
+    }
+    launch(&c, "gameday", drill, 1.0, &actor(&headers), Some(g.seed)).await
+}
+
+/// Reports on disk plus runs in progress, newest first.
+async fn all_runs(c: &Control) -> Vec<Report> {
+    let mut by_id: std::collections::BTreeMap<String, Report> = std::collections::BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(&c.reports_dir) {
+        for e in entries.flatten() {
+            if let Some(r) = std::fs::read(e.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Report>(&b).ok())
+            {
+                by_id.insert(r.id.clone(), r);
+            }
+        }
+    }
+    for (id, h) in c.runs.lock().await.iter() {
+        let live = h.report.borrow().clone();
+        if live.verdict == Verdict::Running || !by_id.contains_key(id) {
+            by_id.insert(id.clone(), live);
+        }
+    }
+    let mut runs: Vec<Report> = by_id.into_values().collect();
+    runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    runs
+}
+
+async fn list_runs(State(c): Shared) -> Response {
+    let runs: Vec<Value> = all_runs(&c)
+        .await
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "drill": r.drill, "title": r.title, "verdict": r.verdict,
+                "started_at": r.started_at, "ended_at": r.ended_at,
+                "time_to_detect_ms": r.time_to_detect_ms,
+                "time_to_recover_ms": r.time_to_recover_ms,
+                "reasons": r.reasons,
+            })
+        })
+        .collect();
+    axum::Json(json!({"runs": runs})).into_response()
+}
+
+async fn get_run(State(c): Shared, Path(id): Path<String>) -> Response {
+    match all_runs(&c).await.into_iter().find(|r| r.id == id) {
+        Some(r) => axum::Json(r).into_response(),
+        None => json_error(StatusCode::NOT_FOUND, "run_not_found", format!("no drill run {id:?}")),
+    }
+}
+
+async fn stop_run(State(c): Shared, Path(id): Path<String>, Json(_): Json<Value>) -> Response {
+    let runs = c.runs.lock().await;
+    match runs.get(&id) {
+        Some(h) if h.report.borrow().verdict == Verdict::Running => {
+            let _ = h.stop.send(true);
+            (StatusCode::ACCEPTED, axum::Json(json!({"id": id, "stopping": true}))).into_response()
+        }
+        Some(_) => json_error(StatusCode::CONFLICT, "run_finished", format!("{id} has already ended")),
+        None => json_error(StatusCode::NOT_FOUND, "run_not_found", format!("no drill run {id:?}")),
+    }
+}
+
+async fn load_status(State(c): Shared) -> Response {
+    let Some(load) = &c.load else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no_load_generator", "no load generator is configured (APIARY_LOAD_URL)");
+    };
+    match load.status().await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => json_error(StatusCode::BAD_GATEWAY, "load_generator_failed", e.to_string()),
+    }
+}
+
+async fn load_change(
+    State(c): Shared,
+    headers: HeaderMap,
+    Path(action): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(load) = &c.load else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no_load_generator", "no load generator is configured (APIARY_LOAD_URL)");
+    };
+    if !["rate", "profile", "pause", "resume"].contains(&action.as_str()) {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "load actions: rate, profile, pause, resume",
+        );
+    }
+    let result = load.post(&action, &body).await;
+    c.faults.audit().record(&super::audit::Entry {
+        at: crate::monitor::now_ms(),
+        actor: actor(&headers),
+        action: "load.change".into(),
+        id: None,
+        detail: json!({"action": action, "body": body, "ok": result.is_ok()}),
+    });
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(super::load::LoadError::Refused { status, body }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            axum::Json(body),
+        )
+            .into_response(),
+        Err(e) => json_error(StatusCode::BAD_GATEWAY, "load_generator_failed", e.to_string()),
+    }
+}
