@@ -9,6 +9,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # halfway through.
 ensure_rust_tools() {
   command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (1.95) first"
+  # The flagd provider (fault flags) is built with prost-build, which needs protoc.
+  command -v protoc >/dev/null || ensure_apt protobuf-compiler
   cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
   cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
 }

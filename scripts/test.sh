@@ -23,6 +23,8 @@ log "fuzzing the OTLP decoders (30 s)"
 # toolchain; sanitizers would need nightly.
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
 (cd dashboard && cargo fuzz run otlp_decode -s none -- -max_total_time=30 -rss_limit_mb=2048)
+log "building the release binaries the drill tests run (as \`apiary up\` does)"
+cargo build --release --locked --workspace --bins
 log "tests"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -30,6 +32,8 @@ cargo test --locked --workspace 2>&1 | tee "$results"
 log "browser tests (headless Chromium against the running stack; screenshots in artifacts/browser/)"
 # `--workspace` keeps the features (and so the build) the same as the run above.
 cargo test --locked --workspace --test browser -- --ignored --nocapture 2>&1 | tee -a "$results"
+log "fault drills (every shipped drill against the release stack with load, compressed time)"
+cargo test --locked --workspace --test drills -- --ignored --nocapture 2>&1 | tee -a "$results"
 # One closing line over every test binary (cargo prints one `test result:` per binary, the
 # last usually being an empty doc-test run).
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

@@ -116,9 +116,63 @@ pub struct Scraped {
     pub resident_bytes: Option<f64>,
 }
 
+/// Stand-ins for `{` and `}` inside quoted label values while `prometheus-parse` reads a line:
+/// its sample pattern ends the label set at the first `}`, so a route label such as
+/// `/carts/{cart_id}` made it drop the whole sample (services whose routes all have
+/// parameters read as 0 requests/s). Restored by [`unshield`].
+const OPEN: char = '\u{1}';
+const CLOSE: char = '\u{2}';
+
+fn shield(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let (mut in_labels, mut quoted, mut escaped) = (false, false, false);
+    for c in line.chars() {
+        let mapped = if quoted {
+            if escaped {
+                escaped = false;
+                c
+            } else {
+                match c {
+                    '\\' => {
+                        escaped = true;
+                        c
+                    }
+                    '"' => {
+                        quoted = false;
+                        c
+                    }
+                    '{' => OPEN,
+                    '}' => CLOSE,
+                    _ => c,
+                }
+            }
+        } else {
+            match c {
+                '{' if !in_labels => in_labels = true,
+                '}' => in_labels = false,
+                '"' if in_labels => quoted = true,
+                _ => {}
+            }
+            c
+        };
+        out.push(mapped);
+    }
+    out
+}
+
+fn unshield(value: &str) -> String {
+    value.replace(OPEN, "{").replace(CLOSE, "}")
+}
+
 /// Parses Prometheus text with the `prometheus-parse` crate.
 pub fn parse(text: &str) -> Result<Scraped, String> {
-    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let lines = text.lines().map(|l| {
+        Ok(if l.starts_with('#') {
+            l.to_owned()
+        } else {
+            shield(l)
+        })
+    });
     let scrape = prometheus_parse::Scrape::parse(lines).map_err(|e| e.to_string())?;
     let mut out = Scraped::default();
     for sample in scrape.samples {
@@ -130,7 +184,7 @@ pub fn parse(text: &str) -> Result<Scraped, String> {
                         .get("http_request_method")
                         .unwrap_or("")
                         .to_owned(),
-                    route: sample.labels.get("http_route").unwrap_or("").to_owned(),
+                    route: unshield(sample.labels.get("http_route").unwrap_or("")),
                     status: sample
                         .labels
                         .get("http_response_status_code")
@@ -160,7 +214,7 @@ pub fn parse(text: &str) -> Result<Scraped, String> {
             labels.sort();
             let labels = labels
                 .iter()
-                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .map(|(k, v)| format!("{k}=\"{}\"", unshield(v)))
                 .collect::<Vec<_>>()
                 .join(",");
             let name = if labels.is_empty() {
@@ -268,6 +322,21 @@ shop_orders_placed_total 10
             .replace("_count{http_request_method=\"GET\",http_route=\"/p\",http_response_status_code=\"200\"} 100", "_count{http_request_method=\"GET\",http_route=\"/p\",http_response_status_code=\"200\"} 200")
             .replace("shop_orders_placed_total 10", "shop_orders_placed_total 13")
             + "http_server_request_duration_seconds_bucket{http_request_method=\"GET\",http_route=\"/p\",http_response_status_code=\"503\",le=\"0.1\"} 0\nhttp_server_request_duration_seconds_bucket{http_request_method=\"GET\",http_route=\"/p\",http_response_status_code=\"503\",le=\"1\"} 0\nhttp_server_request_duration_seconds_bucket{http_request_method=\"GET\",http_route=\"/p\",http_response_status_code=\"503\",le=\"+Inf\"} 25\n"
+    }
+
+    #[test]
+    fn routes_with_parameters_are_not_dropped() {
+        let text = "# TYPE http_server_request_duration_seconds histogram\n\
+            http_server_request_duration_seconds_bucket{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/carts/{cart_id}\",le=\"0.005\"} 3\n\
+            http_server_request_duration_seconds_bucket{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/carts/{cart_id}\",le=\"+Inf\"} 7\n\
+            http_server_request_duration_seconds_sum{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/carts/{cart_id}\"} 0.1\n\
+            http_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/carts/{cart_id}\"} 7\n\
+            shop_stockouts_total{stage=\"a{b}\"} 2\n";
+        let s = parse(text).expect("parses");
+        let (key, c) = s.server.iter().next().expect("the sample is kept");
+        assert_eq!(key.route, "/carts/{cart_id}");
+        assert_eq!(c.count, 7.0);
+        assert_eq!(s.business.get("shop_stockouts_total{stage=\"a{b}\"}"), Some(&2.0));
     }
 
     #[test]

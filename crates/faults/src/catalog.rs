@@ -27,7 +27,7 @@ pub mod knob {
     pub const HANG: &str = "hang-percent";
     /// CPU spun on the request's own thread, per request.
     pub const CPU_BURN: &str = "cpu-burn-ms";
-    /// Memory held (and touched) by the process, grown at 32 MiB/s up to this; freed when off.
+    /// Memory held (and touched) by the process, grown 34 MiB a second up to this; freed when off.
     pub const MEMORY_LEAK: &str = "memory-leak-mib";
     /// `/health/ready` answers 503.
     pub const READINESS: &str = "readiness-failing";
@@ -208,7 +208,7 @@ pub fn base_flags(shape: &Shape) -> FlagSet {
             knob::MEMORY_LEAK,
             numeric(
                 Unit::Mebibytes,
-                "memory held, grown at 32 MiB/s up to this; freed when off",
+                "memory held, grown 34 MiB a second up to this; freed when off",
                 &[64.0, 160.0],
             ),
         );

@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use open_feature::{Client, EvaluationContext, OpenFeature};
-use open_feature_flagd::{FlagdOptions, FlagdProvider};
+use open_feature_flagd::resolver::in_process::resolver::{FileResolver, InProcessResolver};
+use open_feature_flagd::{CacheSettings, CacheType, FlagdOptions, ResolverType};
 use rand::Rng;
 
 use crate::catalog::{CURRENT_VERSION, flag_key, knob, link, link_key};
@@ -59,6 +60,20 @@ fn flagd_configured() -> bool {
         || std::env::var_os("FLAGD_RESOLVER").is_some()
 }
 
+/// A "cache" that caches nothing. It must exist anyway: open-feature-flagd 0.3.0's resolvers
+/// drain their store's update channel (capacity 1000) only when they have a cache, and without
+/// one the store's listener eventually blocks on that full channel *while holding the store's
+/// write locks* — every evaluation then hangs for good. So each resolver gets a disabled cache
+/// (it still drains the channel on every evaluation), and the `FlagdProvider` wrapper, whose own
+/// cache is never invalidated on a change, is not used.
+fn draining_cache() -> CacheSettings {
+    CacheSettings {
+        cache_type: CacheType::Disabled,
+        max_size: 0,
+        ttl: None,
+    }
+}
+
 /// Starts evaluation for `service` (once per process). Services call it through the telemetry
 /// crate's `run_service`; when it fails the service runs without faults and says so.
 pub async fn start(service: &str, version: &'static str) -> Result<&'static Faults, StartError> {
@@ -68,7 +83,25 @@ pub async fn start(service: &str, version: &'static str) -> Result<&'static Faul
     if !flagd_configured() {
         return Err(StartError::NoSource);
     }
-    start_with(service, version, FlagdOptions::default()).await
+    let options = FlagdOptions {
+        cache_settings: Some(draining_cache()),
+        ..FlagdOptions::default()
+    };
+    match (options.resolver_type.clone(), options.source_configuration.clone()) {
+        (ResolverType::File, Some(path)) => {
+            let resolver = FileResolver::new(path, Some(draining_cache()))
+                .await
+                .map_err(|e| StartError::Provider(e.to_string()))?;
+            install(service, version, resolver).await
+        }
+        (ResolverType::InProcess, _) => {
+            let resolver = InProcessResolver::new(&options)
+                .await
+                .map_err(|e| StartError::Provider(e.to_string()))?;
+            install(service, version, resolver).await
+        }
+        _ => Err(StartError::NoSource),
+    }
 }
 
 /// As [`start`], reading the flag file at `path` (what tests and tools without flagd's
@@ -78,23 +111,17 @@ pub async fn start_from_file(
     version: &'static str,
     path: &std::path::Path,
 ) -> Result<&'static Faults, StartError> {
-    let options = FlagdOptions {
-        resolver_type: open_feature_flagd::ResolverType::File,
-        source_configuration: Some(path.display().to_string()),
-        cache_settings: None,
-        ..FlagdOptions::default()
-    };
-    start_with(service, version, options).await
-}
-
-async fn start_with(
-    service: &str,
-    version: &'static str,
-    options: FlagdOptions,
-) -> Result<&'static Faults, StartError> {
-    let provider = FlagdProvider::new(options)
+    let resolver = FileResolver::new(path.display().to_string(), Some(draining_cache()))
         .await
         .map_err(|e| StartError::Provider(e.to_string()))?;
+    install(service, version, resolver).await
+}
+
+async fn install<P: open_feature::provider::FeatureProvider>(
+    service: &str,
+    version: &'static str,
+    provider: P,
+) -> Result<&'static Faults, StartError> {
     let mut api = OpenFeature::singleton_mut().await;
     api.set_provider(provider).await;
     let client = api.create_client();
@@ -320,30 +347,37 @@ pub fn burn_cpu(d: Duration) {
     }
 }
 
-/// Holds the leaked memory: grows towards the flag's size in steps, frees when it drops.
-/// Runs for the life of the process; ticks every 250 ms.
+/// Holds the leaked memory: grows towards the flag's size one chunk a second, frees it all when
+/// the flag drops. Chunks are 34 MiB, above glibc's largest mmap threshold (32 MiB), so each is
+/// its own mapping and goes back to the system when freed — the leak is reversible for real.
 pub async fn run_memory_leak(faults: &'static Faults) {
-    const STEP_MIB: usize = 8;
+    const CHUNK_MIB: usize = 34;
     let mut held: Vec<Vec<u8>> = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let want = faults.memory_leak_mib().await.clamp(0.0, 1024.0) as usize;
+        let want_mib = if faults.armed().await {
+            faults.memory_leak_mib().await.clamp(0.0, 1024.0) as usize
+        } else {
+            0
+        };
+        let want = if want_mib == 0 {
+            0
+        } else {
+            (want_mib / CHUNK_MIB).max(1)
+        };
         if held.len() < want {
-            let add = STEP_MIB.min(want - held.len());
-            for _ in 0..add {
-                // Non-zero bytes: the pages are written, so they count in the resident set.
-                held.push(vec![0xA5u8; 1024 * 1024]);
-            }
+            // Non-zero bytes: the pages are written, so they count in the resident set.
+            held.push(vec![0xA5u8; CHUNK_MIB * 1024 * 1024]);
             tracing::warn!(
-                held_mib = held.len(),
-                target_mib = want,
-                "fault: memory leak growing"
+                held_mib = held.len() * CHUNK_MIB,
+                limit_mib = want_mib,
+                "injected fault: memory leak growing"
             );
         } else if held.len() > want {
             held.truncate(want);
             held.shrink_to_fit();
-            tracing::info!(held_mib = held.len(), "fault: leaked memory released");
+            tracing::info!(held_mib = held.len() * CHUNK_MIB, "leaked memory released");
         }
     }
 }

@@ -107,6 +107,22 @@ async fn changes_take_effect_within_a_second_and_targeting_applies() {
     .await;
     assert_eq!(faults.store_delay().await, None);
 
+    // More updates than the flagd store's channel holds (1000): evaluation must keep answering
+    // (open-feature-flagd 0.3.0 deadlocks here unless the resolver drains that channel).
+    let stuck_after = Duration::from_secs(5);
+    for i in 0..1100 {
+        write(&path, &[]);
+        if i % 20 == 0 {
+            tokio::time::timeout(stuck_after, faults.decide("POST /charges", "/charges"))
+                .await
+                .unwrap_or_else(|_| panic!("evaluation hung after {i} flag file updates"));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::timeout(stuck_after, faults.decide("POST /charges", "/charges"))
+        .await
+        .expect("evaluation still answers after 1,100 updates");
+
     // What one request's evaluation costs (reported, not asserted).
     let n = 2000;
     let start = Instant::now();

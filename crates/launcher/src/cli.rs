@@ -20,6 +20,115 @@ pub enum Command {
     /// Run the load generator (`apiary-load`); every argument is passed on (`apiary load --help`).
     #[command(disable_help_flag = true)]
     Load(LoadArgs),
+    /// Turn faults on and off through the dashboard (`apiary fault set latency service=payment ms=800 --ttl 120`).
+    Fault(FaultArgs),
+    /// List, run and stop drills; read their reports.
+    Drill(DrillArgs),
+}
+
+/// Where the control API is and how to authenticate.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The stack manifest (default: $APIARY_MANIFEST, else the nearest apiary.toml upwards).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub manifest: Option<PathBuf>,
+
+    /// The dashboard's base URL (default: from the manifest).
+    #[arg(long, value_name = "URL", global = true)]
+    pub dashboard: Option<String>,
+
+    /// Where the stack keeps its data (and the control token); default: the manifest's.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    #[command(subcommand)]
+    pub command: FaultCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultCommand {
+    /// The active faults and the kinds there are.
+    List,
+    /// Turn a fault on: KIND then KEY=VALUE pairs (e.g. `latency service=payment ms=800`).
+    Set {
+        /// error-rate, latency, hang, cpu-burn, memory-leak, failing-readiness, crash, slow-store,
+        /// cart-store-lost, targeted-failure, bad-deploy, unreachable, partition, retry-storm,
+        /// traffic-spike.
+        kind: String,
+        #[arg(value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Time-to-live in seconds (required: the dashboard refuses a fault without one).
+        #[arg(long, value_name = "SECS")]
+        ttl: Option<u64>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Turn one fault off.
+    Clear { id: String },
+    /// Turn every fault off.
+    Reset,
+    /// Recent entries of the audit log.
+    Audit {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print the flag file with every fault off, for this manifest (flagd format).
+    Flags,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    #[command(subcommand)]
+    pub command: DrillCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// The drills there are.
+    List,
+    /// One drill: narrative, hypothesis, schedule, symptom.
+    Show { name: String },
+    /// Run a drill and follow it; exits 0 when it passes (symptom seen, recovery seen).
+    Run {
+        name: String,
+        /// Multiply the steady state and the schedule by this (0.05 to 1; for rehearsals).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Start it and return at once.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Stop a running drill (its faults are rolled back).
+    Stop { id: String },
+    /// A run's report (default: the latest).
+    Report { id: Option<String> },
+    /// Random faults from an allowed set, seeded for repeatability.
+    Gameday {
+        #[arg(long)]
+        seed: u64,
+        /// Seconds of faults.
+        #[arg(long, default_value_t = 120.0)]
+        duration: f64,
+        /// Between fault starts, MIN..MAX seconds.
+        #[arg(long, default_value = "20..40")]
+        interval: String,
+        /// Each fault's duration, MIN..MAX seconds.
+        #[arg(long, default_value = "10..20")]
+        fault_duration: String,
+        /// An allowed fault, as for `fault set` (`"latency service=payment ms=800"`); repeat.
+        #[arg(long = "allow", value_name = "FAULT", required = true)]
+        allowed: Vec<String>,
+        #[arg(long)]
+        detach: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -11,8 +11,11 @@
 //! - [`up`] — the `up` command: start everything, wait for every `/health/ready`, print the
 //!   table, then wait for Ctrl-C/SIGTERM and stop everything.
 //! - [`output`] — the interleaved, name-prefixed console.
+//! - [`control`] — `apiary fault` and `apiary drill`: the dashboard's control API from the
+//!   command line (token from `<data_dir>/control.token`).
 
 pub mod cli;
+pub mod control;
 pub mod output;
 pub mod plan;
 pub mod supervisor;
@@ -28,6 +31,8 @@ pub async fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Up(args) => up::up(args).await,
         cli::Command::Services(args) => up::list_services(&args),
         cli::Command::Load(args) => load(args),
+        cli::Command::Fault(args) => control::fault(args).await,
+        cli::Command::Drill(args) => control::drill(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

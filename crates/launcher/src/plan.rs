@@ -69,6 +69,9 @@ impl ControlSetup {
         };
         std::fs::create_dir_all(&self.data_dir).map_err(|e| fail("the data directory", e))?;
         let flags = self.data_dir.join(apiary_manifest::ACTIVE_FLAGS_FILE);
+        if let Some(dir) = flags.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| fail("the flag directory", e))?;
+        }
         let tmp = flags.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(&self.flags)
             .map_err(|e| LaunchError::Runtime(format!("cannot encode the flags: {e}")))?;
@@ -360,4 +363,45 @@ fn ensure_port_free(service: &PlannedService) -> Result<(), LaunchError> {
             })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn the_shipped_flag_file_is_the_catalogue_of_the_manifest_and_honest() {
+        let path = repo().join("apiary.toml");
+        let manifest = Manifest::load(&path).expect("apiary.toml");
+        let shipped = base_flags(&manifest, &path).expect("the shipped flag file is accepted");
+        assert!(apiary_faults::label_mismatches(&shipped).is_empty());
+        assert_eq!(
+            shipped,
+            apiary_faults::base_flags(&manifest.fault_shape()),
+            "drills/flags.flagd.json is stale: regenerate it with `apiary fault flags > drills/flags.flagd.json`"
+        );
+    }
+
+    #[test]
+    fn a_flag_file_whose_labels_lie_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = std::fs::read_to_string(repo().join("apiary.toml")).expect("manifest");
+        let text = real.replace("drills/flags.flagd.json", "lying.json");
+        let path = dir.path().join("apiary.toml");
+        std::fs::write(&path, text).expect("write");
+        std::fs::write(
+            dir.path().join("lying.json"),
+            r#"{"flags": {"payment.error-rate": {"state": "ENABLED", "variants": {"90%": 95, "off": 0},
+                "defaultVariant": "off", "metadata": {"unit": "percent"}}}}"#,
+        )
+        .expect("write");
+        let manifest = Manifest::load(&path).expect("manifest");
+        let err = base_flags(&manifest, &path).expect_err("refused");
+        assert!(matches!(err, LaunchError::Usage(_)));
+        assert!(err.to_string().contains("\"90%\" has value 95"), "{err}");
+    }
 }

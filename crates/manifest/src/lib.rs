@@ -85,8 +85,10 @@ impl Default for Faults {
     }
 }
 
-/// The file every service watches for fault flags, inside the data directory.
-pub const ACTIVE_FLAGS_FILE: &str = "flags.flagd.json";
+/// The file every service watches for fault flags, inside the data directory. In a directory
+/// of its own: the flagd file watcher reacts to every change in the file's directory, and the
+/// SQLite files beside it change all the time.
+pub const ACTIVE_FLAGS_FILE: &str = "flags/flags.flagd.json";
 /// The control token file, inside the data directory (mode 0600).
 pub const CONTROL_TOKEN_FILE: &str = "control.token";
 /// The token the dashboard's control plane (faults, drills, load) requires.

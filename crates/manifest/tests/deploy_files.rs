@@ -8,7 +8,7 @@ use apiary_manifest::{Manifest, url_var};
 use serde_yaml::Value;
 
 /// Infrastructure containers that are not Apiary services.
-const INFRA: &[&str] = &["otel-collector"];
+const INFRA: &[&str] = &["otel-collector", "flagd"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -203,5 +203,31 @@ fn the_image_ships_every_binary() {
             dockerfile.contains(&format!("/target/release/{bin} ")),
             "the Dockerfile does not copy {bin}"
         );
+    }
+}
+
+#[test]
+fn compose_services_read_fault_flags_from_flagd_serving_the_shipped_file() {
+    let m = manifest();
+    let compose = yaml("compose.yaml");
+    let flagd = &compose["services"]["flagd"];
+    let mounts = strings(&flagd["volumes"]);
+    assert!(
+        mounts
+            .iter()
+            .any(|v| v.starts_with("./drills/flags.flagd.json:")),
+        "flagd serves the shipped flag file: {mounts:?}"
+    );
+    let command = strings(&flagd["command"]).join(" ");
+    assert!(command.contains("--uri file:/etc/flagd/flags.flagd.json"), "{command}");
+    assert!(
+        repo().join("drills/flags.flagd.json").is_file(),
+        "the mounted file exists"
+    );
+    for s in &m.services {
+        let env = env_of(&compose["services"][s.name.as_str()]);
+        assert_eq!(env.get("FLAGD_RESOLVER").map(String::as_str), Some("in-process"), "{}", s.name);
+        assert_eq!(env.get("FLAGD_HOST").map(String::as_str), Some("flagd"), "{}", s.name);
+        assert_eq!(env.get("FLAGD_PORT").map(String::as_str), Some("8015"), "{}", s.name);
     }
 }

@@ -46,14 +46,31 @@ pub struct ScheduledFault {
     pub fault: FaultSpec,
 }
 
-/// What the dashboard must show, and how soon after the first fault begins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What the dashboard must show (`{service, signal, threshold}` as in [`Condition`]), and how
+/// soon after the first fault begins (`within_s`, real seconds, not scaled).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Symptom {
     #[serde(flatten)]
     pub condition: Condition,
-    /// Seconds (real time, not scaled).
     pub within_s: f64,
+}
+
+impl<'de> Deserialize<'de> for Symptom {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // `within_s` beside the condition's own fields, each checked strictly.
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let within_s = map
+            .remove("within_s")
+            .and_then(|v| v.as_f64())
+            .ok_or_else(|| D::Error::custom("symptom.within_s (seconds) is required"))?;
+        let condition =
+            Condition::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(Self {
+            condition,
+            within_s,
+        })
+    }
 }
 
 /// How soon after the last fault ends the symptom's service must be healthy again.
@@ -336,4 +353,79 @@ pub fn load_dir(dir: &Path, shape: &Shape, caps: &Caps) -> BTreeMap<String, List
         out.insert(name, listed);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack() -> (Shape, Caps) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let m = apiary_manifest::Manifest::load(&root.join("apiary.toml")).expect("apiary.toml");
+        (m.fault_shape(), m.fault_caps())
+    }
+
+    #[test]
+    fn every_shipped_drill_is_complete_and_fits_the_stack() {
+        let (shape, caps) = stack();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../drills");
+        let drills = load_dir(&dir, &shape, &caps);
+        assert!(drills.len() >= 8, "at least 8 drills ship, found {}", drills.len());
+        for (name, l) in &drills {
+            assert!(l.problems.is_empty(), "{name}: {:?}", l.problems);
+            let d = l.drill.as_ref().expect("parsed");
+            assert!(!d.abort.is_empty(), "{name}: every drill has an abort guard");
+        }
+        for expected in ["payment-slowdown", "payment-outage", "inventory-store-slow", "cart-store-lost",
+            "recommendations-memory-leak", "catalog-bad-deploy", "checkout-payment-partition", "black-friday-spike"] {
+            assert!(drills.contains_key(expected), "{expected} ships");
+        }
+    }
+
+    #[test]
+    fn broken_drills_are_reported_not_run() {
+        let (shape, caps) = stack();
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("garbage.toml"), "title = 3").expect("write");
+        std::fs::write(
+            dir.path().join("wrong.toml"),
+            r#"
+title = "x"
+summary = "x"
+narrative = "short"
+max_duration_s = 5
+[steady_state]
+duration_s = 10
+slis = [{ service = "nope", signal = "health", is = "up" }]
+[[faults]]
+at_s = 0
+duration_s = 10
+fault = { kind = "slow-store", service = "catalog", ms = 100 }
+[symptom]
+signal = "health"
+is_not = "up"
+within_s = 10
+[recovery]
+within_s = 10
+"#,
+        )
+        .expect("write");
+        let drills = load_dir(dir.path(), &shape, &caps);
+        assert!(!drills["garbage"].problems.is_empty());
+        let p = drills["wrong"].problems.join(" | ");
+        for why in ["narrative", "no data store", "unknown service nope", "needs a service", "max_duration_s"] {
+            assert!(p.contains(why), "{why} missing in {p}");
+        }
+    }
+
+    #[test]
+    fn conditions_read_and_judge_snapshots() {
+        let c: Condition = toml::from_str("service = \"payment\"\nsignal = \"rps\"\ntimes_baseline = 3").expect("parses");
+        assert!(c.holds(Some(Reading::Number(9.0)), Some(Reading::Number(3.0))));
+        assert!(!c.holds(Some(Reading::Number(8.9)), Some(Reading::Number(3.0))));
+        assert!(!c.holds(None, Some(Reading::Number(3.0))), "no data never holds");
+        let h: Condition = toml::from_str("service = \"payment\"\nsignal = \"health\"\nis_not = \"up\"").expect("parses");
+        assert!(h.holds(Some(Reading::Health(Health::Degraded)), None));
+        assert!(!h.holds(Some(Reading::Health(Health::Up)), None));
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apiary_faults::{Caps, FaultSpec, FlagSet, Shape, render};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -15,15 +15,40 @@ use super::audit::{Audit, Entry};
 use super::load::LoadClient;
 use crate::monitor::{Annotations, FaultWindow, now_ms};
 
-/// `POST /api/faults`: the fault, its time-to-live, and why.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /api/faults`: the fault (its `kind` and parameters), `ttl_s` and `reason` beside them.
+#[derive(Debug, Clone)]
 pub struct FaultRequest {
-    #[serde(flatten)]
     pub spec: FaultSpec,
     /// Required: a fault without one is refused.
     pub ttl_s: Option<u64>,
-    #[serde(default)]
     pub reason: Option<String>,
+}
+
+impl FaultRequest {
+    /// Reads the request body; the spec's own fields are checked strictly (unknown ones refused).
+    pub fn from_json(body: serde_json::Value) -> Result<Self, String> {
+        let serde_json::Value::Object(mut map) = body else {
+            return Err("the body must be a JSON object".into());
+        };
+        let ttl_s = match map.remove("ttl_s") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .ok_or_else(|| format!("ttl_s must be a whole number of seconds, got {v}"))?,
+            ),
+        };
+        let reason = match map.remove("reason") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.chars().take(200).collect()),
+            Some(v) => return Err(format!("reason must be a string, got {v}")),
+        };
+        let spec = serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
+        Ok(Self {
+            spec,
+            ttl_s,
+            reason,
+        })
+    }
 }
 
 /// One active fault.
@@ -174,6 +199,9 @@ impl Faults {
             path: self.flags_path.display().to_string(),
             reason: e.to_string(),
         })?;
+        if let Some(dir) = self.flags_path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
         // Write then rename: a watcher never reads half a file.
         let tmp = self.flags_path.with_extension("json.tmp");
         std::fs::write(&tmp, text).map_err(fail)?;

@@ -130,7 +130,7 @@ async fn list_faults(State(c): Shared) -> Response {
 }
 
 async fn set_fault(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let req: FaultRequest = match serde_json::from_value(body) {
+    let req = match FaultRequest::from_json(body) {
         Ok(r) => r,
         Err(e) => {
             return unprocessable(

@@ -8,7 +8,7 @@ use leptos_router::path;
 
 use crate::live::{INITIAL_SNAPSHOT_ID, Live, initial_snapshot, script_json, use_live};
 use crate::pages::{
-    business::BusinessPage, logs::LogsPage, map::MapPage, overview::Overview, service::ServicePage,
+    business::BusinessPage, drills::{DrillsPage, RunPage}, logs::LogsPage, map::MapPage, overview::Overview, service::ServicePage,
     trace::TracePage, traces::TracesPage,
 };
 use crate::types::Snapshot;
@@ -18,12 +18,13 @@ pub const PRESENTER_PAGES: [&str; 3] = ["/", "/business", "/map"];
 pub const PRESENTER_SECONDS: u64 = 15;
 
 /// Keyboard shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: [(&str, &str); 10] = [
+pub const SHORTCUTS: [(&str, &str); 11] = [
     ("1", "Overview"),
     ("2", "Business"),
     ("3", "Service map"),
     ("4", "Traces"),
     ("5", "Logs"),
+    ("6", "Drills"),
     ("p", "Presenter mode on/off"),
     ("/", "Focus the search or filter box"),
     ("?", "This help"),
@@ -126,6 +127,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/traces/:id") view=TracePage />
                         <Route path=path!("/logs") view=LogsPage />
                         <Route path=path!("/map") view=MapPage />
+                        <Route path=path!("/drills") view=DrillsPage />
+                        <Route path=path!("/drills/runs/:id") view=RunPage />
                     </Routes>
                 </main>
                 <Help />
@@ -153,6 +156,7 @@ fn Header() -> impl IntoView {
                 <A href="/map">"Service map"</A>
                 <A href="/traces">"Traces"</A>
                 <A href="/logs">"Logs"</A>
+                <A href="/drills">"Drills"</A>
             </nav>
             <span class="spacer"></span>
             <span class="conn" class:on=move || live.connected.get() role="status">
@@ -209,6 +213,7 @@ pub fn key_action(key: &str) -> Option<KeyAction> {
         "3" => KeyAction::Go("/map"),
         "4" => KeyAction::Go("/traces"),
         "5" => KeyAction::Go("/logs"),
+        "6" => KeyAction::Go("/drills"),
         "p" | "P" => KeyAction::TogglePresenter,
         "/" => KeyAction::FocusSearch,
         "?" => KeyAction::ToggleHelp,

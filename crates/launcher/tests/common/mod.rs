@@ -87,6 +87,17 @@ impl StackManifest {
         dashboard: Option<DashboardPorts>,
         load_rate: Option<f64>,
     ) -> Self {
+        Self::write_full(dir, dashboard, load_rate, None)
+    }
+
+    /// As [`StackManifest::write_with_load`], with a `[faults]` section: the flag file and the
+    /// drills directory given (absolute paths).
+    pub fn write_full(
+        dir: &Path,
+        dashboard: Option<DashboardPorts>,
+        load_rate: Option<f64>,
+        faults: Option<(&Path, &Path)>,
+    ) -> Self {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apiary.toml");
         let real = Manifest::load(&repo).expect("the repository's apiary.toml is valid");
         let data_dir = dir.join("data");
@@ -101,6 +112,13 @@ impl StackManifest {
                 d.ui, d.grpc, d.http
             ));
         }
+        if let Some((flags, drills)) = faults {
+            text.push_str(&format!(
+                "[faults]\nflags = \"{}\"\ndrills = \"{}\"\n\n",
+                flags.display(),
+                drills.display()
+            ));
+        }
         let mut ports = BTreeMap::new();
         if let Some(rate) = load_rate {
             let port = free_port();
@@ -111,8 +129,13 @@ impl StackManifest {
             let port = free_port();
             ports.insert(s.name.clone(), port);
             let deps: Vec<String> = s.depends_on.iter().map(|d| format!("\"{d}\"")).collect();
+            let store = match s.store {
+                Some(apiary_manifest::Store::Sqlite) => "store = \"sqlite\"\n",
+                Some(apiary_manifest::Store::Memory) => "store = \"memory\"\n",
+                None => "",
+            };
             text.push_str(&format!(
-                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n\n",
+                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n{store}\n",
                 s.name,
                 deps.join(", ")
             ));

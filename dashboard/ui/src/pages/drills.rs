@@ -1,0 +1,408 @@
+//! Drills: what can be run (from `drills/`), the runs so far with their verdicts and the two
+//! times, and one run's report (timeline, SLIs before / during / after). Read-only: drills are
+//! started with the control token, from `apiary drill run NAME`.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{Api, encode};
+use crate::components::{EmptyState, ErrorBox};
+use crate::format;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillInfo {
+    pub name: String,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub symptom: Option<String>,
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drills {
+    pub drills: Vec<DrillInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub drill: String,
+    pub title: String,
+    pub verdict: String,
+    pub started_at: u64,
+    pub time_to_detect_ms: Option<u64>,
+    pub time_to_recover_ms: Option<u64>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Runs {
+    pub runs: Vec<RunInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub t_ms: u64,
+    pub event: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultOutcome {
+    pub label: String,
+    pub watched: Option<String>,
+    pub time_to_detect_ms: Option<u64>,
+    pub time_to_recover_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Phases {
+    #[serde(default)]
+    pub before: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub during: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub after: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: String,
+    pub title: String,
+    pub verdict: String,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub symptom: String,
+    pub started_at: u64,
+    pub time_scale: f64,
+    pub time_to_detect_ms: Option<u64>,
+    pub time_to_recover_ms: Option<u64>,
+    pub faults: Vec<FaultOutcome>,
+    pub slis: Phases,
+    pub timeline: Vec<Event>,
+    pub narrative: String,
+}
+
+/// `1.4 s`, or "not seen".
+pub fn seconds(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "not seen".to_owned(), |m| format!("{:.1} s", m as f64 / 1000.0))
+}
+
+fn verdict_badge(verdict: &str) -> impl IntoView + use<> {
+    let (class, icon) = match verdict {
+        "passed" => ("badge h-up", "✓"),
+        "running" => ("badge h-unknown", "…"),
+        "aborted" | "stopped" => ("badge h-degraded", "!"),
+        _ => ("badge h-down", "✕"),
+    };
+    view! {
+        <span class=class>
+            <span class="icon" aria-hidden="true">{icon}</span>
+            <span class="word">{verdict.to_owned()}</span>
+        </span>
+    }
+}
+
+#[component]
+pub fn DrillsPage() -> impl IntoView {
+    let api = Api::new();
+    let drills = Resource::new(|| (), move |()| api.get::<Drills>("/api/drills".to_owned()));
+    let api = Api::new();
+    let runs = Resource::new(|| (), move |()| api.get::<Runs>("/api/drills/runs".to_owned()));
+    view! {
+        <Title text="Drills · Apiary" />
+        <h1 class="page-title">"Drills"</h1>
+        <p class="hint">
+            "Run one with " <code>"apiary drill run NAME"</code>
+            " (it needs the control token); its faults are shaded on every chart while it runs."
+        </p>
+        <h2>"Runs"</h2>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                runs.get()
+                    .map(|r| match r {
+                        Ok(r) if r.runs.is_empty() => {
+                            view! { <EmptyState title="No drill has run yet." /> }.into_any()
+                        }
+                        Ok(r) => view! { <RunTable runs=r.runs /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                    })
+            }}
+        </Transition>
+        <h2>"Drills"</h2>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                drills
+                    .get()
+                    .map(|r| match r {
+                        Ok(d) if d.drills.is_empty() => {
+                            view! { <EmptyState title="No drill files found." /> }.into_any()
+                        }
+                        Ok(d) => {
+                            view! {
+                                <table class="table drills">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"name"</th>
+                                            <th scope="col">"what happens"</th>
+                                            <th scope="col">"expected symptom"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {d
+                                            .drills
+                                            .into_iter()
+                                            .map(|d| {
+                                                view! {
+                                                    <tr>
+                                                        <td class="mono">{d.name.clone()}</td>
+                                                        <td>
+                                                            <strong>{d.title.clone().unwrap_or_default()}</strong>
+                                                            " — "
+                                                            {d.summary.clone().unwrap_or_default()}
+                                                            {(!d.problems.is_empty())
+                                                                .then(|| {
+                                                                    view! {
+                                                                        <ErrorBox message=format!(
+                                                                            "cannot run: {}",
+                                                                            d.problems.join("; "),
+                                                                        ) />
+                                                                    }
+                                                                })}
+                                                        </td>
+                                                        <td>{d.symptom.clone().unwrap_or_default()}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn RunTable(runs: Vec<RunInfo>) -> impl IntoView {
+    view! {
+        <table class="table runs">
+            <thead>
+                <tr>
+                    <th scope="col">"started"</th>
+                    <th scope="col">"drill"</th>
+                    <th scope="col">"verdict"</th>
+                    <th scope="col" class="n">"time to detect"</th>
+                    <th scope="col" class="n">"time to recover"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {runs
+                    .into_iter()
+                    .map(|r| {
+                        let href = format!("/drills/runs/{}", encode(&r.id));
+                        view! {
+                            <tr class:error=r.verdict == "failed">
+                                <td class="num">{format::clock_ms(r.started_at)}</td>
+                                <td>
+                                    <a href=href title=r.reasons.join("; ")>
+                                        {r.title.clone()}
+                                    </a>
+                                </td>
+                                <td>{verdict_badge(&r.verdict)}</td>
+                                <td class="n num">{seconds(r.time_to_detect_ms)}</td>
+                                <td class="n num">{seconds(r.time_to_recover_ms)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn sli_rows(slis: &Phases) -> Vec<(String, String, String, String)> {
+    let text = |m: &BTreeMap<String, serde_json::Value>, k: &str| {
+        m.get(k).map_or_else(|| "—".to_owned(), |v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let mut keys: Vec<&String> = slis
+        .before
+        .keys()
+        .chain(slis.during.keys())
+        .chain(slis.after.keys())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            (
+                k.clone(),
+                text(&slis.before, k),
+                text(&slis.during, k),
+                text(&slis.after, k),
+            )
+        })
+        .collect()
+}
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let api = Api::new();
+    let report = Resource::new(
+        move || id.get(),
+        move |id| api.get::<Report>(format!("/api/drills/runs/{}", encode(&id))),
+    );
+    view! {
+        <Title text="Drill report · Apiary" />
+        <p>
+            <a href="/drills">"← Drills"</a>
+        </p>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                report
+                    .get()
+                    .map(|r| match r {
+                        Ok(r) => view! { <ReportView report=r /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn ReportView(report: Report) -> impl IntoView {
+    let rows = sli_rows(&report.slis);
+    view! {
+        <h1 class="page-title">{report.title.clone()} " " {verdict_badge(&report.verdict)}</h1>
+        <ul class="reasons">
+            {report.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}
+        </ul>
+        <section class="kpis" aria-label="Times">
+            <div class="kpi">
+                <span class="label">"time to detect"</span>
+                <span class="value num">{seconds(report.time_to_detect_ms)}</span>
+            </div>
+            <div class="kpi">
+                <span class="label">"time to recover"</span>
+                <span class="value num">{seconds(report.time_to_recover_ms)}</span>
+            </div>
+            <div class="kpi">
+                <span class="label">"time scale"</span>
+                <span class="value num">{format!("{}x", report.time_scale)}</span>
+            </div>
+        </section>
+        <p>"Expected symptom: " {report.symptom.clone()}</p>
+        <h2>"Faults"</h2>
+        <table class="table">
+            <thead>
+                <tr>
+                    <th scope="col">"fault"</th>
+                    <th scope="col">"watched"</th>
+                    <th scope="col" class="n">"detected after"</th>
+                    <th scope="col" class="n">"recovered after"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {report
+                    .faults
+                    .iter()
+                    .map(|f| {
+                        view! {
+                            <tr>
+                                <td>{f.label.clone()}</td>
+                                <td>{f.watched.clone().unwrap_or_default()}</td>
+                                <td class="n num">{seconds(f.time_to_detect_ms)}</td>
+                                <td class="n num">{seconds(f.time_to_recover_ms)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <h2>"SLIs"</h2>
+        <table class="table">
+            <thead>
+                <tr>
+                    <th scope="col">"SLI"</th>
+                    <th scope="col">"before"</th>
+                    <th scope="col">"during (worst)"</th>
+                    <th scope="col">"after"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|(k, b, d, a)| {
+                        view! {
+                            <tr>
+                                <td class="mono">{k}</td>
+                                <td class="num">{b}</td>
+                                <td class="num">{d}</td>
+                                <td class="num">{a}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <h2>"Timeline"</h2>
+        <ol class="timeline">
+            {report
+                .timeline
+                .iter()
+                .map(|e| {
+                    view! {
+                        <li>
+                            <span class="num">{format!("{:>6.1} s ", e.t_ms as f64 / 1000.0)}</span>
+                            {e.event.clone()}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+        <h2>"For the trainer"</h2>
+        <p class="narrative">{report.narrative.clone()}</p>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_in_seconds() {
+        assert_eq!(seconds(Some(1450)), "1.4 s");
+        assert_eq!(seconds(None), "not seen");
+    }
+
+    #[test]
+    fn sli_rows_line_up_the_phases() {
+        let slis = Phases {
+            before: [("a".to_owned(), serde_json::json!("up"))].into(),
+            during: [("a".to_owned(), serde_json::json!("degraded")), ("b".to_owned(), serde_json::json!(2.5))].into(),
+            after: BTreeMap::new(),
+        };
+        assert_eq!(
+            sli_rows(&slis),
+            vec![
+                ("a".into(), "up".into(), "degraded".into(), "—".into()),
+                ("b".into(), "—".into(), "2.5".into(), "—".into()),
+            ]
+        );
+    }
+}
