@@ -812,7 +812,10 @@ mod tests {
             judge(Some(&Err("unreachable".into())), 10.0, 0.0, &fast, None, &t).0,
             Health::Down
         );
-        assert_eq!(judge(Some(&Ok(())), 10.0, 0.0, &fast, None, &t).0, Health::Up);
+        assert_eq!(
+            judge(Some(&Ok(())), 10.0, 0.0, &fast, None, &t).0,
+            Health::Up
+        );
         assert_eq!(
             judge(Some(&Ok(())), 10.0, 0.2, &fast, None, &t).0,
             Health::Degraded
@@ -825,7 +828,10 @@ mod tests {
         let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(200.0), &t);
         assert_eq!(h, Health::Degraded);
         assert!(why.is_some_and(|w| w.contains("memory 200 MiB")));
-        assert_eq!(judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(20.0), &t).0, Health::Up);
+        assert_eq!(
+            judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(20.0), &t).0,
+            Health::Up
+        );
         let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &slow, None, &t);
         assert_eq!(h, Health::Degraded);
         assert!(why.unwrap_or_default().contains("p95"));

@@ -336,7 +336,10 @@ shop_orders_placed_total 10
         let (key, c) = s.server.iter().next().expect("the sample is kept");
         assert_eq!(key.route, "/carts/{cart_id}");
         assert_eq!(c.count, 7.0);
-        assert_eq!(s.business.get("shop_stockouts_total{stage=\"a{b}\"}"), Some(&2.0));
+        assert_eq!(
+            s.business.get("shop_stockouts_total{stage=\"a{b}\"}"),
+            Some(&2.0)
+        );
     }
 
     #[test]

@@ -602,10 +602,8 @@ impl FaultSpec {
                     return Err(format!("{service} has no data store to slow down"));
                 }
             }
-            FaultSpec::CartStoreLost {} => {
-                if shape.store(CART) != Some(StoreKind::Memory) {
-                    return Err("cart has no in-memory store in this stack".to_owned());
-                }
+            FaultSpec::CartStoreLost {} if shape.store(CART) != Some(StoreKind::Memory) => {
+                return Err("cart has no in-memory store in this stack".to_owned());
             }
             FaultSpec::TargetedFailure {
                 product_id,
@@ -622,20 +620,16 @@ impl FaultSpec {
                     return Err("give exactly one of product_id or card_prefix".to_owned());
                 }
             },
-            FaultSpec::BadDeploy { version, .. } => {
-                if version.is_empty() || version == CURRENT_VERSION || version.len() > 40 {
-                    return Err(format!("version {version:?} must name a new version"));
-                }
+            FaultSpec::BadDeploy { version, .. }
+                if version.is_empty() || version == CURRENT_VERSION || version.len() > 40 =>
+            {
+                return Err(format!("version {version:?} must name a new version"));
             }
-            FaultSpec::Unreachable { service, peer } => {
-                if !shape.calls(service, peer) {
-                    return Err(format!("{service} does not call {peer}"));
-                }
+            FaultSpec::Unreachable { service, peer } if !shape.calls(service, peer) => {
+                return Err(format!("{service} does not call {peer}"));
             }
-            FaultSpec::Partition { a, b } => {
-                if !shape.calls(a, b) && !shape.calls(b, a) {
-                    return Err(format!("{a} and {b} do not talk to each other"));
-                }
+            FaultSpec::Partition { a, b } if !shape.calls(a, b) && !shape.calls(b, a) => {
+                return Err(format!("{a} and {b} do not talk to each other"));
             }
             FaultSpec::RetryStorm {
                 service,
@@ -658,13 +652,13 @@ impl FaultSpec {
                     return Err(format!("{service} does not call {p}"));
                 }
             }
-            FaultSpec::TrafficSpike { factor } => {
-                if !(factor.is_finite() && *factor > 1.0 && *factor <= caps.max_spike_factor) {
-                    return Err(format!(
-                        "factor must be more than 1 and at most {}, got {factor}",
-                        caps.max_spike_factor
-                    ));
-                }
+            FaultSpec::TrafficSpike { factor }
+                if !(factor.is_finite() && *factor > 1.0 && *factor <= caps.max_spike_factor) =>
+            {
+                return Err(format!(
+                    "factor must be more than 1 and at most {}, got {factor}",
+                    caps.max_spike_factor
+                ));
             }
             _ => {}
         }

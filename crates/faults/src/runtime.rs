@@ -87,7 +87,10 @@ pub async fn start(service: &str, version: &'static str) -> Result<&'static Faul
         cache_settings: Some(draining_cache()),
         ..FlagdOptions::default()
     };
-    match (options.resolver_type.clone(), options.source_configuration.clone()) {
+    match (
+        options.resolver_type.clone(),
+        options.source_configuration.clone(),
+    ) {
         (ResolverType::File, Some(path)) => {
             let resolver = FileResolver::new(path, Some(draining_cache()))
                 .await

@@ -24,7 +24,9 @@ fn usage(msg: impl Into<String>) -> LaunchError {
 
 impl Api {
     fn new(args: &ControlArgs) -> Result<(Self, Manifest, PathBuf), LaunchError> {
-        let (path, manifest) = load_manifest(&crate::cli::ManifestArgs { manifest: args.manifest.clone() })?;
+        let (path, manifest) = load_manifest(&crate::cli::ManifestArgs {
+            manifest: args.manifest.clone(),
+        })?;
         let base = match &args.dashboard {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => {
@@ -63,7 +65,12 @@ impl Api {
         ))
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, LaunchError> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, LaunchError> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
@@ -111,9 +118,11 @@ pub fn fault_spec(kind: &str, params: &[String]) -> Result<Map<String, Value>, L
     let mut spec = Map::new();
     spec.insert("kind".into(), json!(kind));
     for p in params {
-        let (k, v) = p
-            .split_once('=')
-            .ok_or_else(|| usage(format!("{p:?}: parameters are KEY=VALUE (e.g. service=payment)")))?;
+        let (k, v) = p.split_once('=').ok_or_else(|| {
+            usage(format!(
+                "{p:?}: parameters are KEY=VALUE (e.g. service=payment)"
+            ))
+        })?;
         let value = if let Ok(n) = v.parse::<i64>() {
             json!(n)
         } else if let Ok(n) = v.parse::<f64>() {
@@ -129,7 +138,11 @@ pub fn fault_spec(kind: &str, params: &[String]) -> Result<Map<String, Value>, L
 }
 
 fn range(s: &str, what: &str) -> Result<[f64; 2], LaunchError> {
-    let bad = || usage(format!("--{what} {s:?} must be MIN..MAX seconds, e.g. 10..20"));
+    let bad = || {
+        usage(format!(
+            "--{what} {s:?} must be MIN..MAX seconds, e.g. 10..20"
+        ))
+    };
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
     Ok([a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?])
 }
@@ -140,10 +153,15 @@ fn pretty(v: &Value) -> String {
 
 pub async fn fault(args: FaultArgs) -> Result<(), LaunchError> {
     if let FaultCommand::Flags = args.command {
-        let (path, manifest) = load_manifest(&crate::cli::ManifestArgs { manifest: args.control.manifest.clone() })?;
+        let (path, manifest) = load_manifest(&crate::cli::ManifestArgs {
+            manifest: args.control.manifest.clone(),
+        })?;
         let _ = path;
         let flags = apiary_faults::base_flags(&manifest.fault_shape());
-        println!("{}", serde_json::to_string_pretty(&flags).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&flags).unwrap_or_default()
+        );
         return Ok(());
     }
     let (api, _, _) = Api::new(&args.control)?;
@@ -155,7 +173,11 @@ pub async fn fault(args: FaultArgs) -> Result<(), LaunchError> {
                 println!("no active faults");
             }
             for f in active {
-                let left = f["expires_at"].as_u64().unwrap_or(0).saturating_sub(now_ms()) / 1000;
+                let left = f["expires_at"]
+                    .as_u64()
+                    .unwrap_or(0)
+                    .saturating_sub(now_ms())
+                    / 1000;
                 println!(
                     "{:<22} {:<48} {:>5}s left  by {}",
                     f["id"].as_str().unwrap_or(""),
@@ -168,7 +190,11 @@ pub async fn fault(args: FaultArgs) -> Result<(), LaunchError> {
                 "kinds: {}",
                 v["kinds"]
                     .as_array()
-                    .map(|k| k.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                    .map(|k| k
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
                     .unwrap_or_default()
             );
         }
@@ -229,13 +255,19 @@ fn now_ms() -> u64 {
 }
 
 fn ms(v: &Value) -> String {
-    v.as_u64()
-        .map_or_else(|| "not seen".to_owned(), |m| format!("{:.1} s", m as f64 / 1000.0))
+    v.as_u64().map_or_else(
+        || "not seen".to_owned(),
+        |m| format!("{:.1} s", m as f64 / 1000.0),
+    )
 }
 
 fn print_report(r: &Value) {
     println!();
-    println!("drill: {} ({})", r["title"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""));
+    println!(
+        "drill: {} ({})",
+        r["title"].as_str().unwrap_or(""),
+        r["id"].as_str().unwrap_or("")
+    );
     println!("verdict: {}", r["verdict"].as_str().unwrap_or(""));
     for reason in r["reasons"].as_array().cloned().unwrap_or_default() {
         println!("  - {}", reason.as_str().unwrap_or(""));
@@ -284,7 +316,11 @@ async fn follow(api: &Api, id: &str) -> Result<(), LaunchError> {
                     r["verdict"].as_str().unwrap_or("failed"),
                     r["reasons"]
                         .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "))
+                        .map(|a| a
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join("; "))
                         .unwrap_or_default()
                 ))),
             };
@@ -314,7 +350,14 @@ pub async fn drill(args: DrillArgs) -> Result<(), LaunchError> {
                     if problems.is_empty() {
                         String::new()
                     } else {
-                        format!("  [cannot run: {}]", problems.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "))
+                        format!(
+                            "  [cannot run: {}]",
+                            problems
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
                     }
                 );
             }
@@ -329,7 +372,10 @@ pub async fn drill(args: DrillArgs) -> Result<(), LaunchError> {
             detach,
         } => {
             let v = api
-                .post(&format!("/api/drills/{name}/run"), json!({"time_scale": time_scale}))
+                .post(
+                    &format!("/api/drills/{name}/run"),
+                    json!({"time_scale": time_scale}),
+                )
                 .await?;
             let id = v["id"].as_str().unwrap_or_default().to_owned();
             println!("drill run {id} started; the dashboard shades it on every chart");
@@ -338,7 +384,8 @@ pub async fn drill(args: DrillArgs) -> Result<(), LaunchError> {
             }
         }
         DrillCommand::Stop { id } => {
-            api.post(&format!("/api/drills/runs/{id}/stop"), json!({})).await?;
+            api.post(&format!("/api/drills/runs/{id}/stop"), json!({}))
+                .await?;
             println!("stopping {id}");
         }
         DrillCommand::Report { id } => {
@@ -367,7 +414,9 @@ pub async fn drill(args: DrillArgs) -> Result<(), LaunchError> {
                 .iter()
                 .map(|a| {
                     let mut words = a.split_whitespace();
-                    let kind = words.next().ok_or_else(|| usage("--allow needs a fault kind"))?;
+                    let kind = words
+                        .next()
+                        .ok_or_else(|| usage("--allow needs a fault kind"))?;
                     let params: Vec<String> = words.map(str::to_owned).collect();
                     fault_spec(kind, &params).map(Value::Object)
                 })
@@ -398,7 +447,11 @@ mod tests {
     fn parameters_become_a_typed_spec() {
         let s = fault_spec(
             "latency",
-            &["service=payment".into(), "ms=800".into(), "jitter_ms=2.5".into()],
+            &[
+                "service=payment".into(),
+                "ms=800".into(),
+                "jitter_ms=2.5".into(),
+            ],
         )
         .expect("parses");
         assert_eq!(

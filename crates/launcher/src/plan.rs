@@ -65,7 +65,10 @@ impl ControlSetup {
     /// Writes the flag file (atomically) and the token file (owner-only).
     pub fn write(&self) -> Result<(), LaunchError> {
         let fail = |what: &str, e: std::io::Error| {
-            LaunchError::Runtime(format!("cannot write {what} in {}: {e}", self.data_dir.display()))
+            LaunchError::Runtime(format!(
+                "cannot write {what} in {}: {e}",
+                self.data_dir.display()
+            ))
         };
         std::fs::create_dir_all(&self.data_dir).map_err(|e| fail("the data directory", e))?;
         let flags = self.data_dir.join(apiary_manifest::ACTIVE_FLAGS_FILE);
@@ -120,8 +123,9 @@ pub fn base_flags(
     }
     let text = std::fs::read_to_string(&path)
         .map_err(|e| LaunchError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let set: apiary_faults::FlagSet = serde_json::from_str(&text)
-        .map_err(|e| LaunchError::Usage(format!("{}: not a flagd flag file: {e}", path.display())))?;
+    let set: apiary_faults::FlagSet = serde_json::from_str(&text).map_err(|e| {
+        LaunchError::Usage(format!("{}: not a flagd flag file: {e}", path.display()))
+    })?;
     let lies = apiary_faults::label_mismatches(&set);
     if !lies.is_empty() {
         return Err(LaunchError::Usage(format!(
@@ -259,10 +263,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             .push(("APIARY_LOAD_TOKEN".to_owned(), control.token.clone()));
         l
     });
-    if let (Some(l), Some(dash)) = (
-        &load,
-        services.iter_mut().find(|s| s.name == "dashboard"),
-    ) {
+    if let (Some(l), Some(dash)) = (&load, services.iter_mut().find(|s| s.name == "dashboard")) {
         dash.env.push(("APIARY_LOAD_URL".to_owned(), l.url()));
     }
     for s in services.iter().chain(&load) {

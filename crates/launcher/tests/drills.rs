@@ -26,8 +26,18 @@ fn release_dir() -> PathBuf {
         .expect("target dir")
         .join("release");
     for bin in [
-        "gateway", "catalog", "cart", "checkout", "inventory", "payment", "shipping", "reviews",
-        "recommendations", "orders", "dashboard", "apiary-load",
+        "gateway",
+        "catalog",
+        "cart",
+        "checkout",
+        "inventory",
+        "payment",
+        "shipping",
+        "reviews",
+        "recommendations",
+        "orders",
+        "dashboard",
+        "apiary-load",
     ] {
         assert!(
             dir.join(bin).is_file(),
@@ -67,7 +77,11 @@ fn drills_and_flags(dir: &Path) -> (PathBuf, PathBuf, Vec<String>) {
     // No shipped drill uses payment's hang flag: switch it off at the source.
     flags["flags"]["payment.hang-percent"]["state"] = json!("DISABLED");
     let flags_path = dir.join("flags.flagd.json");
-    std::fs::write(&flags_path, serde_json::to_vec_pretty(&flags).expect("json")).expect("write");
+    std::fs::write(
+        &flags_path,
+        serde_json::to_vec_pretty(&flags).expect("json"),
+    )
+    .expect("write");
     std::fs::write(
         drills.join("disabled-fault.toml"),
         r#"
@@ -142,10 +156,7 @@ async fn all_up(http: &reqwest::Client, base: &str, timeout: Duration) {
         if list.len() == 10 && not_up.is_empty() {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "services not all up: {not_up:?}"
-        );
+        assert!(Instant::now() < deadline, "services not all up: {not_up:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -178,7 +189,11 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     let r = post(&fault).send().await.expect("post");
     assert_eq!(r.status(), 401, "no token");
     let no_ttl = json!({"kind": "error-rate", "service": "payment", "percent": 50});
-    let r = post(&no_ttl).bearer_auth(&token).send().await.expect("post");
+    let r = post(&no_ttl)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(r.status(), 422);
     assert_eq!(apiary_testkit::error_code(r).await, "ttl_required");
     let r = post(&fault)
@@ -204,11 +219,34 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
         .await
         .expect("post");
     assert_eq!(r.status(), 415, "form bodies are refused");
-    let r = http.get(format!("{base}/api/faults/reset")).send().await.expect("get");
+    let r = http
+        .get(format!("{base}/api/faults/reset"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status(), 405, "GET changes nothing");
-    let (ok, out) = apiary(&stack.path, &["fault", "set", "error-rate", "service=payment", "percent=10"]);
-    assert!(!ok && out.contains("ttl_required"), "the CLI relays the refusal: {out}");
-    let active: Value = http.get(format!("{base}/api/faults")).send().await.expect("get").json().await.expect("json");
+    let (ok, out) = apiary(
+        &stack.path,
+        &[
+            "fault",
+            "set",
+            "error-rate",
+            "service=payment",
+            "percent=10",
+        ],
+    );
+    assert!(
+        !ok && out.contains("ttl_required"),
+        "the CLI relays the refusal: {out}"
+    );
+    let active: Value = http
+        .get(format!("{base}/api/faults"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(active["active"], json!([]), "nothing refused was applied");
 
     // Every shipped drill passes.
@@ -216,12 +254,25 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     let mut detect = Vec::new();
     for name in &shipped {
         let started = Instant::now();
-        let (ok, out) = apiary(&stack.path, &["drill", "run", name, "--time-scale", TIME_SCALE]);
-        println!("--- {name} ({:.0} s) ---\n{out}", started.elapsed().as_secs_f64());
+        let (ok, out) = apiary(
+            &stack.path,
+            &["drill", "run", name, "--time-scale", TIME_SCALE],
+        );
+        println!(
+            "--- {name} ({:.0} s) ---\n{out}",
+            started.elapsed().as_secs_f64()
+        );
         if !ok {
             failures.push(format!("{name}:\n{out}"));
         }
-        let runs: Value = http.get(format!("{base}/api/drills/runs")).send().await.expect("runs").json().await.expect("json");
+        let runs: Value = http
+            .get(format!("{base}/api/drills/runs"))
+            .send()
+            .await
+            .expect("runs")
+            .json()
+            .await
+            .expect("json");
         let last = &runs["runs"][0];
         assert_eq!(last["drill"], json!(name));
         if let Some(ms) = last["time_to_detect_ms"].as_u64() {
@@ -232,18 +283,39 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     }
 
     // The drill whose flag is disabled fails its symptom check, loudly.
-    let (ok, out) = apiary(&stack.path, &["drill", "run", "disabled-fault", "--time-scale", TIME_SCALE]);
+    let (ok, out) = apiary(
+        &stack.path,
+        &["drill", "run", "disabled-fault", "--time-scale", TIME_SCALE],
+    );
     println!("--- disabled-fault ---\n{out}");
     assert!(!ok, "a drill whose fault is disabled must fail:\n{out}");
     assert!(out.contains("symptom never appeared"), "{out}");
 
     // Reports, annotations and the audit log are left behind.
-    let reports = std::fs::read_dir(stack.data_dir.join("drill-reports")).expect("reports").count();
+    let reports = std::fs::read_dir(stack.data_dir.join("drill-reports"))
+        .expect("reports")
+        .count();
     assert!(reports > shipped.len(), "one report per run: {reports}");
-    let snap: Value = http.get(format!("{base}/api/snapshot")).send().await.expect("snapshot").json().await.expect("json");
+    let snap: Value = http
+        .get(format!("{base}/api/snapshot"))
+        .send()
+        .await
+        .expect("snapshot")
+        .json()
+        .await
+        .expect("json");
     let windows = snap["faults"].as_array().cloned().unwrap_or_default();
-    assert!(windows.iter().any(|w| w["kind"] == "drill" && w["end"].is_u64()), "drill windows: {windows:?}");
-    assert!(windows.iter().any(|w| w["kind"] == "fault" && w["end"].is_u64()));
+    assert!(
+        windows
+            .iter()
+            .any(|w| w["kind"] == "drill" && w["end"].is_u64()),
+        "drill windows: {windows:?}"
+    );
+    assert!(
+        windows
+            .iter()
+            .any(|w| w["kind"] == "fault" && w["end"].is_u64())
+    );
     let audit = std::fs::read_to_string(stack.data_dir.join("audit.jsonl")).expect("audit");
     assert!(audit.lines().any(|l| l.contains("\"fault.set\"")));
     assert!(audit.lines().any(|l| l.contains("\"drill.end\"")));
@@ -251,11 +323,19 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     detect.sort_by_key(|d| d.1);
     println!("time to detect / recover per drill (time scale {TIME_SCALE}):");
     for (name, ttd, ttr) in &detect {
-        println!("  {name:<32} {:>6} ms  {:>6} ms", ttd, ttr.map_or_else(|| "-".into(), |t| t.to_string()));
+        println!(
+            "  {name:<32} {:>6} ms  {:>6} ms",
+            ttd,
+            ttr.map_or_else(|| "-".into(), |t| t.to_string())
+        );
     }
     if !detect.is_empty() {
         println!("median time to detect: {} ms", detect[detect.len() / 2].1);
     }
     drop(launcher);
-    assert!(failures.is_empty(), "drills failed:\n{}", failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "drills failed:\n{}",
+        failures.join("\n\n")
+    );
 }

@@ -219,15 +219,33 @@ fn compose_services_read_fault_flags_from_flagd_serving_the_shipped_file() {
         "flagd serves the shipped flag file: {mounts:?}"
     );
     let command = strings(&flagd["command"]).join(" ");
-    assert!(command.contains("--uri file:/etc/flagd/flags.flagd.json"), "{command}");
+    assert!(
+        command.contains("--uri file:/etc/flagd/flags.flagd.json"),
+        "{command}"
+    );
     assert!(
         repo().join("drills/flags.flagd.json").is_file(),
         "the mounted file exists"
     );
     for s in &m.services {
         let env = env_of(&compose["services"][s.name.as_str()]);
-        assert_eq!(env.get("FLAGD_RESOLVER").map(String::as_str), Some("in-process"), "{}", s.name);
-        assert_eq!(env.get("FLAGD_HOST").map(String::as_str), Some("flagd"), "{}", s.name);
-        assert_eq!(env.get("FLAGD_PORT").map(String::as_str), Some("8015"), "{}", s.name);
+        assert_eq!(
+            env.get("FLAGD_RESOLVER").map(String::as_str),
+            Some("in-process"),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            env.get("FLAGD_HOST").map(String::as_str),
+            Some("flagd"),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            env.get("FLAGD_PORT").map(String::as_str),
+            Some("8015"),
+            "{}",
+            s.name
+        );
     }
 }

@@ -306,7 +306,12 @@ impl HttpClient {
 
         let start = Instant::now();
         let result = match crate::faults::link(&self.peer).await {
-            crate::faults::Link::Ok => self.inner.execute(request).instrument(span.clone()).await.map_err(CallError::from),
+            crate::faults::Link::Ok => self
+                .inner
+                .execute(request)
+                .instrument(span.clone())
+                .await
+                .map_err(CallError::from),
             crate::faults::Link::Unreachable => Err(CallError::Injected(InjectedLink::Unreachable)),
             crate::faults::Link::Partitioned => {
                 // Packets dropped: nothing comes back before the caller gives up.

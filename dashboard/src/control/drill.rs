@@ -140,7 +140,14 @@ pub enum Reading {
 impl std::fmt::Display for Reading {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Reading::Health(h) => write!(f, "{}", serde_json::to_value(h).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+            Reading::Health(h) => write!(
+                f,
+                "{}",
+                serde_json::to_value(h)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
             Reading::Number(n) => write!(f, "{n}"),
         }
     }
@@ -183,7 +190,9 @@ impl Condition {
         let d = self.describe();
         match (&self.service, self.signal.per_service()) {
             (None, true) => return Err(format!("{d}: this signal needs a service")),
-            (Some(s), false) => return Err(format!("{d}: a shop-wide signal takes no service ({s})")),
+            (Some(s), false) => {
+                return Err(format!("{d}: a shop-wide signal takes no service ({s})"));
+            }
             (Some(s), true) if !shape.services.contains_key(s) => {
                 return Err(format!("{d}: unknown service {s}"));
             }
@@ -206,7 +215,9 @@ impl Condition {
         }
         let health = self.signal == Signal::Health;
         if health != (self.is.is_some() || self.is_not.is_some()) {
-            return Err(format!("{d}: health takes is / is_not; numbers take above / below / times_baseline"));
+            return Err(format!(
+                "{d}: health takes is / is_not; numbers take above / below / times_baseline"
+            ));
         }
         Ok(())
     }
@@ -270,11 +281,13 @@ impl Drill {
                 out.push(format!("faults[{i}]: {e}"));
             }
             if !(f.at_s >= 0.0 && f.duration_s > 0.0) {
-                out.push(format!("faults[{i}]: at_s >= 0 and duration_s > 0 are required"));
+                out.push(format!(
+                    "faults[{i}]: at_s >= 0 and duration_s > 0 are required"
+                ));
             }
             end = end.max(f.at_s + f.duration_s);
         }
-        if !(self.steady_state.duration_s > 0.0) {
+        if self.steady_state.duration_s.is_nan() || self.steady_state.duration_s <= 0.0 {
             out.push("steady_state.duration_s must be positive".into());
         }
         if self.steady_state.slis.is_empty() {
@@ -370,14 +383,29 @@ mod tests {
         let (shape, caps) = stack();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../drills");
         let drills = load_dir(&dir, &shape, &caps);
-        assert!(drills.len() >= 8, "at least 8 drills ship, found {}", drills.len());
+        assert!(
+            drills.len() >= 8,
+            "at least 8 drills ship, found {}",
+            drills.len()
+        );
         for (name, l) in &drills {
             assert!(l.problems.is_empty(), "{name}: {:?}", l.problems);
             let d = l.drill.as_ref().expect("parsed");
-            assert!(!d.abort.is_empty(), "{name}: every drill has an abort guard");
+            assert!(
+                !d.abort.is_empty(),
+                "{name}: every drill has an abort guard"
+            );
         }
-        for expected in ["payment-slowdown", "payment-outage", "inventory-store-slow", "cart-store-lost",
-            "recommendations-memory-leak", "catalog-bad-deploy", "checkout-payment-partition", "black-friday-spike"] {
+        for expected in [
+            "payment-slowdown",
+            "payment-outage",
+            "inventory-store-slow",
+            "cart-store-lost",
+            "recommendations-memory-leak",
+            "catalog-bad-deploy",
+            "checkout-payment-partition",
+            "black-friday-spike",
+        ] {
             assert!(drills.contains_key(expected), "{expected} ships");
         }
     }
@@ -413,18 +441,31 @@ within_s = 10
         let drills = load_dir(dir.path(), &shape, &caps);
         assert!(!drills["garbage"].problems.is_empty());
         let p = drills["wrong"].problems.join(" | ");
-        for why in ["narrative", "no data store", "unknown service nope", "needs a service", "max_duration_s"] {
+        for why in [
+            "narrative",
+            "no data store",
+            "unknown service nope",
+            "needs a service",
+            "max_duration_s",
+        ] {
             assert!(p.contains(why), "{why} missing in {p}");
         }
     }
 
     #[test]
     fn conditions_read_and_judge_snapshots() {
-        let c: Condition = toml::from_str("service = \"payment\"\nsignal = \"rps\"\ntimes_baseline = 3").expect("parses");
+        let c: Condition =
+            toml::from_str("service = \"payment\"\nsignal = \"rps\"\ntimes_baseline = 3")
+                .expect("parses");
         assert!(c.holds(Some(Reading::Number(9.0)), Some(Reading::Number(3.0))));
         assert!(!c.holds(Some(Reading::Number(8.9)), Some(Reading::Number(3.0))));
-        assert!(!c.holds(None, Some(Reading::Number(3.0))), "no data never holds");
-        let h: Condition = toml::from_str("service = \"payment\"\nsignal = \"health\"\nis_not = \"up\"").expect("parses");
+        assert!(
+            !c.holds(None, Some(Reading::Number(3.0))),
+            "no data never holds"
+        );
+        let h: Condition =
+            toml::from_str("service = \"payment\"\nsignal = \"health\"\nis_not = \"up\"")
+                .expect("parses");
         assert!(h.holds(Some(Reading::Health(Health::Degraded)), None));
         assert!(!h.holds(Some(Reading::Health(Health::Up)), None));
     }

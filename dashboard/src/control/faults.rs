@@ -42,7 +42,8 @@ impl FaultRequest {
             Some(serde_json::Value::String(s)) => Some(s.chars().take(200).collect()),
             Some(v) => return Err(format!("reason must be a string, got {v}")),
         };
-        let spec = serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
+        let spec =
+            serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
         Ok(Self {
             spec,
             ttl_s,

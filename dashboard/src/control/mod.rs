@@ -86,8 +86,9 @@ impl Control {
     ) -> Result<Arc<Self>, ControlError> {
         let manifest = apiary_manifest::Manifest::load(manifest_path)?;
         let data_dir = data_dir.unwrap_or_else(|| manifest.data_dir(manifest_path));
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| ControlError::Setup(format!("cannot create {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(&data_dir).map_err(|e| {
+            ControlError::Setup(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
         let flags_file = manifest.resolve(manifest_path, &manifest.faults.flags);
         let shape = manifest.fault_shape();
         let base = if flags_file.is_file() {
@@ -145,10 +146,6 @@ impl Control {
 
     /// The drills on disk, parsed and checked against this stack.
     pub fn drills(&self) -> BTreeMap<String, drill::Listed> {
-        drill::load_dir(
-            &self.drills_dir,
-            self.faults.shape(),
-            &self.faults.caps(),
-        )
+        drill::load_dir(&self.drills_dir, self.faults.shape(), &self.faults.caps())
     }
 }

@@ -246,14 +246,16 @@ async fn launch(
         );
     }
     let (id, handle) = runner::start(
-        name,
-        drill,
-        time_scale,
+        runner::RunRequest {
+            name: name.to_owned(),
+            drill,
+            time_scale,
+            actor: actor.to_owned(),
+            game_day_seed: seed,
+        },
         c.faults.clone(),
         c.snapshots.clone(),
-        actor,
         c.reports_dir.clone(),
-        seed,
     );
     let report = handle.report.borrow().clone();
     c.runs.lock().await.insert(id.clone(), handle);
@@ -278,7 +280,11 @@ async fn run_drill(
         return unprocessable("invalid_time_scale", "time_scale must be 0.05 to 1");
     }
     let Some(listed) = c.drills().remove(&name) else {
-        return json_error(StatusCode::NOT_FOUND, "drill_not_found", format!("no drill {name:?}"));
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "drill_not_found",
+            format!("no drill {name:?}"),
+        );
     };
     let (Some(drill), true) = (listed.drill, listed.problems.is_empty()) else {
         return unprocessable("drill_invalid", listed.problems.join("; "));
@@ -322,7 +328,7 @@ async fn all_runs(c: &Control) -> Vec<Report> {
         }
     }
     let mut runs: Vec<Report> = by_id.into_values().collect();
-    runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     runs
 }
 
@@ -346,7 +352,11 @@ async fn list_runs(State(c): Shared) -> Response {
 async fn get_run(State(c): Shared, Path(id): Path<String>) -> Response {
     match all_runs(&c).await.into_iter().find(|r| r.id == id) {
         Some(r) => axum::Json(r).into_response(),
-        None => json_error(StatusCode::NOT_FOUND, "run_not_found", format!("no drill run {id:?}")),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            "run_not_found",
+            format!("no drill run {id:?}"),
+        ),
     }
 }
 
@@ -355,20 +365,40 @@ async fn stop_run(State(c): Shared, Path(id): Path<String>, Json(_): Json<Value>
     match runs.get(&id) {
         Some(h) if h.report.borrow().verdict == Verdict::Running => {
             let _ = h.stop.send(true);
-            (StatusCode::ACCEPTED, axum::Json(json!({"id": id, "stopping": true}))).into_response()
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({"id": id, "stopping": true})),
+            )
+                .into_response()
         }
-        Some(_) => json_error(StatusCode::CONFLICT, "run_finished", format!("{id} has already ended")),
-        None => json_error(StatusCode::NOT_FOUND, "run_not_found", format!("no drill run {id:?}")),
+        Some(_) => json_error(
+            StatusCode::CONFLICT,
+            "run_finished",
+            format!("{id} has already ended"),
+        ),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            "run_not_found",
+            format!("no drill run {id:?}"),
+        ),
     }
 }
 
 async fn load_status(State(c): Shared) -> Response {
     let Some(load) = &c.load else {
-        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no_load_generator", "no load generator is configured (APIARY_LOAD_URL)");
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_load_generator",
+            "no load generator is configured (APIARY_LOAD_URL)",
+        );
     };
     match load.status().await {
         Ok(v) => axum::Json(v).into_response(),
-        Err(e) => json_error(StatusCode::BAD_GATEWAY, "load_generator_failed", e.to_string()),
+        Err(e) => json_error(
+            StatusCode::BAD_GATEWAY,
+            "load_generator_failed",
+            e.to_string(),
+        ),
     }
 }
 
@@ -379,7 +409,11 @@ async fn load_change(
     Json(body): Json<Value>,
 ) -> Response {
     let Some(load) = &c.load else {
-        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no_load_generator", "no load generator is configured (APIARY_LOAD_URL)");
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_load_generator",
+            "no load generator is configured (APIARY_LOAD_URL)",
+        );
     };
     if !["rate", "profile", "pause", "resume"].contains(&action.as_str()) {
         return json_error(
@@ -403,6 +437,10 @@ async fn load_change(
             axum::Json(body),
         )
             .into_response(),
-        Err(e) => json_error(StatusCode::BAD_GATEWAY, "load_generator_failed", e.to_string()),
+        Err(e) => json_error(
+            StatusCode::BAD_GATEWAY,
+            "load_generator_failed",
+            e.to_string(),
+        ),
     }
 }

@@ -89,12 +89,12 @@ pub struct Phases {
 /// The SLIs a report records: the symptom's service RED and health, and the shop's KPIs.
 fn sli_conditions(drill: &Drill) -> Vec<(String, Condition)> {
     let mut out = Vec::new();
-    let service = drill
-        .symptom
-        .condition
-        .service
-        .clone()
-        .or_else(|| drill.faults.first().and_then(|f| f.fault.services().first().cloned()));
+    let service = drill.symptom.condition.service.clone().or_else(|| {
+        drill
+            .faults
+            .first()
+            .and_then(|f| f.fault.services().first().cloned())
+    });
     let c = |service: Option<String>, signal| Condition {
         service,
         signal,
@@ -134,7 +134,9 @@ fn worse(a: Reading, b: Reading, name: &str) -> Reading {
         Health::Down => 3,
     };
     match (a, b) {
-        (Reading::Health(x), Reading::Health(y)) => Reading::Health(if rank(y) > rank(x) { y } else { x }),
+        (Reading::Health(x), Reading::Health(y)) => {
+            Reading::Health(if rank(y) > rank(x) { y } else { x })
+        }
         (Reading::Number(x), Reading::Number(y)) => {
             // Lower is worse for throughput and conversion, higher for everything else.
             let lower_is_worse = name.ends_with("orders_per_min") && !name.contains("failed")
@@ -237,7 +239,9 @@ impl GameDay {
     pub fn drill(&self) -> Result<Drill, String> {
         let ok = |r: [f64; 2]| r[0] > 0.0 && r[0] <= r[1] && r[1].is_finite();
         if !(ok(self.interval_s) && ok(self.fault_duration_s)) {
-            return Err("interval_s and fault_duration_s are [min, max] with 0 < min <= max".into());
+            return Err(
+                "interval_s and fault_duration_s are [min, max] with 0 < min <= max".into(),
+            );
         }
         if self.allowed.is_empty() || !(self.duration_s > 0.0 && self.duration_s <= 3600.0) {
             return Err("give at least one allowed fault and duration_s in (0, 3600]".into());
@@ -265,7 +269,7 @@ impl GameDay {
             below: None,
             is: None,
             is_not,
-        times_baseline: None,
+            times_baseline: None,
         };
         Ok(Drill {
             title: format!("Game day (seed {})", self.seed),
@@ -293,17 +297,33 @@ impl GameDay {
     }
 }
 
-/// Starts a run in the background and returns its handle.
+/// What to run, and for whom.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The drill file's name (`gameday` for a game day).
+    pub name: String,
+    pub drill: Drill,
+    pub time_scale: f64,
+    pub actor: String,
+    pub game_day_seed: Option<u64>,
+}
+
+/// Starts a run in the background and returns its id and handle.
 pub fn start(
-    name: &str,
-    drill: Drill,
-    time_scale: f64,
+    req: RunRequest,
     faults: Arc<Faults>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
-    actor: &str,
     reports_dir: std::path::PathBuf,
-    game_day_seed: Option<u64>,
 ) -> (String, RunHandle) {
+    let RunRequest {
+        name,
+        drill,
+        time_scale,
+        actor,
+        game_day_seed,
+    } = req;
+    let name = name.as_str();
+    let actor = actor.as_str();
     let id = format!("{}-{}", name, now_ms());
     let report = Report {
         id: id.clone(),
@@ -392,10 +412,7 @@ pub fn start(
 fn save(dir: &std::path::Path, report: &Report) {
     let path = dir.join(format!("{}.json", report.id));
     let written = std::fs::create_dir_all(dir).and_then(|()| {
-        std::fs::write(
-            &path,
-            serde_json::to_vec_pretty(report).unwrap_or_default(),
-        )
+        std::fs::write(&path, serde_json::to_vec_pretty(report).unwrap_or_default())
     });
     if let Err(e) = written {
         tracing::error!(path = %path.display(), error = %e, "cannot write the drill report");
@@ -406,14 +423,17 @@ async fn execute(mut run: Run, scale: f64) -> Report {
     let drill = run.drill.clone();
     let slis = sli_conditions(&drill);
     let secs = |s: f64| Duration::from_secs_f64((s * scale).max(0.0));
-    let deadline = run.begun + secs(drill.max_duration_s) + Duration::from_secs_f64(drill.recovery.within_s);
+    let deadline =
+        run.begun + secs(drill.max_duration_s) + Duration::from_secs_f64(drill.recovery.within_s);
     run.log(format!("drill started: {}", drill.title));
 
     // 1. Steady state: the hypothesis must hold when it ends.
     let steady_end = Instant::now() + secs(drill.steady_state.duration_s);
     while Instant::now() < steady_end {
         if run.stopped() {
-            return run.finish(Verdict::Stopped, Some("stopped by request".into())).await;
+            return run
+                .finish(Verdict::Stopped, Some("stopped by request".into()))
+                .await;
         }
         run.tick().await;
     }
@@ -424,7 +444,10 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         .iter()
         .filter(|c| !c.holds(c.read(&snap), None))
         .map(|c| {
-            let now = c.read(&snap).map(|r| r.to_string()).unwrap_or_else(|| "no data".into());
+            let now = c
+                .read(&snap)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "no data".into());
             format!("{} (now {now})", c.describe())
         })
         .collect();
@@ -451,10 +474,14 @@ async fn execute(mut run: Run, scale: f64) -> Report {
     let symptom = &drill.symptom.condition;
     loop {
         if run.stopped() {
-            return run.finish(Verdict::Stopped, Some("stopped by request".into())).await;
+            return run
+                .finish(Verdict::Stopped, Some("stopped by request".into()))
+                .await;
         }
         if Instant::now() > deadline {
-            return run.finish(Verdict::Failed, Some("maximum duration reached".into())).await;
+            return run
+                .finish(Verdict::Failed, Some("maximum duration reached".into()))
+                .await;
         }
         let elapsed = t0.elapsed();
         // Start what is due.
@@ -480,7 +507,10 @@ async fn execute(mut run: Run, scale: f64) -> Report {
                 }
                 Err(e) => {
                     return run
-                        .finish(Verdict::Failed, Some(format!("cannot start {}: {e}", f.fault)))
+                        .finish(
+                            Verdict::Failed,
+                            Some(format!("cannot start {}: {e}", f.fault)),
+                        )
                         .await;
                 }
             }
@@ -488,7 +518,9 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         }
         // End what is due.
         for i in 0..drill.faults.len() {
-            let Some((id, since)) = on[i].clone() else { continue };
+            let Some((id, since)) = on[i].clone() else {
+                continue;
+            };
             if done[i] || since.elapsed() < secs(drill.faults[i].duration_s) {
                 continue;
             }
@@ -511,8 +543,14 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         // Per-fault detection and recovery on the watched service's health.
         for i in 0..drill.faults.len() {
             let out = run.report.faults[i].clone();
-            let Some(watched) = out.watched.clone() else { continue };
-            let health = snap.services.iter().find(|s| s.name == watched).map(|s| s.health);
+            let Some(watched) = out.watched.clone() else {
+                continue;
+            };
+            let health = snap
+                .services
+                .iter()
+                .find(|s| s.name == watched)
+                .map(|s| s.health);
             if let (Some(on_ms), None) = (out.on_ms, out.time_to_detect_ms)
                 && health.is_some_and(|h| h != Health::Up)
             {
@@ -528,9 +566,15 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         // The abort guard.
         if let Some(c) = drill.abort.iter().find(|c| c.holds(c.read(&snap), None)) {
             let now = c.read(&snap).map(|r| r.to_string()).unwrap_or_default();
-            run.log(format!("abort guard tripped: {} (now {now}); rolling back", c.describe()));
+            run.log(format!(
+                "abort guard tripped: {} (now {now}); rolling back",
+                c.describe()
+            ));
             return run
-                .finish(Verdict::Aborted, Some(format!("abort guard: {}", c.describe())))
+                .finish(
+                    Verdict::Aborted,
+                    Some(format!("abort guard: {}", c.describe())),
+                )
                 .await;
         }
         // Worst values while faulted.
@@ -552,13 +596,17 @@ async fn execute(mut run: Run, scale: f64) -> Report {
     let off = last_off.unwrap_or_else(Instant::now);
     let off_ms = run.t_ms();
     let recover_by = off + Duration::from_secs_f64(drill.recovery.within_s);
-    let watched = symptom
-        .service
-        .clone()
-        .or_else(|| drill.faults.first().and_then(|f| f.fault.services().first().cloned()));
+    let watched = symptom.service.clone().or_else(|| {
+        drill
+            .faults
+            .first()
+            .and_then(|f| f.fault.services().first().cloned())
+    });
     loop {
         if run.stopped() {
-            return run.finish(Verdict::Stopped, Some("stopped by request".into())).await;
+            return run
+                .finish(Verdict::Stopped, Some("stopped by request".into()))
+                .await;
         }
         let snap = run.snap();
         let healthy = watched.as_ref().is_none_or(|w| {
@@ -613,4 +661,3 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         }
     }
 }
-

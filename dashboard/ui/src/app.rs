@@ -8,8 +8,14 @@ use leptos_router::path;
 
 use crate::live::{INITIAL_SNAPSHOT_ID, Live, initial_snapshot, script_json, use_live};
 use crate::pages::{
-    business::BusinessPage, drills::{DrillsPage, RunPage}, logs::LogsPage, map::MapPage, overview::Overview, service::ServicePage,
-    trace::TracePage, traces::TracesPage,
+    business::BusinessPage,
+    drills::{DrillsPage, RunPage},
+    logs::LogsPage,
+    map::MapPage,
+    overview::Overview,
+    service::ServicePage,
+    trace::TracePage,
+    traces::TracesPage,
 };
 use crate::types::Snapshot;
 

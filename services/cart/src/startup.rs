@@ -114,7 +114,10 @@ fn describe_metrics() {
     describe_gauge!(UNITS, "Units across all carts held now.");
     describe_counter!(EXPIRED, "Carts dropped because their time-to-live passed.");
     describe_counter!(EVICTED, "Carts dropped to make room: the store was full.");
-    describe_counter!(LOST, "Carts lost with the store (the cart-store-lost fault).");
+    describe_counter!(
+        LOST,
+        "Carts lost with the store (the cart-store-lost fault)."
+    );
 }
 
 impl Service for Application {

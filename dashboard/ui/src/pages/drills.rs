@@ -90,7 +90,10 @@ pub struct Report {
 
 /// `1.4 s`, or "not seen".
 pub fn seconds(ms: Option<u64>) -> String {
-    ms.map_or_else(|| "not seen".to_owned(), |m| format!("{:.1} s", m as f64 / 1000.0))
+    ms.map_or_else(
+        || "not seen".to_owned(),
+        |m| format!("{:.1} s", m as f64 / 1000.0),
+    )
 }
 
 fn verdict_badge(verdict: &str) -> impl IntoView + use<> {
@@ -113,7 +116,10 @@ pub fn DrillsPage() -> impl IntoView {
     let api = Api::new();
     let drills = Resource::new(|| (), move |()| api.get::<Drills>("/api/drills".to_owned()));
     let api = Api::new();
-    let runs = Resource::new(|| (), move |()| api.get::<Runs>("/api/drills/runs".to_owned()));
+    let runs = Resource::new(
+        || (),
+        move |()| api.get::<Runs>("/api/drills/runs".to_owned()),
+    );
     view! {
         <Title text="Drills · Apiary" />
         <h1 class="page-title">"Drills"</h1>
@@ -232,10 +238,13 @@ fn RunTable(runs: Vec<RunInfo>) -> impl IntoView {
 
 fn sli_rows(slis: &Phases) -> Vec<(String, String, String, String)> {
     let text = |m: &BTreeMap<String, serde_json::Value>, k: &str| {
-        m.get(k).map_or_else(|| "—".to_owned(), |v| match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        m.get(k).map_or_else(
+            || "—".to_owned(),
+            |v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        )
     };
     let mut keys: Vec<&String> = slis
         .before
@@ -394,7 +403,11 @@ mod tests {
     fn sli_rows_line_up_the_phases() {
         let slis = Phases {
             before: [("a".to_owned(), serde_json::json!("up"))].into(),
-            during: [("a".to_owned(), serde_json::json!("degraded")), ("b".to_owned(), serde_json::json!(2.5))].into(),
+            during: [
+                ("a".to_owned(), serde_json::json!("degraded")),
+                ("b".to_owned(), serde_json::json!(2.5)),
+            ]
+            .into(),
             after: BTreeMap::new(),
         };
         assert_eq!(

@@ -3,8 +3,8 @@
 //! is refused with 403 when the browser says it is cross-site (`Sec-Fetch-Site`), or when its
 //! `Origin` is not this host.
 
-use axum::extract::Request;
 use apiary_telemetry::csrf::is_cross_site;
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

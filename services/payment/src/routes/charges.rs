@@ -74,7 +74,10 @@ pub async fn create_charge(
     let bin: String = card.number.digits().chars().take(6).collect();
     if apiary_telemetry::faults::card_fails(&bin).await {
         business_metrics::failure("issuer_unavailable");
-        tracing::warn!(card_brand = card.number.brand().as_str(), "injected fault: card issuer unavailable");
+        tracing::warn!(
+            card_brand = card.number.brand().as_str(),
+            "injected fault: card issuer unavailable"
+        );
         return Ok(apiary_telemetry::json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "issuer_unavailable",
