@@ -17,6 +17,32 @@ fn get(summary: &str, params: Vec<Value>) -> Value {
     }})
 }
 
+/// A state change: bearer control token, JSON body, same-site.
+fn change(verb: &str, summary: &str, body: Option<&str>, ok: &str) -> Value {
+    let mut op = json!({
+        "summary": summary,
+        "security": [{ "controlToken": [] }],
+        "responses": {
+            ok: { "description": "done", "content": { "application/json": {} } },
+            "401": { "description": "no or wrong control token" },
+            "403": { "description": "cross-site request (Sec-Fetch-Site / Origin)" },
+            "404": { "description": "no such item" },
+            "409": { "description": "conflict: cap reached, flag already set, drill running" },
+            "415": { "description": "not a JSON body" },
+            "422": { "description": "invalid (e.g. ttl_required, invalid_fault, drill_invalid)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        }
+    });
+    if let Some(b) = body {
+        op["requestBody"] =
+            json!({ "required": true, "description": b, "content": { "application/json": {} } });
+    }
+    json!({ verb: op })
+}
+
+fn path_param(name: &str) -> Value {
+    json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }])
+}
+
 pub fn document() -> Value {
     let limit = |max: u32| {
         param(
@@ -25,7 +51,7 @@ pub fn document() -> Value {
             json!({ "type": "integer", "minimum": 1, "maximum": max }),
         )
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": { "title": "Apiary dashboard API", "version": env!("CARGO_PKG_VERSION"),
                   "description": "Health, RED, traces, logs, topology and business KPIs of the Apiary stack." },
@@ -59,9 +85,95 @@ pub fn document() -> Value {
             "/api/events": { "get": { "summary": "Server-sent events: a `snapshot` event (services, business, topology, store) every second",
                                       "responses": { "200": { "description": "text/event-stream" } } } },
         },
-        "components": { "schemas": { "Error": {
+        "components": {
+        "securitySchemes": { "controlToken": { "type": "http", "scheme": "bearer",
+            "description": "APIARY_CONTROL_TOKEN, or <data_dir>/control.token" } },
+        "schemas": { "Error": {
             "type": "object",
             "properties": { "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
         } } }
-    })
+    });
+    let paths = doc["paths"].as_object_mut().expect("paths object");
+    let mut faults = get(
+        "Active faults (with time left), the fault kinds, the caps",
+        vec![],
+    );
+    faults["post"] = change(
+        "post",
+        "Turn a fault on",
+        Some("{kind, ...parameters, ttl_s (required), reason}"),
+        "201",
+    )["post"]
+        .clone();
+    paths.insert("/api/faults".into(), faults);
+    let mut one = change("delete", "Turn one fault off", None, "200");
+    one["delete"]["parameters"] = path_param("id");
+    paths.insert("/api/faults/{id}".into(), one);
+    paths.insert(
+        "/api/faults/reset".into(),
+        change("post", "Turn every fault off", Some("{}"), "200"),
+    );
+    paths.insert(
+        "/api/faults/audit".into(),
+        get(
+            "The audit log's last entries: who changed what, when",
+            vec![limit(10_000)],
+        ),
+    );
+    paths.insert(
+        "/api/drills".into(),
+        get(
+            "Drill files with their problems (a drill with problems cannot run)",
+            vec![],
+        ),
+    );
+    let mut drill = get(
+        "One drill: narrative, steady state, schedule, symptom, recovery, abort guard",
+        vec![],
+    );
+    drill["get"]["parameters"] = path_param("name");
+    paths.insert("/api/drills/{name}".into(), drill);
+    let mut run = change(
+        "post",
+        "Run a drill in the background",
+        Some("{time_scale: 0.05..1}"),
+        "202",
+    );
+    run["post"]["parameters"] = path_param("name");
+    paths.insert("/api/drills/{name}/run".into(), run);
+    paths.insert("/api/drills/gameday".into(), change("post", "Random faults from an allowed set, seeded", Some("{seed, duration_s, interval_s: [min, max], fault_duration_s: [min, max], allowed: [fault]}"), "202"));
+    paths.insert(
+        "/api/drills/runs".into(),
+        get(
+            "Drill runs, newest first, with verdicts and times to detect and recover",
+            vec![],
+        ),
+    );
+    let mut report = get(
+        "One run's report (live while running): timeline, SLIs before/during/after, times",
+        vec![],
+    );
+    report["get"]["parameters"] = path_param("id");
+    paths.insert("/api/drills/runs/{id}".into(), report);
+    let mut stop = change(
+        "post",
+        "Stop a running drill (its faults are rolled back)",
+        Some("{}"),
+        "202",
+    );
+    stop["post"]["parameters"] = path_param("id");
+    paths.insert("/api/drills/runs/{id}/stop".into(), stop);
+    paths.insert(
+        "/api/load".into(),
+        get("The load generator's status", vec![]),
+    );
+    let mut load = change(
+        "post",
+        "Change the load generator: rate, profile, pause, resume",
+        Some("as the load generator's control API"),
+        "200",
+    );
+    load["post"]["parameters"] = path_param("action");
+    paths.insert("/api/load/{action}".into(), load);
+    doc
 }

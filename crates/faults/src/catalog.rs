@@ -866,6 +866,16 @@ fn condition(scope: &Scope) -> Option<Value> {
     }
 }
 
+/// `base` with every fault in `faults` applied (see [`render`]).
+pub fn render_faults<'a>(
+    base: &FlagSet,
+    shape: &Shape,
+    faults: impl IntoIterator<Item = &'a FaultSpec>,
+) -> Result<FlagSet, RenderError> {
+    let changes: Vec<FlagChange> = faults.into_iter().flat_map(|f| f.changes(shape)).collect();
+    render(base, &changes)
+}
+
 /// The flag file with `changes` applied on top of `base`: each change adds the variant its
 /// value needs (labelled by [`canonical_label`]) and makes it the default, or — scoped — the
 /// targeting's answer where the context matches. One flag takes one change.

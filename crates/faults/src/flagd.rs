@@ -156,6 +156,18 @@ pub fn label_mismatches(set: &FlagSet) -> Vec<String> {
     out
 }
 
+/// Writes `set` to `path` the way watchers need it: to a temporary file beside it, then renamed
+/// over it, so a reader never sees half a file. Creates the directory.
+pub fn write_flag_file(path: &std::path::Path, set: &FlagSet) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_vec_pretty(set).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

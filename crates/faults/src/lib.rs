@@ -15,6 +15,6 @@ pub mod runtime;
 
 pub use catalog::{
     Caps, FaultSpec, FlagChange, RenderError, Scope, ServiceShape, Shape, StoreKind, base_flags,
-    render,
+    render, render_faults,
 };
-pub use flagd::{Flag, FlagSet, Unit, canonical_label, label_mismatches};
+pub use flagd::{Flag, FlagSet, Unit, canonical_label, label_mismatches, write_flag_file};

@@ -6,7 +6,11 @@
 use std::time::{Duration, Instant};
 
 use apiary_faults::runtime::{self, Link};
-use apiary_faults::{FaultSpec, ServiceShape, Shape, StoreKind, base_flags, render};
+use std::path::Path;
+
+use apiary_faults::{
+    FaultSpec, ServiceShape, Shape, StoreKind, base_flags, render_faults, write_flag_file,
+};
 
 fn shape() -> Shape {
     Shape {
@@ -24,21 +28,14 @@ fn shape() -> Shape {
     }
 }
 
-fn write(path: &std::path::Path, specs: &[serde_json::Value]) {
+fn write(path: &Path, specs: &[serde_json::Value]) {
     let shape = shape();
-    let changes: Vec<_> = specs
+    let specs: Vec<FaultSpec> = specs
         .iter()
-        .flat_map(|s| {
-            serde_json::from_value::<FaultSpec>(s.clone())
-                .expect("spec")
-                .changes(&shape)
-        })
+        .map(|s| serde_json::from_value(s.clone()).expect("spec"))
         .collect();
-    let set = render(&base_flags(&shape), &changes).expect("renders");
-    // Atomic replace, as the control plane writes it.
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&set).expect("json")).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
+    let set = render_faults(&base_flags(&shape), &shape, &specs).expect("renders");
+    write_flag_file(path, &set).expect("write");
 }
 
 async fn within_a_second<F, Fut>(what: &str, mut check: F) -> Duration

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiary_manifest::{CONTROL_TOKEN_FILE, CONTROL_TOKEN_VAR, Manifest};
+use apiary_manifest::Manifest;
 use serde_json::{Map, Value, json};
 
 use crate::LaunchError;
@@ -40,14 +40,7 @@ impl Api {
             .data_dir
             .clone()
             .unwrap_or_else(|| manifest.data_dir(&path));
-        let token = std::env::var(CONTROL_TOKEN_VAR)
-            .ok()
-            .filter(|t| !t.is_empty())
-            .or_else(|| {
-                std::fs::read_to_string(data_dir.join(CONTROL_TOKEN_FILE))
-                    .ok()
-                    .map(|t| t.trim().to_owned())
-            });
+        let token = apiary_manifest::read_control_token(&data_dir);
         let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -70,35 +70,14 @@ impl ControlSetup {
                 self.data_dir.display()
             ))
         };
-        std::fs::create_dir_all(&self.data_dir).map_err(|e| fail("the data directory", e))?;
-        let flags = self.data_dir.join(apiary_manifest::ACTIVE_FLAGS_FILE);
-        if let Some(dir) = flags.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail("the flag directory", e))?;
-        }
-        let tmp = flags.with_extension("json.tmp");
-        let text = serde_json::to_vec_pretty(&self.flags)
-            .map_err(|e| LaunchError::Runtime(format!("cannot encode the flags: {e}")))?;
-        std::fs::write(&tmp, text).map_err(|e| fail("the flag file", e))?;
-        std::fs::rename(&tmp, &flags).map_err(|e| fail("the flag file", e))?;
-        write_private(
-            &self.data_dir.join(apiary_manifest::CONTROL_TOKEN_FILE),
-            &self.token,
+        apiary_faults::write_flag_file(
+            &self.data_dir.join(apiary_manifest::ACTIVE_FLAGS_FILE),
+            &self.flags,
         )
-        .map_err(|e| fail("the control token", e))
+        .map_err(|e| fail("the flag file", e))?;
+        apiary_manifest::write_control_token(&self.data_dir, &self.token)
+            .map_err(|e| fail("the control token", e))
     }
-}
-
-/// Writes a file only its owner can read.
-pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())
 }
 
 /// A random token from the OS (32 hex characters).

@@ -12,41 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{DashboardPorts, Launcher, StackManifest, temp_dir};
+use common::{DashboardPorts, Launcher, StackManifest, release_dir, temp_dir};
 use serde_json::{Value, json};
 
 /// Steady states and fault schedules run at this fraction of their written length.
 const TIME_SCALE: &str = "0.3";
-
-fn release_dir() -> PathBuf {
-    let debug = PathBuf::from(env!("CARGO_BIN_EXE_apiary"));
-    let dir = debug
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("release");
-    for bin in [
-        "gateway",
-        "catalog",
-        "cart",
-        "checkout",
-        "inventory",
-        "payment",
-        "shipping",
-        "reviews",
-        "recommendations",
-        "orders",
-        "dashboard",
-        "apiary-load",
-    ] {
-        assert!(
-            dir.join(bin).is_file(),
-            "{bin} missing in {}: run `cargo build --release --workspace --bins` first",
-            dir.display()
-        );
-    }
-    dir
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -94,6 +94,34 @@ pub const CONTROL_TOKEN_FILE: &str = "control.token";
 /// The token the dashboard's control plane (faults, drills, load) requires.
 pub const CONTROL_TOKEN_VAR: &str = "APIARY_CONTROL_TOKEN";
 
+/// Writes the control token to `<data_dir>/control.token`, readable by its owner only.
+pub fn write_control_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join(CONTROL_TOKEN_FILE);
+    let _ = std::fs::remove_file(&path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(token.as_bytes())
+}
+
+/// The control token: `APIARY_CONTROL_TOKEN` when set, else `<data_dir>/control.token`.
+pub fn read_control_token(data_dir: &Path) -> Option<String> {
+    std::env::var(CONTROL_TOKEN_VAR)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string(data_dir.join(CONTROL_TOKEN_FILE))
+                .ok()
+                .map(|t| t.trim().to_owned())
+        })
+        .filter(|t| !t.is_empty())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use apiary_faults::{FaultSpec, ServiceShape, Shape, base_flags, render};
+use apiary_faults::{FaultSpec, ServiceShape, Shape, base_flags, render_faults, write_flag_file};
 use apiary_telemetry::{CallError, HttpClient, Readiness, ServeLimits, standard_router};
 use axum::Router;
 use axum::routing::{get, post};
@@ -31,18 +31,12 @@ fn shape() -> Shape {
 
 fn write(path: &Path, specs: &[serde_json::Value]) {
     let shape = shape();
-    let changes: Vec<_> = specs
+    let specs: Vec<FaultSpec> = specs
         .iter()
-        .flat_map(|s| {
-            serde_json::from_value::<FaultSpec>(s.clone())
-                .expect("spec")
-                .changes(&shape)
-        })
+        .map(|s| serde_json::from_value(s.clone()).expect("spec"))
         .collect();
-    let set = render(&base_flags(&shape), &changes).expect("renders");
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&set).expect("json")).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
+    let set = render_faults(&base_flags(&shape), &shape, &specs).expect("renders");
+    write_flag_file(path, &set).expect("write");
     // The watcher sees the rename at once; give the store a moment to swap.
     std::thread::sleep(Duration::from_millis(100));
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_faults::{Caps, FaultSpec, FlagSet, Shape, render};
+use apiary_faults::{Caps, FaultSpec, FlagSet, Shape};
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -187,26 +187,13 @@ impl Faults {
     }
 
     fn write(&self, active: &[ActiveFault]) -> Result<(), FaultError> {
-        let changes: Vec<_> = active
-            .iter()
-            .flat_map(|f| f.spec.changes(&self.shape))
-            .collect();
-        let set = render(&self.base, &changes).map_err(|e| FaultError::Conflict(e.to_string()))?;
-        let fail = |e: std::io::Error| FaultError::Write {
+        let set =
+            apiary_faults::render_faults(&self.base, &self.shape, active.iter().map(|f| &f.spec))
+                .map_err(|e| FaultError::Conflict(e.to_string()))?;
+        apiary_faults::write_flag_file(&self.flags_path, &set).map_err(|e| FaultError::Write {
             path: self.flags_path.display().to_string(),
             reason: e.to_string(),
-        };
-        let text = serde_json::to_vec_pretty(&set).map_err(|e| FaultError::Write {
-            path: self.flags_path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        if let Some(dir) = self.flags_path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
-        }
-        // Write then rename: a watcher never reads half a file.
-        let tmp = self.flags_path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(fail)?;
-        std::fs::rename(&tmp, &self.flags_path).map_err(fail)
+        })
     }
 
     pub async fn list(&self) -> Vec<ActiveFault> {

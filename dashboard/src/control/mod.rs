@@ -60,19 +60,6 @@ fn random_token() -> std::io::Result<String> {
     crate::security::generate_token()
 }
 
-/// Writes a file only its owner can read.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())
-}
-
 impl Control {
     /// Sets the control plane up from the manifest: the base flags (the manifest's flag file,
     /// or generated from it), the data directory, the token, the load generator.
@@ -113,9 +100,8 @@ impl Control {
             None => {
                 let t = random_token()
                     .map_err(|e| ControlError::Setup(format!("cannot make a token: {e}")))?;
-                let path = data_dir.join(apiary_manifest::CONTROL_TOKEN_FILE);
-                write_private(&path, &t)
-                    .map_err(|e| ControlError::Setup(format!("{}: {e}", path.display())))?;
+                apiary_manifest::write_control_token(&data_dir, &t)
+                    .map_err(|e| ControlError::Setup(format!("{}: {e}", data_dir.display())))?;
                 Arc::from(t)
             }
         };

@@ -18,6 +18,29 @@ pub use apiary_testkit::free_port;
 pub fn bin_dir() -> PathBuf {
     let apiary = PathBuf::from(env!("CARGO_BIN_EXE_apiary"));
     let dir = apiary.parent().expect("bin dir").to_path_buf();
+    check_binaries(&dir, "cargo build --workspace --bins");
+    dir
+}
+
+/// The release binaries (`target/release`), checked to be there.
+pub fn release_dir() -> PathBuf {
+    let debug = PathBuf::from(env!("CARGO_BIN_EXE_apiary"));
+    let dir = debug
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("release");
+    check_binaries(&dir, "cargo build --release --workspace --bins");
+    assert!(
+        dir.join("dashboard").is_file(),
+        "dashboard missing in {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Asserts every stack binary is in `dir`, saying how to build them when not.
+fn check_binaries(dir: &Path, build: &str) {
     for service in [
         "gateway",
         "catalog",
@@ -33,11 +56,10 @@ pub fn bin_dir() -> PathBuf {
     ] {
         assert!(
             dir.join(service).is_file(),
-            "{service} binary missing in {}: run `cargo build --workspace --bins` first",
+            "{service} binary missing in {}: run `{build}` first",
             dir.display()
         );
     }
-    dir
 }
 
 pub fn temp_dir(tag: &str) -> PathBuf {
