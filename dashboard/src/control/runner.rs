@@ -661,3 +661,77 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn game_day(seed: u64) -> GameDay {
+        GameDay {
+            seed,
+            duration_s: 120.0,
+            interval_s: [10.0, 30.0],
+            fault_duration_s: [5.0, 15.0],
+            allowed: vec![
+                serde_json::from_value(
+                    serde_json::json!({"kind": "latency", "service": "payment", "ms": 800}),
+                )
+                .expect("spec"),
+                serde_json::from_value(
+                    serde_json::json!({"kind": "error-rate", "service": "catalog", "percent": 20}),
+                )
+                .expect("spec"),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_game_day_is_the_same_for_the_same_seed_and_stays_in_its_ranges() {
+        let a = game_day(7).drill().expect("drill");
+        assert_eq!(
+            a,
+            game_day(7).drill().expect("drill"),
+            "same seed, same schedule"
+        );
+        assert_ne!(a.faults, game_day(8).drill().expect("drill").faults);
+        assert!(
+            a.faults.len() >= 4,
+            "{} faults in 120 s at 10-30 s intervals",
+            a.faults.len()
+        );
+        for pair in a.faults.windows(2) {
+            let gap = pair[1].at_s - pair[0].at_s;
+            assert!((9.9..=30.1).contains(&gap), "gap {gap}");
+        }
+        for f in &a.faults {
+            assert!(f.at_s < 120.0 && f.duration_s > 0.0 && f.duration_s <= 15.0);
+        }
+        assert!(a.max_duration_s >= a.steady_state.duration_s + 120.0);
+    }
+
+    #[test]
+    fn a_game_day_with_nonsense_ranges_is_refused() {
+        let mut g = game_day(1);
+        g.interval_s = [30.0, 10.0];
+        assert!(g.drill().is_err());
+        let mut g = game_day(1);
+        g.allowed.clear();
+        assert!(g.drill().is_err());
+    }
+
+    #[test]
+    fn the_worst_reading_depends_on_the_signal() {
+        let n = Reading::Number;
+        assert_eq!(worse(n(1.0), n(5.0), "payment.p95_ms"), n(5.0));
+        assert_eq!(worse(n(10.0), n(2.0), "shop.orders_per_min"), n(2.0));
+        assert_eq!(worse(n(1.0), n(5.0), "shop.orders_failed_per_min"), n(5.0));
+        assert_eq!(
+            worse(
+                Reading::Health(Health::Degraded),
+                Reading::Health(Health::Up),
+                "x.health"
+            ),
+            Reading::Health(Health::Degraded)
+        );
+    }
+}
