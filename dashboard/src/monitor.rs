@@ -667,12 +667,15 @@ fn by_label(counters: &BTreeMap<String, f64>, name: &str, label: &str) -> BTreeM
 /// `shop_checkouts_started_total`, `shop_checkouts_completed_total`,
 /// `shop_payment_failures_total{reason}`, `shop_stockouts_total`, `shop_product_views_total`.
 pub fn business(counters: &BTreeMap<String, f64>, secs: f64) -> Business {
+    // A counter that went backwards was reset (its process restarted): no negative rates,
+    // and no "-0".
     let per_min = |v: f64| {
-        if secs > 0.0 {
+        let r = if secs > 0.0 {
             round(v * 60.0 / secs)
         } else {
             0.0
-        }
+        };
+        if r > 0.0 { r } else { 0.0 }
     };
     let orders = sum_matching(counters, "shop_orders_placed_total");
     let revenue = by_label(counters, "shop_revenue_minor_total", "currency");

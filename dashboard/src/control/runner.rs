@@ -181,6 +181,32 @@ impl Run {
         let _ = self.tx.send(self.report.clone());
     }
 
+    /// Per-fault detection and recovery, on the watched service's health.
+    fn track_faults(&mut self, snap: &Snapshot) {
+        let now = self.t_ms();
+        for out in &mut self.report.faults {
+            let Some(watched) = out.watched.as_deref() else {
+                continue;
+            };
+            let health = snap
+                .services
+                .iter()
+                .find(|s| s.name == watched)
+                .map(|s| s.health);
+            if let (Some(on_ms), None) = (out.on_ms, out.time_to_detect_ms)
+                && health.is_some_and(|h| h != Health::Up)
+            {
+                out.time_to_detect_ms = Some(now - on_ms);
+            }
+            if let (Some(off_ms), Some(_), None) =
+                (out.off_ms, out.time_to_detect_ms, out.time_to_recover_ms)
+                && health == Some(Health::Up)
+            {
+                out.time_to_recover_ms = Some(now.saturating_sub(off_ms));
+            }
+        }
+    }
+
     fn snap(&self) -> Arc<Snapshot> {
         self.snapshots.borrow().clone()
     }
@@ -540,29 +566,7 @@ async fn execute(mut run: Run, scale: f64) -> Report {
             run.report.time_to_detect_ms = Some(t);
             run.log(format!("symptom seen after {t} ms: {}", symptom.describe()));
         }
-        // Per-fault detection and recovery on the watched service's health.
-        for i in 0..drill.faults.len() {
-            let out = run.report.faults[i].clone();
-            let Some(watched) = out.watched.clone() else {
-                continue;
-            };
-            let health = snap
-                .services
-                .iter()
-                .find(|s| s.name == watched)
-                .map(|s| s.health);
-            if let (Some(on_ms), None) = (out.on_ms, out.time_to_detect_ms)
-                && health.is_some_and(|h| h != Health::Up)
-            {
-                run.report.faults[i].time_to_detect_ms = Some(run.t_ms() - on_ms);
-            }
-            if let (Some(off_ms), Some(_), None) =
-                (out.off_ms, out.time_to_detect_ms, out.time_to_recover_ms)
-                && health == Some(Health::Up)
-            {
-                run.report.faults[i].time_to_recover_ms = Some(run.t_ms() - off_ms);
-            }
-        }
+        run.track_faults(&snap);
         // The abort guard.
         if let Some(c) = drill.abort.iter().find(|c| c.holds(c.read(&snap), None)) {
             let now = c.read(&snap).map(|r| r.to_string()).unwrap_or_default();
@@ -609,6 +613,7 @@ async fn execute(mut run: Run, scale: f64) -> Report {
                 .await;
         }
         let snap = run.snap();
+        run.track_faults(&snap);
         let healthy = watched.as_ref().is_none_or(|w| {
             snap.services
                 .iter()
