@@ -14,7 +14,7 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub const TOKEN_COOKIE: &str = "apiary_token";
 
 /// Compares without an early exit, so timing does not reveal a prefix.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -50,7 +50,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, v)| v)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -105,10 +105,7 @@ pub async fn add_unsecured_warning(mut resp: Response) -> Response {
 
 /// A random token from the OS (hex, 32 characters).
 pub fn generate_token() -> std::io::Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(crate::model::hex(&bytes))
+    apiary_manifest::random_token()
 }
 
 #[cfg(test)]

@@ -320,21 +320,27 @@ impl Faults {
 
     /// Whether the in-memory store is being lost.
     pub async fn store_lost(&self) -> bool {
-        self.switch(knob::STORE_LOST).await
+        self.armed().await && self.switch(knob::STORE_LOST).await
     }
 
     pub async fn readiness_failing(&self) -> bool {
-        self.switch(knob::READINESS).await
+        self.armed().await && self.switch(knob::READINESS).await
     }
 
     /// Whether a charge with this card BIN fails at the issuer now.
     pub async fn card_fails(&self, card_bin: &str) -> bool {
+        if !self.armed().await {
+            return false;
+        }
         let ctx = EvaluationContext::default().with_custom_field("card_bin", card_bin.to_owned());
         roll(self.number(knob::CARD_FAILURE, Some(&ctx)).await)
     }
 
     /// The memory the leak should hold now, in MiB.
     pub async fn memory_leak_mib(&self) -> f64 {
+        if !self.armed().await {
+            return 0.0;
+        }
         self.number(knob::MEMORY_LEAK, None).await
     }
 }
@@ -359,11 +365,7 @@ pub async fn run_memory_leak(faults: &'static Faults) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let want_mib = if faults.armed().await {
-            faults.memory_leak_mib().await.clamp(0.0, 1024.0) as usize
-        } else {
-            0
-        };
+        let want_mib = faults.memory_leak_mib().await.clamp(0.0, 1024.0) as usize;
         let want = if want_mib == 0 {
             0
         } else {

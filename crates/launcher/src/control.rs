@@ -146,10 +146,9 @@ fn pretty(v: &Value) -> String {
 
 pub async fn fault(args: FaultArgs) -> Result<(), LaunchError> {
     if let FaultCommand::Flags = args.command {
-        let (path, manifest) = load_manifest(&crate::cli::ManifestArgs {
+        let (_, manifest) = load_manifest(&crate::cli::ManifestArgs {
             manifest: args.control.manifest.clone(),
         })?;
-        let _ = path;
         let flags = apiary_faults::base_flags(&manifest.fault_shape());
         println!(
             "{}",
@@ -235,6 +234,7 @@ pub async fn fault(args: FaultArgs) -> Result<(), LaunchError> {
                 );
             }
         }
+        // Answered above, without the dashboard.
         FaultCommand::Flags => {}
     }
     Ok(())

@@ -80,40 +80,15 @@ impl ControlSetup {
     }
 }
 
-/// A random token from the OS (32 hex characters).
-fn random_token() -> Result<String, LaunchError> {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| LaunchError::Runtime(format!("cannot read /dev/urandom: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// The fault flags at their defaults: the manifest's flag file when it exists (refused if a
-/// variant's label does not say its value), else generated from the manifest.
+/// The fault flags at their defaults ([`Manifest::base_flags`]); a lying flag file is a usage
+/// error (exit 2).
 pub fn base_flags(
     manifest: &Manifest,
     manifest_path: &Path,
 ) -> Result<apiary_faults::FlagSet, LaunchError> {
-    let path = manifest.resolve(manifest_path, &manifest.faults.flags);
-    if !path.is_file() {
-        return Ok(apiary_faults::base_flags(&manifest.fault_shape()));
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| LaunchError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let set: apiary_faults::FlagSet = serde_json::from_str(&text).map_err(|e| {
-        LaunchError::Usage(format!("{}: not a flagd flag file: {e}", path.display()))
-    })?;
-    let lies = apiary_faults::label_mismatches(&set);
-    if !lies.is_empty() {
-        return Err(LaunchError::Usage(format!(
-            "{}: variant labels must say their values:\n  {}",
-            path.display(),
-            lies.join("\n  ")
-        )));
-    }
-    Ok(set)
+    manifest
+        .base_flags(manifest_path)
+        .map_err(LaunchError::Usage)
 }
 
 pub fn load_manifest(args: &ManifestArgs) -> Result<(PathBuf, Manifest), LaunchError> {
@@ -165,7 +140,8 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         flags: base_flags(&manifest, &manifest_path)?,
         token: match std::env::var(apiary_manifest::CONTROL_TOKEN_VAR) {
             Ok(t) if !t.is_empty() => t,
-            _ => random_token()?,
+            _ => apiary_manifest::random_token()
+                .map_err(|e| LaunchError::Runtime(format!("cannot read /dev/urandom: {e}")))?,
         },
     };
 

@@ -94,6 +94,14 @@ pub const CONTROL_TOKEN_FILE: &str = "control.token";
 /// The token the dashboard's control plane (faults, drills, load) requires.
 pub const CONTROL_TOKEN_VAR: &str = "APIARY_CONTROL_TOKEN";
 
+/// A random token from the OS (32 hex characters): the control token, the dashboard's token.
+pub fn random_token() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Writes the control token to `<data_dir>/control.token`, readable by its owner only.
 pub fn write_control_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -267,6 +275,29 @@ impl Manifest {
                 })
                 .collect(),
         }
+    }
+
+    /// The fault flags at their defaults: the `[faults] flags` file when it exists (refused,
+    /// naming each variant, if a label does not say its value), else generated from the
+    /// manifest. The launcher and the dashboard both start from this.
+    pub fn base_flags(&self, manifest_path: &Path) -> Result<apiary_faults::FlagSet, String> {
+        let path = self.resolve(manifest_path, &self.faults.flags);
+        if !path.is_file() {
+            return Ok(apiary_faults::base_flags(&self.fault_shape()));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let set: apiary_faults::FlagSet = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a flagd flag file: {e}", path.display()))?;
+        let lies = apiary_faults::label_mismatches(&set);
+        if !lies.is_empty() {
+            return Err(format!(
+                "{}: variant labels must say their values:\n  {}",
+                path.display(),
+                lies.join("\n  ")
+            ));
+        }
+        Ok(set)
     }
 
     /// The control plane's caps.

@@ -90,7 +90,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
 /// The readiness check a failing-readiness fault fails.
 pub async fn readiness_check() -> Result<(), String> {
     match apiary_faults::runtime::get() {
-        Some(f) if f.armed().await && f.readiness_failing().await => {
+        Some(f) if f.readiness_failing().await => {
             Err("injected fault: readiness failing".to_owned())
         }
         _ => Ok(()),
@@ -124,7 +124,7 @@ pub async fn store_delay() -> Option<Duration> {
 /// Whether the in-memory store is being lost now.
 pub async fn store_lost() -> bool {
     match apiary_faults::runtime::get() {
-        Some(f) => f.armed().await && f.store_lost().await,
+        Some(f) => f.store_lost().await,
         None => false,
     }
 }
@@ -132,7 +132,7 @@ pub async fn store_lost() -> bool {
 /// Whether a charge on a card with this BIN fails at the issuer now.
 pub async fn card_fails(card_bin: &str) -> bool {
     match apiary_faults::runtime::get() {
-        Some(f) => f.armed().await && f.card_fails(card_bin).await,
+        Some(f) => f.card_fails(card_bin).await,
         None => false,
     }
 }

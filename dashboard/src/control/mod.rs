@@ -56,10 +56,6 @@ pub enum ControlError {
     Setup(String),
 }
 
-fn random_token() -> std::io::Result<String> {
-    crate::security::generate_token()
-}
-
 impl Control {
     /// Sets the control plane up from the manifest: the base flags (the manifest's flag file,
     /// or generated from it), the data directory, the token, the load generator.
@@ -76,29 +72,14 @@ impl Control {
         std::fs::create_dir_all(&data_dir).map_err(|e| {
             ControlError::Setup(format!("cannot create {}: {e}", data_dir.display()))
         })?;
-        let flags_file = manifest.resolve(manifest_path, &manifest.faults.flags);
         let shape = manifest.fault_shape();
-        let base = if flags_file.is_file() {
-            let text = std::fs::read_to_string(&flags_file)
-                .map_err(|e| ControlError::Setup(format!("{}: {e}", flags_file.display())))?;
-            let set: apiary_faults::FlagSet = serde_json::from_str(&text)
-                .map_err(|e| ControlError::Setup(format!("{}: {e}", flags_file.display())))?;
-            let lies = apiary_faults::label_mismatches(&set);
-            if !lies.is_empty() {
-                return Err(ControlError::Setup(format!(
-                    "{}: variant labels must say their values: {}",
-                    flags_file.display(),
-                    lies.join("; ")
-                )));
-            }
-            set
-        } else {
-            apiary_faults::base_flags(&shape)
-        };
+        let base = manifest
+            .base_flags(manifest_path)
+            .map_err(ControlError::Setup)?;
         let token: Arc<str> = match token.filter(|t| !t.is_empty()) {
             Some(t) => Arc::from(t),
             None => {
-                let t = random_token()
+                let t = crate::security::generate_token()
                     .map_err(|e| ControlError::Setup(format!("cannot make a token: {e}")))?;
                 apiary_manifest::write_control_token(&data_dir, &t)
                     .map_err(|e| ControlError::Setup(format!("{}: {e}", data_dir.display())))?;

@@ -8,7 +8,7 @@ use apiary_telemetry::extract::Json;
 use apiary_telemetry::json_error;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -68,18 +68,8 @@ async fn guard(State(control): Shared, req: Request, next: Next) -> Response {
             "control requests from another site are refused",
         );
     }
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| {
-        g.len() == control.token.len()
-            && g.bytes()
-                .zip(control.token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
+    let ok = crate::security::bearer(req.headers())
+        .is_some_and(|given| crate::security::same(given, &control.token));
     if !ok {
         return json_error(
             StatusCode::UNAUTHORIZED,
