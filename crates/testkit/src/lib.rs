@@ -173,12 +173,34 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
     metric_sample(text, series).unwrap_or(0.0)
 }
 
-/// A loopback port that was free a moment ago.
+/// The ports [`free_port`] hands out: below Linux's ephemeral range (32768-60999), so no
+/// outgoing connection's local port can take one between the check and the service's bind.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A loopback port that was free a moment ago and that this process has not handed out
+/// before. Asking the kernel for port 0 and letting it go is racy twice over: the kernel may
+/// give the same port to the next caller (two services of one test stack on one port), and
+/// it sits in the ephemeral range that every outgoing connection draws from. So ports come
+/// from a range of their own, walked from an offset chosen by the process id (two test
+/// processes start far apart), each checked by binding it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let step = NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        let port = TEST_PORTS.start + u16::try_from(step).expect("step is below the span");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {TEST_PORTS:?}")
 }
 
 /// Polls `GET {base}/health/ready` until it answers 200, for at most 10 s; `what` names the
