@@ -57,8 +57,9 @@ ensure_ui_tools() {
 
 # The UI's browser half: dashboard-ui built to wasm with `hydrate` (profile wasm-release),
 # optimised by wasm-opt, plus its CSS and assets, into target/site (the dashboard serves it
-# from there). The server half is part of the dashboard binary, which `cargo build` builds.
+# from there), each with a .gz and .br twin that the dashboard sends to browsers accepting
+# them. The server half is part of the dashboard binary, which `cargo build` builds.
 build_ui() {
   log "building the dashboard UI bundle (wasm)"
-  PATH="$UI_TOOLS_DIR/binaryen/node_modules/.bin:$PATH" cargo leptos build --release --frontend-only
+  PATH="$UI_TOOLS_DIR/binaryen/node_modules/.bin:$PATH" cargo leptos build --release --frontend-only --precompress
 }

@@ -10,103 +10,21 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
 
-const BATCH: usize = 512;
+mod support;
+use support::{BATCH, batch};
+
 const BATCHES: usize = 2000;
 const HELD: usize = 1_000_000;
 const CONCURRENCY: usize = 4;
 const QUERIES: usize = 200;
 
-fn kv(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
+use apiary_testkit::free_port;
 
-fn s(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
-/// One batch: 512 spans of one service, shaped like Apiary's HTTP server and client spans.
-fn batch(n: usize) -> Vec<u8> {
-    let service = format!("svc-{}", n % 10);
-    let base = 1_790_000_000_000_000_000u64 + (n as u64) * 1_000_000;
-    let spans = (0..BATCH)
-        .map(|i| {
-            let k = n * BATCH + i;
-            let trace = (k / 3) as u128 + 1;
-            let server = i % 3 != 1;
-            let product = k % 300;
-            let duration = 1_000_000 + (k % 97) as u64 * 1_000_000;
-            Span {
-                trace_id: trace.to_be_bytes().to_vec(),
-                span_id: ((k as u64) + 1).to_be_bytes().to_vec(),
-                parent_span_id: if k.is_multiple_of(3) {
-                    Vec::new()
-                } else {
-                    (k as u64).to_be_bytes().to_vec()
-                },
-                name: if server {
-                    "GET /api/products/{id}".into()
-                } else {
-                    "GET /products/{id}".into()
-                },
-                kind: if server { 2 } else { 3 },
-                start_time_unix_nano: base + i as u64 * 1000,
-                end_time_unix_nano: base + i as u64 * 1000 + duration,
-                attributes: vec![
-                    kv("http.request.method", s("GET")),
-                    kv("http.route", s("/api/products/{id}")),
-                    kv("url.path", s(&format!("/api/products/BK-{product:04}"))),
-                    kv("url.scheme", s("http")),
-                    kv("network.protocol.version", s("1.1")),
-                    kv("user_agent.original", s("apiary-load/0.1")),
-                    kv(
-                        "http.response.status_code",
-                        Value::IntValue(if k.is_multiple_of(100) { 500 } else { 200 }),
-                    ),
-                ],
-                status: k.is_multiple_of(100).then(|| Status {
-                    code: 2,
-                    message: "upstream failed".into(),
-                }),
-                ..Default::default()
-            }
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![
-                    kv("service.name", s(&service)),
-                    kv("service.namespace", s("apiary")),
-                ],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-    .encode_to_vec()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+/// Ten services, as the stack has; the dashboard's bench runs without them (spans only).
+const SERVICES: [&str; 10] = [
+    "svc-0", "svc-1", "svc-2", "svc-3", "svc-4", "svc-5", "svc-6", "svc-7", "svc-8", "svc-9",
+];
 
 fn rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -188,8 +106,11 @@ async fn main() {
 
     eprintln!("encoding {BATCHES} batches of {BATCH} spans…");
     // Shared bytes: cloning a batch per request copies nothing.
-    let batches: std::sync::Arc<Vec<Bytes>> =
-        std::sync::Arc::new((0..BATCHES).map(|n| Bytes::from(batch(n))).collect());
+    let batches: std::sync::Arc<Vec<Bytes>> = std::sync::Arc::new(
+        (0..BATCHES)
+            .map(|n| Bytes::from(batch(n, &SERVICES)))
+            .collect(),
+    );
     let bytes_total: usize = batches.iter().map(|b| b.len()).sum();
     let url = format!("http://127.0.0.1:{otlp}/v1/traces");
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -19,6 +19,7 @@ use crate::security::{self, ApiKey, Token};
 use crate::store::Store;
 use crate::ui;
 use dashboard_ui::server::Site;
+use tower_http::compression::CompressionLayer;
 
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -220,8 +221,12 @@ impl Application {
                 warning,
             }),
         );
+        // gzip for pages and API answers (a 1000-trace search is mostly repeated keys); the
+        // default predicate leaves the event stream, gRPC and small bodies alone, and the
+        // bundle files arrive already compressed.
         let mut api = api_router
             .merge(pages)
+            .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(
                 token,
                 security::require_token,

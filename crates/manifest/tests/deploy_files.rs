@@ -207,6 +207,43 @@ fn the_image_ships_every_binary() {
 }
 
 #[test]
+fn the_image_ships_the_ui_bundle_built_like_the_run_command_builds_it() {
+    let dockerfile =
+        std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile is readable");
+    let lib = std::fs::read_to_string(repo().join("scripts/lib.sh")).expect("scripts/lib.sh");
+    // The build stage uses the scripts' own functions, so the image and `scripts/up.sh`
+    // cannot drift apart, and has what they need (protoc for the flagd provider, npm for
+    // wasm-opt).
+    assert!(
+        dockerfile.contains(". scripts/lib.sh && ensure_ui_tools && build_ui"),
+        "the image does not build the UI bundle"
+    );
+    for func in ["ensure_ui_tools() {", "build_ui() {"] {
+        assert!(lib.contains(func), "scripts/lib.sh lost {func}");
+    }
+    assert!(
+        lib.contains("--precompress"),
+        "the bundle is built without its gzip/brotli twins"
+    );
+    for pkg in ["protobuf-compiler", "npm"] {
+        assert!(
+            dockerfile.contains(pkg),
+            "the build stage does not install {pkg}"
+        );
+    }
+    // The bundle lands where the dashboard is told to look.
+    let copied = dockerfile
+        .lines()
+        .find(|l| l.starts_with("COPY --from=build /src/target/site "))
+        .expect("the site directory is copied into the image");
+    let dest = copied.rsplit(' ').next().expect("a destination");
+    assert!(
+        dockerfile.contains(&format!("ENV DASHBOARD_SITE_ROOT={dest}")),
+        "DASHBOARD_SITE_ROOT does not point at {dest}"
+    );
+}
+
+#[test]
 fn compose_services_read_fault_flags_from_flagd_serving_the_shipped_file() {
     let m = manifest();
     let compose = yaml("compose.yaml");

@@ -2,7 +2,8 @@
 //! (`apiary up` on free ports) with shoppers generating traffic. Every page must render real
 //! data; a value on the overview changes without a reload; a click on an error trace opens its
 //! waterfall; presenter mode toggles (and cycles); a tile -> trace -> logs path takes three
-//! clicks. Screenshots of every page go to `artifacts/browser/` (or `APIARY_ARTIFACTS`).
+//! clicks; a drill's fault shows as a banner and chart shading, and its report opens from the
+//! Drills page. Screenshots of every page go to `artifacts/browser/` (or `APIARY_ARTIFACTS`).
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`), the UI bundle
 //! (`cargo leptos build --release --frontend-only`), `chromium` and `chromedriver`; so it is
@@ -429,6 +430,91 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     .await;
     s.screenshot(&shots.join("three-clicks-logs.png")).await;
     println!("final url: {}", s.current_url().await);
+
+    // ---- Faults and drills: a drill run (through the control API, with the stack's token)
+    // puts a banner on the overview and shades the charts while its fault is on; afterwards the
+    // Drills page lists the run and opens its report.
+    let token = stack.control_token();
+    let started = http
+        .post(format!("{base}/api/drills/orders-not-ready/run"))
+        .bearer_auth(&token)
+        .header("x-apiary-actor", "browser-test")
+        .json(&serde_json::json!({"time_scale": 0.2}))
+        .send()
+        .await
+        .expect("start a drill");
+    assert_eq!(started.status(), 202, "the drill starts");
+    let run: Value = started.json().await.expect("run");
+    let run_id = run["id"].as_str().expect("a run id").to_owned();
+    s.goto(&format!("{base}/")).await;
+    wait_live(&s).await;
+    let banner = s
+        .wait_for(
+            "the fault banner",
+            SECS(20),
+            "return Array.from(document.querySelectorAll('.banner.fault')).map(b => b.textContent).join(' | ').toLowerCase()",
+            |v| v.as_str().is_some_and(|t| t.contains("orders")),
+        )
+        .await;
+    println!("banner: {banner}");
+    s.wait_for(
+        "the orders tile to go down",
+        SECS(20),
+        "return document.querySelector('[data-service=orders]').className",
+        |v| v.as_str().is_some_and(|c| c.contains("h-down")),
+    )
+    .await;
+    s.screenshot(&shots.join("overview-fault.png")).await;
+    s.goto(&format!("{base}/services/orders")).await;
+    wait_live(&s).await;
+    s.wait_for(
+        "the fault shaded on the charts",
+        SECS(20),
+        "return document.querySelectorAll('.chart .fault-shade').length",
+        |v| v.as_u64().unwrap_or(0) >= 1,
+    )
+    .await;
+    s.screenshot(&shots.join("service-orders-fault.png")).await;
+    api_until(
+        &http,
+        &format!("{base}/api/drills/runs/{run_id}"),
+        "the drill to finish",
+        SECS(90),
+        |r| r["verdict"].as_str().is_some_and(|v| v != "running"),
+    )
+    .await;
+    s.press("6").await;
+    s.wait_for(
+        "the drills page",
+        SECS(10),
+        "return location.pathname",
+        |v| v == "/drills",
+    )
+    .await;
+    let run_link = s
+        .wait_element(
+            &format!("table.runs a[href='/drills/runs/{run_id}']"),
+            SECS(20),
+        )
+        .await;
+    s.screenshot(&shots.join("drills.png")).await;
+    s.click(&run_link).await;
+    s.wait_for(
+        "the drill report's timeline",
+        SECS(15),
+        "return document.querySelectorAll('ol.timeline li').length",
+        |v| v.as_u64().unwrap_or(0) >= 3,
+    )
+    .await;
+    let verdict = s
+        .script("return document.querySelector('.page-title').textContent")
+        .await;
+    println!("drill report: {verdict}");
+    assert!(
+        verdict.as_str().is_some_and(|t| t.contains("passed")),
+        "the drill passed: {verdict}"
+    );
+    s.screenshot(&shots.join("drill-report.png")).await;
 
     s.quit().await;
     println!(

@@ -32,45 +32,20 @@ pub struct Stack {
     child: Child,
     pub dashboard: String,
     pub gateway: String,
-    _dir: PathBuf,
+    /// The dashboard's OTLP/HTTP endpoint (`/v1/traces` and the rest go under it); the
+    /// million-span benchmark fills the dashboard through it.
+    #[allow(dead_code)]
+    pub otlp_http: String,
+    dir: PathBuf,
 }
-
-const SERVICES: [(&str, &[&str]); 10] = [
-    (
-        "gateway",
-        &[
-            "catalog",
-            "cart",
-            "checkout",
-            "inventory",
-            "reviews",
-            "recommendations",
-            "orders",
-        ],
-    ),
-    ("catalog", &[]),
-    ("cart", &[]),
-    (
-        "checkout",
-        &[
-            "cart",
-            "catalog",
-            "inventory",
-            "shipping",
-            "payment",
-            "orders",
-        ],
-    ),
-    ("inventory", &[]),
-    ("payment", &[]),
-    ("shipping", &[]),
-    ("reviews", &[]),
-    ("recommendations", &["orders"]),
-    ("orders", &[]),
-];
 
 impl Stack {
     pub fn start(dir: &Path, site_root: &Path) -> Self {
+        Self::start_with(dir, site_root, &[])
+    }
+
+    /// [`Stack::start`] with extra environment for `apiary up` and its children.
+    pub fn start_with(dir: &Path, site_root: &Path, env: &[(&str, &str)]) -> Self {
         let bins = bin_dir();
         for b in ["apiary", "dashboard", "gateway", "payment"] {
             assert!(
@@ -79,22 +54,39 @@ impl Stack {
                 bins.display()
             );
         }
+        // The repository's services (same dependencies and stores, so the shipped fault flags
+        // and drills fit), on free ports, with the shipped drills.
+        let real = apiary_manifest::Manifest::load(&repo_root().join("apiary.toml"))
+            .expect("the repository's apiary.toml is valid");
         let (ui, grpc, http) = (free_port(), free_port(), free_port());
         let mut text = format!(
             "[stack]\nhost = \"127.0.0.1\"\nnamespace = \"apiary\"\nenvironment = \"test\"\ndata_dir = \"{}\"\n\n\
              [telemetry]\notlp_endpoint = \"http://127.0.0.1:{grpc}\"\notlp_protocol = \"grpc\"\n\n\
-             [dashboard]\nport = {ui}\notlp_grpc_port = {grpc}\notlp_http_port = {http}\n\n",
-            dir.join("data").display()
+             [dashboard]\nport = {ui}\notlp_grpc_port = {grpc}\notlp_http_port = {http}\n\n\
+             [faults]\nflags = \"{}\"\ndrills = \"{}\"\n\n",
+            dir.join("data").display(),
+            repo_root().join("drills/flags.flagd.json").display(),
+            repo_root().join("drills").display(),
         );
         let mut gateway = 0;
-        for (name, deps) in SERVICES {
+        for service in &real.services {
             let port = free_port();
-            if name == "gateway" {
+            if service.name == "gateway" {
                 gateway = port;
             }
-            let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+            let deps: Vec<String> = service
+                .depends_on
+                .iter()
+                .map(|d| format!("\"{d}\""))
+                .collect();
+            let store = match service.store {
+                Some(apiary_manifest::Store::Sqlite) => "store = \"sqlite\"\n",
+                Some(apiary_manifest::Store::Memory) => "store = \"memory\"\n",
+                None => "",
+            };
             text.push_str(&format!(
-                "[[services]]\nname = \"{name}\"\nport = {port}\ndepends_on = [{}]\n\n",
+                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n{store}\n",
+                service.name,
                 deps.join(", ")
             ));
         }
@@ -109,6 +101,7 @@ impl Stack {
             .env("DASHBOARD_SITE_ROOT", site_root)
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
             .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -117,8 +110,17 @@ impl Stack {
             child,
             dashboard: format!("http://127.0.0.1:{ui}"),
             gateway: format!("http://127.0.0.1:{gateway}"),
-            _dir: dir.to_path_buf(),
+            otlp_http: format!("http://127.0.0.1:{http}"),
+            dir: dir.to_path_buf(),
         }
+    }
+
+    /// The control token `apiary up` wrote for this stack (what `apiary fault`/`drill` read).
+    pub fn control_token(&self) -> String {
+        std::fs::read_to_string(self.dir.join("data").join("control.token"))
+            .expect("apiary up writes the control token")
+            .trim()
+            .to_owned()
     }
 
     /// Waits until the dashboard reports all ten services up.

@@ -1,0 +1,91 @@
+//! Synthetic OTLP spans for the benchmarks (the dashboard's, and the UI's with a million spans
+//! held): realistic in shape and size, deterministic, encoded once.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
+
+/// Spans per export request.
+pub const BATCH: usize = 512;
+
+fn kv(key: &str, value: Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+/// Batch `n`: 512 spans of one of `services` (in turn), shaped like Apiary's HTTP server and
+/// client spans: three spans a trace, one in a hundred an error, durations 1-97 ms.
+pub fn batch(n: usize, services: &[&str]) -> Vec<u8> {
+    let service = services[n % services.len()];
+    let base = 1_790_000_000_000_000_000u64 + (n as u64) * 1_000_000;
+    let spans = (0..BATCH)
+        .map(|i| {
+            let k = n * BATCH + i;
+            let trace = (k / 3) as u128 + 1;
+            let server = i % 3 != 1;
+            let product = k % 300;
+            let duration = 1_000_000 + (k % 97) as u64 * 1_000_000;
+            Span {
+                trace_id: trace.to_be_bytes().to_vec(),
+                span_id: ((k as u64) + 1).to_be_bytes().to_vec(),
+                parent_span_id: if k.is_multiple_of(3) {
+                    Vec::new()
+                } else {
+                    (k as u64).to_be_bytes().to_vec()
+                },
+                name: if server {
+                    "GET /api/products/{id}".into()
+                } else {
+                    "GET /products/{id}".into()
+                },
+                kind: if server { 2 } else { 3 },
+                start_time_unix_nano: base + i as u64 * 1000,
+                end_time_unix_nano: base + i as u64 * 1000 + duration,
+                attributes: vec![
+                    kv("http.request.method", s("GET")),
+                    kv("http.route", s("/api/products/{id}")),
+                    kv("url.path", s(&format!("/api/products/BK-{product:04}"))),
+                    kv("url.scheme", s("http")),
+                    kv("network.protocol.version", s("1.1")),
+                    kv("user_agent.original", s("apiary-load/0.1")),
+                    kv(
+                        "http.response.status_code",
+                        Value::IntValue(if k.is_multiple_of(100) { 500 } else { 200 }),
+                    ),
+                ],
+                status: k.is_multiple_of(100).then(|| Status {
+                    code: 2,
+                    message: "upstream failed".into(),
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    kv("service.name", s(service)),
+                    kv("service.namespace", s("apiary")),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}

@@ -1,0 +1,273 @@
+//! The UI with a million spans held: the whole stack (`apiary up`, release binaries) with
+//! shoppers, the dashboard filled with 1,000,000 more spans over OTLP/HTTP (spans of the same ten
+//! services, shaped like theirs), then every page opened in Debian's headless Chromium and
+//! watched for ten seconds of live updates: how long until it is hydrated and live, how big
+//! the page was, long tasks (main thread busy > 50 ms), the worst gap between animation
+//! frames, and layout shift.
+//!
+//!   cargo build --release --workspace --bins
+//!   cargo leptos build --release --frontend-only --precompress
+//!   cargo bench -p dashboard-ui --bench million_spans
+//!
+//! Prints a Markdown table (the README's). Loopback only; every phase is bounded in count and
+//! time. Screenshots go to `artifacts/bench/`.
+
+#[allow(dead_code)]
+#[path = "../tests/browser/stack.rs"]
+mod stack;
+#[path = "../../benches/support/mod.rs"]
+mod support;
+#[allow(dead_code)]
+#[path = "../tests/browser/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use stack::{Stack, Traffic, free_port, repo_root};
+use support::{BATCH, batch};
+use webdriver::Driver;
+
+const HELD: usize = 1_000_000;
+const BATCHES: usize = HELD / BATCH + 8;
+const CONCURRENCY: usize = 2;
+const WATCH: Duration = Duration::from_secs(10);
+
+/// Installed once the page is live: long tasks, layout shifts and the gaps between animation
+/// frames, from now on.
+const OBSERVE: &str = r#"
+const p = { long: [], shift: 0, gaps: [], last: performance.now(), since: performance.now() };
+window.__apiaryPerf = p;
+new PerformanceObserver(l => l.getEntries().forEach(e => p.long.push(e.duration)))
+  .observe({ type: 'longtask' });
+new PerformanceObserver(l => l.getEntries().forEach(e => { if (!e.hadRecentInput) p.shift += e.value; }))
+  .observe({ type: 'layout-shift' });
+const tick = t => { p.gaps.push(t - p.last); p.last = t; if (p.gaps.length < 10000) requestAnimationFrame(tick); };
+requestAnimationFrame(tick);
+return null;
+"#;
+
+const COLLECT: &str = r#"
+const p = window.__apiaryPerf;
+const gaps = p.gaps.slice().sort((a, b) => a - b);
+const q = f => gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(f * gaps.length))] : null;
+return {
+  secs: (performance.now() - p.since) / 1000,
+  frames: gaps.length,
+  gap_p99: q(0.99),
+  gap_max: gaps.length ? gaps[gaps.length - 1] : null,
+  long_tasks: p.long.length,
+  long_max: p.long.length ? Math.max(...p.long) : 0,
+  long_total: p.long.reduce((a, b) => a + b, 0),
+  cls: p.shift,
+  heap_mib: performance.memory ? performance.memory.usedJSHeapSize / 1048576 : null,
+};
+"#;
+
+const NAV: &str = r#"
+const n = performance.getEntriesByType('navigation')[0];
+return { ttfb: n.responseStart - n.requestStart, html_kib: n.encodedBodySize / 1024,
+         html_raw_kib: n.decodedBodySize / 1024, dom: n.domContentLoadedEventEnd };
+"#;
+
+fn has(cmd: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {cmd} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiary-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+async fn json(http: &reqwest::Client, url: &str) -> Value {
+    match http.get(url).send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
+fn ms(v: &Value) -> String {
+    v.as_f64().map_or("–".to_owned(), |x| format!("{x:.0} ms"))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let site = std::env::var_os("DASHBOARD_SITE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/site"));
+    let mut missing = Vec::new();
+    if !site.join("pkg/dashboard.wasm").is_file() {
+        missing.push(format!(
+            "the UI bundle in {} (cargo leptos build --release --frontend-only --precompress)",
+            site.display()
+        ));
+    }
+    for cmd in ["chromium", "chromedriver"] {
+        if !has(cmd) {
+            missing.push(format!("{cmd} (Debian packages chromium, chromium-driver)"));
+        }
+    }
+    let bins = stack::bin_dir();
+    if !bins.join("dashboard").is_file() {
+        missing.push(format!(
+            "the release binaries in {} (cargo build --release --workspace --bins)",
+            bins.display()
+        ));
+    }
+    if !missing.is_empty() {
+        eprintln!("million_spans: cannot run, missing:");
+        for m in missing {
+            eprintln!("  - {m}");
+        }
+        return ExitCode::from(2);
+    }
+
+    let dir = temp_dir("million");
+    let shots = repo_root().join("artifacts/bench");
+    std::fs::create_dir_all(&shots).expect("artifacts dir");
+    let held = HELD.to_string();
+    let stack = Stack::start_with(&dir, &site, &[("DASHBOARD_MAX_SPANS", held.as_str())]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    stack.wait_all_up(&http, Duration::from_secs(90)).await;
+    let traffic = Traffic::start(&stack.gateway, 4);
+    let base = stack.dashboard.clone();
+
+    let manifest = apiary_manifest::Manifest::load(&repo_root().join("apiary.toml"))
+        .expect("the repository's apiary.toml");
+    let names: Vec<&str> = manifest.services.iter().map(|s| s.name.as_str()).collect();
+    eprintln!("encoding {BATCHES} batches of {BATCH} spans…");
+    let batches: Arc<Vec<Vec<u8>>> = Arc::new((0..BATCHES).map(|n| batch(n, &names)).collect());
+    let url = format!("{}/v1/traces", stack.otlp_http);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (http, url, next, batches) =
+                (http.clone(), url.clone(), next.clone(), batches.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = batches.get(i) else { return };
+                    let resp = http
+                        .post(&url)
+                        .header("content-type", "application/x-protobuf")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("export");
+                    assert_eq!(resp.status(), 200, "export {i}");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("export worker");
+    }
+    let stats = json(&http, &format!("{base}/api/store")).await;
+    eprintln!(
+        "filled in {:.1} s: {stats}",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        stats["spans"].as_u64(),
+        Some(HELD as u64),
+        "the store holds a million spans"
+    );
+
+    // A live trace for the waterfall page (the synthetic ones are older).
+    let traces = json(
+        &http,
+        &format!("{base}/api/traces?service=checkout&limit=1"),
+    )
+    .await;
+    let trace_id = traces[0]["trace_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let pages = [
+        ("overview", "/".to_owned()),
+        ("business", "/business".to_owned()),
+        ("service map", "/map".to_owned()),
+        ("service (checkout)", "/services/checkout".to_owned()),
+        ("traces", "/traces".to_owned()),
+        (
+            "traces, filtered",
+            "/traces?service=catalog&status=error&min_duration_ms=50".to_owned(),
+        ),
+        ("trace waterfall", format!("/traces/{trace_id}")),
+        ("logs", "/logs".to_owned()),
+    ];
+
+    let driver = Driver::start(free_port()).await;
+    let profile = temp_dir("chromium");
+    let s = driver.session(&profile).await;
+    let mut rows = Vec::new();
+    for (name, path) in &pages {
+        let opened = Instant::now();
+        s.goto(&format!("{base}{path}")).await;
+        s.wait_for(
+            &format!("{name} to hydrate and go live"),
+            Duration::from_secs(30),
+            "return !!document.querySelector('.conn.on')",
+            |v| *v == true,
+        )
+        .await;
+        let live_ms = opened.elapsed().as_millis();
+        let nav = s.script(NAV).await;
+        s.script(OBSERVE).await;
+        tokio::time::sleep(WATCH).await;
+        let perf = s.script(COLLECT).await;
+        let file = name.replace([' ', '(', ')', ','], "-");
+        s.screenshot(&shots.join(format!("million-{file}.png")))
+            .await;
+        eprintln!("{name}: live after {live_ms} ms; {nav}; {perf}");
+        rows.push((*name, live_ms, nav, perf));
+    }
+    s.quit().await;
+    let stats = json(&http, &format!("{base}/api/store")).await;
+    traffic.finish().await;
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "{} spans held at the end; each page watched for {} s of live updates (shoppers running)",
+        stats["spans"],
+        WATCH.as_secs()
+    );
+    println!(
+        "| page | open -> live | first byte | HTML (gzip / raw) | long tasks (> 50 ms) | worst frame gap | frames/s | layout shift | JS heap |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, live_ms, nav, perf) in rows {
+        let secs = perf["secs"].as_f64().unwrap_or(1.0).max(0.001);
+        println!(
+            "| {name} | {live_ms} ms | {} | {:.0} / {:.0} KiB | {} ({} longest) | {} | {:.0} | {:.3} | {} |",
+            ms(&nav["ttfb"]),
+            nav["html_kib"].as_f64().unwrap_or(0.0),
+            nav["html_raw_kib"].as_f64().unwrap_or(0.0),
+            perf["long_tasks"],
+            ms(&perf["long_max"]),
+            ms(&perf["gap_max"]),
+            perf["frames"].as_f64().unwrap_or(0.0) / secs,
+            perf["cls"].as_f64().unwrap_or(0.0),
+            perf["heap_mib"]
+                .as_f64()
+                .map_or("–".to_owned(), |m| format!("{m:.1} MiB")),
+        );
+    }
+    ExitCode::SUCCESS
+}
