@@ -371,12 +371,11 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     s.wait_for(
         "log rows",
         SECS(20),
-        "return document.querySelectorAll('#log-list .log').length",
+        "return document.querySelectorAll('#log-list .log:not([hidden])').length",
         |v| v.as_u64().unwrap_or(0) >= 5,
     )
     .await;
-    let first_row =
-        "const r = document.querySelector('#log-list .log'); return r ? r.textContent : ''";
+    let first_row = "const r = document.querySelector('#log-list .log:not([hidden])'); return r ? r.textContent : ''";
     let head = s.script(first_row).await;
     s.wait_for("the tail to move", SECS(20), first_row, |v| *v != head)
         .await;
@@ -424,7 +423,7 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     s.wait_for(
         "log rows of that trace",
         SECS(15),
-        "return document.querySelectorAll('#log-list .log').length",
+        "return document.querySelectorAll('#log-list .log:not([hidden])').length",
         |v| v.as_u64().unwrap_or(0) >= 1,
     )
     .await;
