@@ -9,10 +9,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 
 mod support;
-use support::{BATCH, batch};
+use support::{BATCH, batch, export_all};
 
 const BATCHES: usize = 2000;
 const HELD: usize = 1_000_000;
@@ -112,30 +112,14 @@ async fn main() {
             .collect(),
     );
     let bytes_total: usize = batches.iter().map(|b| b.len()).sum();
-    let url = format!("http://127.0.0.1:{otlp}/v1/traces");
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (http, url, next, batches) =
-                (http.clone(), url.clone(), next.clone(), batches.clone());
-            async move {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(body) = batches.get(i) else { return };
-                    let resp = http
-                        .post(&url)
-                        .header("content-type", "application/x-protobuf")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .expect("export");
-                    assert_eq!(resp.status(), 200);
-                }
-            }
-        })
-        .collect();
-    futures_util::future::join_all(workers).await;
+    export_all(
+        &http,
+        &format!("http://127.0.0.1:{otlp}/v1/traces"),
+        batches,
+        CONCURRENCY,
+    )
+    .await;
     let secs = start.elapsed().as_secs_f64();
     let spans_per_sec = (BATCHES * BATCH) as f64 / secs;
 

@@ -1,12 +1,50 @@
 //! Synthetic OTLP spans for the benchmarks (the dashboard's, and the UI's with a million spans
 //! held): realistic in shape and size, deterministic, encoded once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
+
+/// Sends every batch to `url` (OTLP/HTTP protobuf) over `concurrency` connections, each batch
+/// once, and requires a 200 for each. The batches are shared: sending one copies nothing.
+pub async fn export_all(
+    http: &reqwest::Client,
+    url: &str,
+    batches: Arc<Vec<Bytes>>,
+    concurrency: usize,
+) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, url, next, batches) =
+                (http.clone(), url.to_owned(), next.clone(), batches.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = batches.get(i) else { return };
+                    let resp = http
+                        .post(&url)
+                        .header("content-type", "application/x-protobuf")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("export");
+                    assert_eq!(resp.status(), 200, "export of batch {i}");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("an export worker");
+    }
+}
 
 /// Spans per export request.
 pub const BATCH: usize = 512;

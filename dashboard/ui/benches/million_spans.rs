@@ -24,13 +24,12 @@ mod webdriver;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use stack::{Stack, Traffic, free_port, repo_root};
-use support::{BATCH, batch};
+use stack::{Stack, Traffic, free_port, get_json, repo_root, temp_dir};
+use support::{BATCH, batch, export_all};
 use webdriver::Driver;
 
 const HELD: usize = 1_000_000;
@@ -80,20 +79,6 @@ fn has(cmd: &str) -> bool {
         .args(["-c", &format!("command -v {cmd} >/dev/null")])
         .status()
         .is_ok_and(|s| s.success())
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apiary-bench-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-async fn json(http: &reqwest::Client, url: &str) -> Value {
-    match http.get(url).send().await {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    }
 }
 
 fn ms(v: &Value) -> String {
@@ -149,34 +134,20 @@ async fn main() -> ExitCode {
         .expect("the repository's apiary.toml");
     let names: Vec<&str> = manifest.services.iter().map(|s| s.name.as_str()).collect();
     eprintln!("encoding {BATCHES} batches of {BATCH} spans…");
-    let batches: Arc<Vec<Vec<u8>>> = Arc::new((0..BATCHES).map(|n| batch(n, &names)).collect());
-    let url = format!("{}/v1/traces", stack.otlp_http);
-    let next = Arc::new(AtomicUsize::new(0));
+    let batches: Arc<Vec<bytes::Bytes>> = Arc::new(
+        (0..BATCHES)
+            .map(|n| bytes::Bytes::from(batch(n, &names)))
+            .collect(),
+    );
     let started = Instant::now();
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (http, url, next, batches) =
-                (http.clone(), url.clone(), next.clone(), batches.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = batches.get(i) else { return };
-                    let resp = http
-                        .post(&url)
-                        .header("content-type", "application/x-protobuf")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .expect("export");
-                    assert_eq!(resp.status(), 200, "export {i}");
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.expect("export worker");
-    }
-    let stats = json(&http, &format!("{base}/api/store")).await;
+    export_all(
+        &http,
+        &format!("{}/v1/traces", stack.otlp_http),
+        batches,
+        CONCURRENCY,
+    )
+    .await;
+    let stats = get_json(&http, &format!("{base}/api/store")).await;
     eprintln!(
         "filled in {:.1} s: {stats}",
         started.elapsed().as_secs_f64()
@@ -188,7 +159,7 @@ async fn main() -> ExitCode {
     );
 
     // A live trace for the waterfall page (the synthetic ones are older).
-    let traces = json(
+    let traces = get_json(
         &http,
         &format!("{base}/api/traces?service=checkout&limit=1"),
     )
@@ -237,7 +208,7 @@ async fn main() -> ExitCode {
         rows.push((*name, live_ms, nav, perf));
     }
     s.quit().await;
-    let stats = json(&http, &format!("{base}/api/store")).await;
+    let stats = get_json(&http, &format!("{base}/api/store")).await;
     traffic.finish().await;
     drop(stack);
     let _ = std::fs::remove_dir_all(&profile);

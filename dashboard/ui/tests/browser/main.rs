@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use stack::{Stack, Traffic, free_port, repo_root};
+use stack::{Stack, Traffic, free_port, get_json, repo_root, temp_dir};
 use webdriver::{Driver, Session};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -40,20 +40,6 @@ fn site_root() -> PathBuf {
         root.display()
     );
     root
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apiary-browser-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-async fn get_json(http: &reqwest::Client, url: &str) -> Value {
-    match http.get(url).send().await {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    }
 }
 
 /// Polls the API until `accept`, bounded.

@@ -11,6 +11,22 @@ use serde_json::{Value, json};
 
 pub use apiary_testkit::free_port;
 
+/// A fresh scratch directory named after the test process.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiary-browser-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// `GET url` as JSON; `Null` when it fails (callers poll).
+pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    match http.get(url).send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
