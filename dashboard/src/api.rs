@@ -136,6 +136,8 @@ impl From<&StoredSpan> for SpanView {
 
 #[derive(Debug, Serialize)]
 struct LogView {
+    /// Arrival number in the store: `?after=` this returns only what arrived later.
+    seq: u64,
     time_unix_nano: u64,
     severity_number: i32,
     severity_text: String,
@@ -146,9 +148,10 @@ struct LogView {
     attributes: BTreeMap<String, AttrValue>,
 }
 
-impl From<&StoredLog> for LogView {
-    fn from(l: &StoredLog) -> Self {
+impl From<(u64, &StoredLog)> for LogView {
+    fn from((seq, l): (u64, &StoredLog)) -> Self {
         Self {
+            seq,
             time_unix_nano: l.time_unix_nano,
             severity_number: l.severity_number,
             severity_text: l.severity_text.to_string(),
@@ -318,12 +321,19 @@ async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogView>>
         ));
     }
     let limit = limit(&q, 100, 1000)?;
+    let after = match nonempty(&q, "after") {
+        None => None,
+        Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+            ApiError::BadRequest("after must be a log's seq (a whole number)".into())
+        })?),
+    };
+    let is_new = |(seq, _): &(u64, &StoredLog)| after.is_none_or(|a| *seq > a);
     let store = s
         .store
         .logs
         .read()
         .map_err(|_| ApiError::NotFound("store unavailable".into()))?;
-    let matches = |l: &&StoredLog| {
+    let matches = |(_, l): &(u64, &StoredLog)| {
         l.severity_number >= min
             && trace.is_none_or(|t| l.trace_id == Some(t))
             && text
@@ -335,13 +345,15 @@ async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogView>>
             .of_trace(&t)
             .into_iter()
             .rev()
-            .filter(|l| service.is_none_or(|svc| *l.service == *svc))
+            .take_while(is_new)
+            .filter(|(_, l)| service.is_none_or(|svc| *l.service == *svc))
             .filter(matches)
             .take(limit)
             .map(LogView::from)
             .collect(),
         (None, service) => store
             .newest(service)
+            .take_while(is_new)
             .filter(matches)
             .take(limit)
             .map(LogView::from)

@@ -76,6 +76,7 @@ pub fn document() -> Value {
                 param("severity", "minimum severity", json!({ "type": "string", "enum": ["trace", "debug", "info", "warn", "error", "fatal"] })),
                 param("trace_id", "32-character hex trace id", json!({ "type": "string" })),
                 param("q", "text in the body, case-insensitive", json!({ "type": "string", "maxLength": 200 })),
+                param("after", "only logs that arrived after the one with this `seq` (every log carries its arrival number)", json!({ "type": "integer", "minimum": 0 })),
                 limit(1000),
             ]),
             "/api/topology": get("Service graph from the last minute of spans: nodes with health, edges with rps, error_rate, p95_ms", vec![]),

@@ -394,23 +394,44 @@ impl LogStore {
         self.ring.items.is_empty()
     }
 
-    pub fn of_trace(&self, id: &TraceId) -> Vec<&StoredLog> {
+    /// A trace's logs in arrival order, each with its arrival number.
+    pub fn of_trace(&self, id: &TraceId) -> Vec<(u64, &StoredLog)> {
         self.by_trace
             .get(id)
-            .map(|seqs| seqs.iter().filter_map(|s| self.ring.get(*s)).collect())
+            .map(|seqs| {
+                seqs.iter()
+                    .filter_map(|s| Some((*s, self.ring.get(*s)?)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
+    /// Logs newest first (of one service, or all), each with its arrival number: numbers only
+    /// grow, so "what arrived after n" is a prefix of this.
     pub fn newest<'a>(
         &'a self,
         service: Option<&str>,
-    ) -> Box<dyn Iterator<Item = &'a StoredLog> + 'a> {
+    ) -> Box<dyn Iterator<Item = (u64, &'a StoredLog)> + 'a> {
         match service {
             Some(name) => match self.by_service.get(name) {
-                Some(seqs) => Box::new(seqs.iter().rev().filter_map(|s| self.ring.get(*s))),
+                Some(seqs) => Box::new(
+                    seqs.iter()
+                        .rev()
+                        .filter_map(|s| Some((*s, self.ring.get(*s)?))),
+                ),
                 None => Box::new(std::iter::empty()),
             },
-            None => Box::new(self.ring.items.iter().rev()),
+            None => {
+                let base = self.ring.base;
+                Box::new(
+                    self.ring
+                        .items
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(move |(i, l)| (base + i as u64, l)),
+                )
+            }
         }
     }
 }

@@ -99,6 +99,49 @@ async fn traces_are_searchable_and_carry_their_logs_and_the_topology() {
     let (_, logs) = d.get_json("/api/logs?severity=fatal").await;
     assert_eq!(logs, serde_json::json!([]));
 
+    // Each log carries its arrival number; `after` returns only what arrived later (what a
+    // live tail asks for every second).
+    let later_log = logs_request("gateway", 8, 4, "slow answer from catalog", 13);
+    assert_eq!(
+        d.post_otlp(
+            "/v1/logs",
+            "application/x-protobuf",
+            later_log.encode_to_vec()
+        )
+        .await
+        .status(),
+        200
+    );
+    let all = d
+        .eventually("/api/logs", |l| l.as_array().map(Vec::len) == Some(2))
+        .await;
+    let seqs: Vec<u64> = all
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|l| l["seq"].as_u64().expect("a seq"))
+        .collect();
+    assert!(!seqs.is_empty(), "{all}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+    let newest = seqs[0];
+    let (_, none) = d.get_json(&format!("/api/logs?after={newest}")).await;
+    assert_eq!(
+        none,
+        serde_json::json!([]),
+        "nothing arrived after the newest"
+    );
+    let (_, later) = d.get_json(&format!("/api/logs?after={}", seqs[1])).await;
+    assert_eq!(later.as_array().map(Vec::len), Some(1), "{later}");
+    assert_eq!(later[0]["seq"], newest);
+    assert_eq!(later[0]["body"], "slow answer from catalog");
+    let (_, of_gateway) = d
+        .get_json(&format!("/api/logs?service=gateway&after={}", seqs[1]))
+        .await;
+    assert_eq!(of_gateway, later, "after works per service too");
+
     let topo = d
         .eventually("/api/topology", |t| {
             t["edges"].as_array().is_some_and(|e| !e.is_empty())
@@ -120,6 +163,7 @@ async fn bad_queries_get_a_400_with_a_json_error() {
         "/api/traces/not-hex",
         "/api/logs?severity=loud",
         "/api/logs?trace_id=123",
+        "/api/logs?after=yesterday",
     ] {
         let (status, body) = d.get_json(path).await;
         assert_eq!(status, 400, "{path}: {body}");

@@ -276,6 +276,9 @@ pub struct Span {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogRecord {
+    /// Arrival number in the dashboard's store (`/api/logs?after=`).
+    #[serde(default)]
+    pub seq: u64,
     pub time_unix_nano: u64,
     #[serde(default)]
     pub severity_number: i32,

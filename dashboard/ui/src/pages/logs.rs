@@ -159,10 +159,20 @@ pub fn LogsPage() -> impl IntoView {
         }
     });
     let api = Api::new();
+    // What the tail shows, newest first, and the filters it was read with. A refresh with the
+    // same filters asks only for what arrived after the newest record held (`after=seq`) and
+    // puts it on top; new filters read the tail afresh.
+    let held = StoredValue::new((None::<Filters>, Vec::<LogRecord>::new()));
     let logs = Resource::new(
         move || (filters.get(), tick.get()),
         move |(f, _)| {
-            api.get::<Vec<LogRecord>>(format!(
+            let after = held.with_value(|(held_for, rows)| {
+                (held_for.as_ref() == Some(&f))
+                    .then(|| rows.first().map(|l| l.seq))
+                    .flatten()
+            });
+            let after_text = after.map(|a| a.to_string()).unwrap_or_default();
+            let fetch = api.get::<Vec<LogRecord>>(format!(
                 "/api/logs{}",
                 query(&[
                     ("service", &f.service),
@@ -170,8 +180,19 @@ pub fn LogsPage() -> impl IntoView {
                     ("q", &f.q),
                     ("trace_id", &f.trace_id),
                     ("limit", &TAIL.to_string()),
+                    ("after", &after_text),
                 ])
-            ))
+            ));
+            async move {
+                let mut rows = fetch.await?;
+                if after.is_some() {
+                    // Fewer than a full tail arrived: the rest is what was already shown.
+                    let keep = TAIL.saturating_sub(rows.len());
+                    held.with_value(|(_, old)| rows.extend(old.iter().take(keep).cloned()));
+                }
+                held.set_value((Some(f), rows.clone()));
+                Ok::<_, String>(rows)
+            }
         },
     );
     let services = Memo::new(move |_| {
