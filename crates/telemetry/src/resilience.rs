@@ -141,12 +141,25 @@ impl CircuitBreaker {
         };
         match inner.state {
             BreakerState::Closed => true,
-            BreakerState::HalfOpen => false,
+            // One trial at a time; but a trial whose outcome never came (its caller was
+            // dropped mid-call, say a client hung up while the peer hung) must not hold the
+            // breaker half-open forever: after a cool-down another trial goes out.
+            BreakerState::HalfOpen => {
+                let abandoned = inner
+                    .opened_at
+                    .is_some_and(|t| t.elapsed() >= self.config.cool_down);
+                if abandoned {
+                    inner.opened_at = Some(Instant::now());
+                }
+                abandoned
+            }
             BreakerState::Open => {
                 if inner
                     .opened_at
                     .is_some_and(|t| t.elapsed() >= self.config.cool_down)
                 {
+                    // From here `opened_at` is when the trial went out.
+                    inner.opened_at = Some(Instant::now());
                     self.set(&mut inner, BreakerState::HalfOpen);
                     true
                 } else {
@@ -226,6 +239,22 @@ mod tests {
         for _ in 0..3 {
             b.record(false);
         }
+        assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn an_abandoned_trial_does_not_hold_it_half_open_forever() {
+        let b = breaker(10);
+        for _ in 0..4 {
+            b.record(false);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(b.allow(), "trial call, whose outcome never comes");
+        assert!(!b.allow(), "only one trial at a time");
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(b.allow(), "another trial after the cool-down");
+        b.record(true);
         assert_eq!(b.state(), BreakerState::Closed);
     }
 
