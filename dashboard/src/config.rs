@@ -114,6 +114,12 @@ impl Config {
                     96.0,
                     "mebibytes, e.g. 96",
                 )?,
+                restart_hold_s: env::parse_or(
+                    src,
+                    "DASHBOARD_RESTART_HOLD_S",
+                    10.0,
+                    "seconds, e.g. 10",
+                )?,
             },
             data_dir: env::raw(src, "APIARY_DATA_DIR").map(PathBuf::from),
             control_token: env::raw(src, "APIARY_CONTROL_TOKEN"),

@@ -31,6 +31,10 @@ pub struct Thresholds {
     pub min_rps: f64,
     /// Resident memory (MiB) at or above which a service is degraded.
     pub memory_mib: f64,
+    /// For this long (seconds) after a restart was seen, a service counts as degraded: a
+    /// process that crashes and comes back within a second is up at every probe, and a crash
+    /// loop would otherwise never show.
+    pub restart_hold_s: f64,
 }
 
 impl Default for Thresholds {
@@ -40,6 +44,7 @@ impl Default for Thresholds {
             latency_objective_ms: 500.0,
             min_rps: 0.2,
             memory_mib: 96.0,
+            restart_hold_s: 10.0,
         }
     }
 }
@@ -77,6 +82,9 @@ pub struct ServiceView {
     pub recent_rps: Vec<f64>,
     /// Resident memory in MiB (`process_resident_memory_bytes`), when exported.
     pub memory_mib: Option<f64>,
+    /// Restarts seen since the dashboard started watching (`process_start_time_seconds`
+    /// changed between two scrapes).
+    pub restarts: u32,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -289,6 +297,8 @@ struct Watched {
     metrics_ok: bool,
     last_scrape: Option<Instant>,
     memory: Option<f64>,
+    restarts: u32,
+    last_restart: Option<Instant>,
 }
 
 fn round(x: f64) -> f64 {
@@ -321,9 +331,17 @@ fn rate(d: &Delta, secs: f64) -> (f64, f64) {
     (round(rps), round(err))
 }
 
-/// Judges health from the probe and RED.
+/// A restart seen between two scrapes: how many so far, how long ago the last one was.
+#[derive(Debug, Clone, Copy)]
+pub struct Restarted {
+    pub count: u32,
+    pub ago: Duration,
+}
+
+/// Judges health from the probe, restarts and RED.
 pub fn judge(
     ready: Option<&Result<(), String>>,
+    restarted: Option<Restarted>,
     rps: f64,
     error_rate: f64,
     latency: &Latency,
@@ -334,6 +352,19 @@ pub fn judge(
         None => (Health::Unknown, Some("no probe answer yet".into())),
         Some(Err(why)) => (Health::Down, Some(why.clone())),
         Some(Ok(())) => {
+            if let Some(r) = restarted
+                && r.ago.as_secs_f64() < t.restart_hold_s
+            {
+                return (
+                    Health::Degraded,
+                    Some(format!(
+                        "restarted {:.0} s ago ({} restart{} seen)",
+                        r.ago.as_secs_f64(),
+                        r.count,
+                        if r.count == 1 { "" } else { "s" }
+                    )),
+                );
+            }
             if rps >= t.min_rps && error_rate >= t.error_ratio {
                 return (
                     Health::Degraded,
@@ -398,6 +429,8 @@ pub async fn run(
             metrics_ok: false,
             last_scrape: None,
             memory: None,
+            restarts: 0,
+            last_restart: None,
         })
         .collect();
     let mut tick = tokio::time::interval(every);
@@ -427,6 +460,15 @@ pub async fn run(
                         }
                     }
                     w.memory = scraped.resident_bytes.map(|b| round(b / 1_048_576.0));
+                    if restarted_between(w.previous.as_ref(), &scraped) {
+                        w.restarts += 1;
+                        w.last_restart = Some(now);
+                        tracing::warn!(
+                            service = %w.target.name,
+                            restarts = w.restarts,
+                            "the service restarted since the last scrape"
+                        );
+                    }
                     w.previous = Some(scraped);
                     w.last_scrape = Some(now);
                     w.metrics_ok = true;
@@ -499,6 +541,15 @@ async fn poll(
     tokio::join!(metrics, ready)
 }
 
+/// Whether the process behind a target is a new one: its exported start time moved. (Counter
+/// resets are not used: a service that has served nothing yet resets nothing.)
+fn restarted_between(previous: Option<&Scraped>, now: &Scraped) -> bool {
+    match (previous.and_then(|p| p.start_time), now.start_time) {
+        (Some(before), Some(after)) => (after - before).abs() >= 0.001,
+        _ => false,
+    }
+}
+
 /// Per-service RED from server spans, for services without `/metrics`.
 fn span_red(
     store: &Store,
@@ -552,8 +603,13 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
             (rps, error_rate, latency, source) = (r, e, l, "spans");
             last_seen = last_seen.max(Some(seen));
         }
+        let restarted = w.last_restart.map(|at| Restarted {
+            count: w.restarts,
+            ago: at.elapsed(),
+        });
         let (health, reason) = judge(
             w.ready.as_ref(),
+            restarted,
             rps,
             error_rate,
             &latency,
@@ -576,6 +632,7 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
                 .map(|p| p.view.rps)
                 .collect(),
             memory_mib: w.memory,
+            restarts: w.restarts,
         };
         let (minute, minute_secs) = window(&w.points, 60);
         for (k, v) in &minute.business {
@@ -810,34 +867,99 @@ mod tests {
             p95: Some(900.0),
             ..fast
         };
-        assert_eq!(judge(None, 0.0, 0.0, &fast, None, &t).0, Health::Unknown);
         assert_eq!(
-            judge(Some(&Err("unreachable".into())), 10.0, 0.0, &fast, None, &t).0,
+            judge(None, None, 0.0, 0.0, &fast, None, &t).0,
+            Health::Unknown
+        );
+        assert_eq!(
+            judge(
+                Some(&Err("unreachable".into())),
+                None,
+                10.0,
+                0.0,
+                &fast,
+                None,
+                &t
+            )
+            .0,
             Health::Down
         );
         assert_eq!(
-            judge(Some(&Ok(())), 10.0, 0.0, &fast, None, &t).0,
+            judge(Some(&Ok(())), None, 10.0, 0.0, &fast, None, &t).0,
             Health::Up
         );
         assert_eq!(
-            judge(Some(&Ok(())), 10.0, 0.2, &fast, None, &t).0,
+            judge(Some(&Ok(())), None, 10.0, 0.2, &fast, None, &t).0,
             Health::Degraded
         );
         assert_eq!(
-            judge(Some(&Ok(())), 0.1, 0.5, &fast, None, &t).0,
+            judge(Some(&Ok(())), None, 0.1, 0.5, &fast, None, &t).0,
             Health::Up,
             "too few requests to judge"
         );
-        let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(200.0), &t);
+        let (h, why) = judge(Some(&Ok(())), None, 10.0, 0.0, &fast, Some(200.0), &t);
         assert_eq!(h, Health::Degraded);
         assert!(why.is_some_and(|w| w.contains("memory 200 MiB")));
         assert_eq!(
-            judge(Some(&Ok(())), 10.0, 0.0, &fast, Some(20.0), &t).0,
+            judge(Some(&Ok(())), None, 10.0, 0.0, &fast, Some(20.0), &t).0,
             Health::Up
         );
-        let (h, why) = judge(Some(&Ok(())), 10.0, 0.0, &slow, None, &t);
+        let (h, why) = judge(Some(&Ok(())), None, 10.0, 0.0, &slow, None, &t);
         assert_eq!(h, Health::Degraded);
         assert!(why.unwrap_or_default().contains("p95"));
+    }
+
+    #[test]
+    fn a_recent_restart_degrades_until_the_hold_has_passed() {
+        let t = Thresholds::default();
+        let fast = Latency {
+            p50: Some(5.0),
+            p95: Some(10.0),
+            p99: Some(20.0),
+        };
+        let restarted = |secs| {
+            Some(Restarted {
+                count: 2,
+                ago: Duration::from_secs(secs),
+            })
+        };
+        let (h, why) = judge(Some(&Ok(())), restarted(3), 10.0, 0.0, &fast, None, &t);
+        assert_eq!(h, Health::Degraded);
+        assert_eq!(why.as_deref(), Some("restarted 3 s ago (2 restarts seen)"));
+        assert_eq!(
+            judge(Some(&Ok(())), restarted(11), 10.0, 0.0, &fast, None, &t).0,
+            Health::Up,
+            "the hold is over"
+        );
+        assert_eq!(
+            judge(
+                Some(&Err("unreachable".into())),
+                restarted(1),
+                10.0,
+                0.0,
+                &fast,
+                None,
+                &t
+            )
+            .0,
+            Health::Down,
+            "down while it is away"
+        );
+    }
+
+    #[test]
+    fn a_moved_start_time_is_a_restart() {
+        let at = |t: Option<f64>| Scraped {
+            start_time: t,
+            ..Scraped::default()
+        };
+        assert!(restarted_between(Some(&at(Some(100.0))), &at(Some(160.5))));
+        assert!(!restarted_between(Some(&at(Some(100.0))), &at(Some(100.0))));
+        assert!(!restarted_between(None, &at(Some(100.0))), "first scrape");
+        assert!(
+            !restarted_between(Some(&at(None)), &at(None)),
+            "not exported"
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub fn document() -> Value {
         "info": { "title": "Apiary dashboard API", "version": env!("CARGO_PKG_VERSION"),
                   "description": "Health, RED, traces, logs, topology and business KPIs of the Apiary stack." },
         "paths": {
-            "/api/services": get("Every watched service: health (up|degraded|down|unknown), rps, error_rate, latency_ms {p50,p95,p99}, last_seen", vec![]),
+            "/api/services": get("Every watched service: health (up|degraded|down|unknown), rps, error_rate, latency_ms {p50,p95,p99}, last_seen, memory_mib, restarts (seen since the dashboard started)", vec![]),
             "/api/services/{name}": { "get": {
                 "summary": "One service: summary, per-route RED, 15 minutes of 1-second points, upstream and downstream",
                 "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],

@@ -114,6 +114,9 @@ pub struct Scraped {
     pub business: BTreeMap<String, f64>,
     /// `process_resident_memory_bytes`, when the target exports it.
     pub resident_bytes: Option<f64>,
+    /// `process_start_time_seconds`, when the target exports it: a change between two scrapes
+    /// is a restart.
+    pub start_time: Option<f64>,
 }
 
 /// Stand-ins for `{` and `}` inside quoted label values while `prometheus-parse` reads a line:
@@ -202,6 +205,12 @@ pub fn parse(text: &str) -> Result<Scraped, String> {
                 sample.value
             {
                 out.resident_bytes = Some(v);
+            }
+        } else if sample.metric == "process_start_time_seconds" {
+            if let prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) =
+                sample.value
+            {
+                out.start_time = Some(v);
             }
         } else if sample.metric.starts_with("shop_") {
             let value = match sample.value {
@@ -380,6 +389,18 @@ shop_orders_placed_total 10
         let l = Latency::of_samples((1..=100).map(f64::from).collect());
         assert_eq!((l.p50, l.p95, l.p99), (Some(50.0), Some(95.0), Some(99.0)));
         assert_eq!(Latency::of_samples(vec![]), Latency::default());
+    }
+
+    #[test]
+    fn process_gauges_are_read() {
+        let text = "# TYPE process_start_time_seconds gauge\n\
+            process_start_time_seconds 1795806909.25\n\
+            # TYPE process_resident_memory_bytes gauge\n\
+            process_resident_memory_bytes 15728640\n";
+        let s = parse(text).expect("parse");
+        assert_eq!(s.start_time, Some(1_795_806_909.25));
+        assert_eq!(s.resident_bytes, Some(15_728_640.0));
+        assert_eq!(parse(TEXT_A).expect("a").start_time, None);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub const HTTP_DURATION_BUCKETS: &[f64] = &[
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// Unix seconds when this process installed its recorder (its start, for a scraper).
+static STARTED: OnceLock<f64> = OnceLock::new();
 
 /// The recorder's handle, installing the recorder if nobody has yet.
 ///
@@ -30,6 +32,7 @@ pub fn handle() -> &'static PrometheusHandle {
                 HTTP_DURATION_BUCKETS,
             )
             .unwrap_or_else(|_| PrometheusBuilder::new());
+        STARTED.get_or_init(unix_now);
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
         // Err means a recorder already exists: keep ours for rendering, as documented above.
@@ -50,6 +53,11 @@ fn describe() {
         metrics::Unit::Seconds,
         "Duration of HTTP client requests."
     );
+    metrics::describe_gauge!(
+        START_TIME,
+        metrics::Unit::Seconds,
+        "Start time of the process since the Unix epoch."
+    );
     metrics::describe_counter!(
         crate::export_queue::EXPORTED,
         "Telemetry items (spans, log records) exported over OTLP."
@@ -68,9 +76,22 @@ fn describe() {
 /// every scrape.
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 
+/// When the process started, in Unix seconds (the standard Prometheus process-collector
+/// name). A scraper that sees it change knows the process restarted between two scrapes, even
+/// when the restart was too quick for any probe to find it down.
+pub const START_TIME: &str = "process_start_time_seconds";
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// Renders the current metrics in the Prometheus text format.
 pub fn render() -> String {
     let handle = handle();
+    metrics::gauge!(START_TIME).set(*STARTED.get_or_init(unix_now));
     // The recorder only drops aged histogram samples when asked to; do it on every scrape.
     handle.run_upkeep();
     if let Some(bytes) = crate::faults::resident_bytes() {
@@ -89,4 +110,31 @@ pub async fn metrics_handler() -> Response {
         render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start_time(page: &str) -> f64 {
+        page.lines()
+            .find_map(|l| l.strip_prefix("process_start_time_seconds "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no start time in:\n{page}"))
+    }
+
+    #[test]
+    fn the_start_time_is_exported_and_stays_put_between_scrapes() {
+        let first = start_time(&render());
+        let now = unix_now();
+        assert!(
+            first > 1.0e9 && first <= now,
+            "start {first} is a past Unix time (now {now})"
+        );
+        assert_eq!(
+            start_time(&render()),
+            first,
+            "the same process, the same start"
+        );
+    }
 }

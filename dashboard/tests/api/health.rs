@@ -195,3 +195,57 @@ async fn a_service_without_metrics_gets_red_from_its_server_spans() {
     assert_eq!(services[0]["error_rate"], 0.1, "{services}");
     assert_eq!(services[0]["latency_ms"]["p50"], 20.0, "{services}");
 }
+
+/// A process that restarts between two scrapes is up at every probe; its exported start time
+/// is what gives it away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_too_quick_for_the_probe_still_shows() {
+    let started = Arc::new(AtomicU64::new(1_795_800_000));
+    let metrics = {
+        let started = started.clone();
+        move || {
+            let s = started.load(Ordering::Relaxed);
+            async move {
+                format!("# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds {s}\n")
+            }
+        }
+    };
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health/ready", get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut config = Config::for_tests();
+    config.scrape_interval = Duration::from_millis(200);
+    config.thresholds.restart_hold_s = 2.0;
+    let d = spawn(
+        config,
+        vec![Target {
+            name: "flaky".into(),
+            base_url: url,
+        }],
+    )
+    .await;
+    let health = |name: &'static str| move |v: &serde_json::Value| v[0]["health"] == name;
+    let up = d.eventually("/api/services", health("up")).await;
+    assert_eq!(up[0]["restarts"], 0, "{up}");
+
+    started.fetch_add(61, Ordering::Relaxed);
+    let restarted = d.eventually("/api/services", health("degraded")).await;
+    assert_eq!(restarted[0]["restarts"], 1, "{restarted}");
+    assert!(
+        restarted[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("restarted"),
+        "{restarted}"
+    );
+    // Up again once the hold has passed; the count stays.
+    let after = d.eventually("/api/services", health("up")).await;
+    assert_eq!(after[0]["restarts"], 1, "{after}");
+}
