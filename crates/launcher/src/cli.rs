@@ -183,6 +183,12 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_load: bool,
 
+    /// Run each service from its own binary even when the storefront's multi-call binary
+    /// (`apiary-shop`, which lets the ten processes share one copy of their code in memory) is
+    /// built next to them.
+    #[arg(long)]
+    pub separate_binaries: bool,
+
     /// Send OTLP here instead of the manifest's endpoint.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,

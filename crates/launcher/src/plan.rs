@@ -18,6 +18,9 @@ pub struct PlannedService {
     /// Other ports it binds (the dashboard's OTLP receivers), checked free before start.
     pub extra_ports: Vec<u16>,
     pub binary: PathBuf,
+    /// What the process is called (`argv[0]`, what `ps` shows), when not the binary's path: a
+    /// service run by the multi-call binary is still called by its own name.
+    pub arg0: Option<String>,
     /// Command-line arguments.
     pub args: Vec<String>,
     /// Set on top of the launcher's own environment.
@@ -169,13 +172,26 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             port: dashboard.port,
             extra_ports: vec![dashboard.otlp_grpc_port, dashboard.otlp_http_port],
             binary,
+            arg0: None,
             args: Vec::new(),
             env,
             colour: 5,
         });
     }
+    let shared = if args.separate_binaries {
+        None
+    } else {
+        SharedBinary::find(&bin_dir)
+    };
     for (colour, service) in selected.into_iter().enumerate() {
-        let binary = bin_dir.join(service.binary_name());
+        let (binary, arg0, cli) = match shared.as_ref().filter(|s| s.runs(service)) {
+            Some(shared) => (
+                shared.path.clone(),
+                Some(service.name.clone()),
+                vec![service.name.clone()],
+            ),
+            None => (bin_dir.join(service.binary_name()), None, Vec::new()),
+        };
         if !binary.is_file() {
             return Err(LaunchError::MissingBinary {
                 service: service.name.clone(),
@@ -197,7 +213,8 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             port: service.port,
             extra_ports: Vec::new(),
             binary,
-            args: Vec::new(),
+            arg0,
+            args: cli,
             env,
             colour,
         });
@@ -302,10 +319,66 @@ fn plan_load(
         port: load.control_port,
         extra_ports: Vec::new(),
         binary,
+        arg0: None,
         args: cli,
         env,
         colour: 6,
     }))
+}
+
+/// The storefront's multi-call binary (`apiary-shop <service>`), when it is built in the
+/// binary directory, and the services it runs (it says, with `--list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedBinary {
+    pub path: PathBuf,
+    pub services: Vec<String>,
+}
+
+impl SharedBinary {
+    pub const NAME: &str = "apiary-shop";
+
+    /// `None` when it is not there or cannot say what it runs (then every service runs from
+    /// its own binary, as before; a broken one is reported, not fatal).
+    pub fn find(bin_dir: &Path) -> Option<Self> {
+        let path = bin_dir.join(Self::NAME);
+        if !path.is_file() {
+            return None;
+        }
+        let out = match std::process::Command::new(&path)
+            .arg("--list")
+            .stdin(std::process::Stdio::null())
+            .output()
+        {
+            Ok(out) if out.status.success() => out,
+            Ok(out) => {
+                eprintln!(
+                    "apiary: {} --list failed ({}); each service runs from its own binary",
+                    path.display(),
+                    out.status
+                );
+                return None;
+            }
+            Err(e) => {
+                eprintln!(
+                    "apiary: cannot run {}: {e}; each service runs from its own binary",
+                    path.display()
+                );
+                return None;
+            }
+        };
+        let services = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Some(Self { path, services })
+    }
+
+    /// Whether it runs this service: one of its own, and the manifest names no other binary.
+    pub fn runs(&self, service: &apiary_manifest::Service) -> bool {
+        service.binary.is_none() && self.services.contains(&service.name)
+    }
 }
 
 fn ensure_port_free(service: &PlannedService) -> Result<(), LaunchError> {
@@ -359,5 +432,50 @@ mod tests {
         let err = base_flags(&manifest, &path).expect_err("refused");
         assert!(matches!(err, LaunchError::Usage(_)));
         assert!(err.to_string().contains("\"90%\" has value 95"), "{err}");
+    }
+
+    fn script(dir: &Path, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(SharedBinary::NAME);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    fn service(name: &str, binary: Option<&str>) -> apiary_manifest::Service {
+        apiary_manifest::Service {
+            name: name.to_owned(),
+            port: 9000,
+            description: String::new(),
+            binary: binary.map(str::to_owned),
+            depends_on: Vec::new(),
+            store: None,
+        }
+    }
+
+    #[test]
+    fn the_shared_binary_runs_the_services_it_lists_unless_the_manifest_names_another() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(SharedBinary::find(dir.path()), None, "not built");
+        script(
+            dir.path(),
+            "[ \"$1\" = --list ] && printf 'catalog\\ncart\\n'",
+        );
+        let shared = SharedBinary::find(dir.path()).expect("found");
+        assert_eq!(shared.services, ["catalog", "cart"]);
+        assert!(shared.runs(&service("catalog", None)));
+        assert!(
+            !shared.runs(&service("pricing", None)),
+            "not one of its own"
+        );
+        assert!(
+            !shared.runs(&service("catalog", Some("my-catalog"))),
+            "the manifest names its own binary"
+        );
+        script(dir.path(), "exit 3");
+        assert_eq!(
+            SharedBinary::find(dir.path()),
+            None,
+            "a broken one is skipped"
+        );
     }
 }

@@ -57,6 +57,9 @@ pub fn supervise(
 
 fn spawn(service: &PlannedService) -> std::io::Result<Child> {
     let mut cmd = Command::new(&service.binary);
+    if let Some(arg0) = &service.arg0 {
+        cmd.arg0(arg0);
+    }
     cmd.args(&service.args)
         .envs(service.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
