@@ -1,7 +1,6 @@
 //! The multi-call binary as the launcher uses it: `--list`, one service by name, refusals.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_apiary-shop");
 
@@ -43,44 +42,14 @@ fn an_unknown_service_or_no_argument_is_a_usage_error() {
     }
 }
 
-/// Kills the child when the test ends, however it ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn it_runs_the_named_service() {
-    let port = apiary_testkit::free_port();
-    let _child = Running(
-        Command::new(BIN)
-            .arg("catalog")
-            .env("APIARY_HOST", "127.0.0.1")
-            .env("APIARY_PORT", port.to_string())
-            .env("OTEL_SDK_DISABLED", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog =
+        apiary_testkit::ServiceBinary::start_with_args(BIN, &["catalog"], dir.path()).await;
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/health/ready")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "catalog never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let metrics = http
-        .get(format!("{base}/metrics"))
+        .get(catalog.url("/metrics"))
         .send()
         .await
         .expect("metrics")
@@ -90,7 +59,7 @@ async fn it_runs_the_named_service() {
     assert!(metrics.contains("process_start_time_seconds"), "{metrics}");
     // A catalog route: it is catalog that answers, not just some service.
     let categories = http
-        .get(format!("{base}/categories"))
+        .get(catalog.url("/categories"))
         .send()
         .await
         .expect("categories");

@@ -229,11 +229,17 @@ impl ServiceBinary {
     /// `APIARY_DATA_DIR=data_dir`, telemetry export off and no supervisor, and waits until it
     /// is ready.
     pub async fn start(program: &str, data_dir: &Path) -> Self {
+        Self::start_with_args(program, &[], data_dir).await
+    }
+
+    /// As [`ServiceBinary::start`], with command-line arguments (`apiary-shop catalog`).
+    pub async fn start_with_args(program: &str, args: &[&str], data_dir: &Path) -> Self {
         let name = Path::new(program)
             .file_name()
             .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
         let port = free_port();
         let child = Command::new(program)
+            .args(args)
             .env("APIARY_HOST", "127.0.0.1")
             .env("APIARY_PORT", port.to_string())
             .env("APIARY_DATA_DIR", data_dir)
