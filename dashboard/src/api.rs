@@ -410,7 +410,7 @@ async fn snapshot(State(s): State<ApiState>) -> Response {
     Json(snapshot_value(&snap, s.unsecured_warning)).into_response()
 }
 
-/// Server-sent events: a `snapshot` event whenever the monitor publishes one (every second).
+/// Server-sent events: a `snapshot` event whenever the monitor publishes one (every scrape).
 async fn events(State(s): State<ApiState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let warning = s.unsecured_warning;
     let stream = WatchStream::new(s.snapshots.clone()).map(move |snap| {

@@ -25,7 +25,8 @@ pub struct Config {
     pub body_limit: usize,
     /// `DASHBOARD_INGEST_BUDGET` items per second (2,000,000).
     pub ingest_budget: u64,
-    /// `DASHBOARD_SCRAPE_INTERVAL_MS` (1000).
+    /// `DASHBOARD_SCRAPE_INTERVAL_MS` (500): how often targets are scraped and probed (series
+    /// points stay one second long).
     pub scrape_interval: Duration,
     /// `DASHBOARD_ERROR_RATIO` (0.05), `DASHBOARD_LATENCY_OBJECTIVE_MS` (500), `DASHBOARD_MIN_RPS` (0.2).
     pub thresholds: Thresholds,
@@ -92,7 +93,7 @@ impl Config {
             scrape_interval: env::millis_or(
                 src,
                 "DASHBOARD_SCRAPE_INTERVAL_MS",
-                Duration::from_secs(1),
+                Duration::from_millis(500),
             )?,
             thresholds: Thresholds {
                 error_ratio: ratio(src, "DASHBOARD_ERROR_RATIO", 0.05)?,

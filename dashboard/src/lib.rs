@@ -12,7 +12,7 @@
 //!   indexes, eviction counters.
 //! - [`red`] — Prometheus text (parsed by `prometheus-parse`) to per-interval deltas and
 //!   histogram quantiles.
-//! - [`monitor`] — the one-second loop: scrape, probe, 15 minutes of 1-second series, health
+//! - [`monitor`] — the scrape loop (twice a second): scrape, probe, 15 minutes of 1-second series, health
 //!   judgement, topology from client/server span pairs, business KPIs; publishes a snapshot.
 //! - [`api`] — the JSON API and the server-sent event stream; [`openapi`] documents it.
 //! - [`control`] — faults, drills and load control (`/api/faults`, `/api/drills`, `/api/load`):

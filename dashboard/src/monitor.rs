@@ -1,5 +1,5 @@
-//! The one-second loop: scrape every target's `/metrics`, probe its `/health/ready`, keep
-//! 1-second RED series for 15 minutes, judge health, derive topology and business KPIs, and
+//! The scrape loop (twice a second): scrape every target's `/metrics`, probe its
+//! `/health/ready`, keep 1-second RED series for 15 minutes, judge health, derive topology and business KPIs, and
 //! publish one immutable [`Snapshot`] that the API and the event stream read.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -15,6 +15,10 @@ use crate::store::{Store, StoreStats};
 
 /// 15 minutes of one-second points.
 pub const SERIES_LEN: usize = 900;
+/// How long a scrape or readiness probe may take before it counts as failed.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
+/// The length of one series point (see [`push_interval`]), whatever the scrape interval.
+pub const POINT_SECS: f64 = 1.0;
 /// RED "now" is the last few seconds, so one slow request does not flip a tile.
 pub const WINDOW_POINTS: usize = 5;
 /// Topology and span-derived RED look this far back.
@@ -309,16 +313,29 @@ fn window(points: &VecDeque<Point>, n: usize) -> (Interval, f64) {
     let mut sum = Interval::default();
     let mut secs = 0.0;
     for p in points.iter().rev().take(n) {
-        sum.total.add(&p.interval.total);
-        for (route, d) in &p.interval.routes {
-            sum.routes.entry(route.clone()).or_default().add(d);
-        }
-        for (k, v) in &p.interval.business {
-            *sum.business.entry(k.clone()).or_default() += v;
-        }
+        sum.add(&p.interval);
         secs += p.secs;
     }
     (sum, secs)
+}
+
+/// Adds one scrape's interval to a series of (about) [`POINT_SECS`]-long points. Scrapes come
+/// more often than that so health sees a change sooner; the newest point takes them in until
+/// one more would take it further from a whole point than leaving it (at 500 ms scrapes: two
+/// per point; at 1 s or more: one point per scrape).
+fn push_interval(points: &mut VecDeque<Point>, t_ms: u64, secs: f64, interval: Interval) {
+    if let Some(last) = points.back_mut()
+        && last.secs + secs / 2.0 <= POINT_SECS
+    {
+        let mut merged = std::mem::take(&mut last.interval);
+        merged.add(&interval);
+        *last = Point::new(t_ms, last.secs + secs, merged);
+        return;
+    }
+    points.push_back(Point::new(t_ms, secs, interval));
+    if points.len() > SERIES_LEN {
+        points.pop_front();
+    }
 }
 
 fn rate(d: &Delta, secs: f64) -> (f64, f64) {
@@ -408,10 +425,7 @@ pub async fn run(
     annotations: Arc<Annotations>,
     tx: watch::Sender<Arc<Snapshot>>,
 ) {
-    let client = match reqwest::Client::builder()
-        .timeout(every.min(Duration::from_millis(800)))
-        .build()
-    {
+    let client = match reqwest::Client::builder().timeout(PROBE_TIMEOUT).build() {
         Ok(c) => c,
         Err(err) => {
             tracing::error!(error = %err, "cannot build the scrape client; health and RED are off");
@@ -433,6 +447,7 @@ pub async fn run(
             last_restart: None,
         })
         .collect();
+    let mut graph = SpanGraph::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -449,15 +464,12 @@ pub async fn run(
             match metrics {
                 Ok(scraped) => {
                     if let (Some(prev), Some(at)) = (&w.previous, w.last_scrape) {
-                        let interval = red::interval(&scraped, prev);
-                        w.points.push_back(Point::new(
+                        push_interval(
+                            &mut w.points,
                             t_ms,
                             now.duration_since(at).as_secs_f64(),
-                            interval,
-                        ));
-                        if w.points.len() > SERIES_LEN {
-                            w.points.pop_front();
-                        }
+                            red::interval(&scraped, prev),
+                        );
                     }
                     w.memory = scraped.resident_bytes.map(|b| round(b / 1_048_576.0));
                     if restarted_between(w.previous.as_ref(), &scraped) {
@@ -479,7 +491,7 @@ pub async fn run(
                 }
             }
         }
-        let mut snapshot = build(&watched, &store, &thresholds, t_ms);
+        let mut snapshot = build(&watched, &store, &mut graph, &thresholds, t_ms);
         snapshot.faults = annotations.recent(t_ms);
         if tx.send(Arc::new(snapshot)).is_err() {
             return;
@@ -584,7 +596,13 @@ fn span_red(
     Some((rps, err, Latency::of_samples(durations), last / 1_000_000))
 }
 
-fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64) -> Snapshot {
+fn build(
+    watched: &[Watched],
+    store: &Store,
+    graph: &mut SpanGraph,
+    thresholds: &Thresholds,
+    t_ms: u64,
+) -> Snapshot {
     let mut services = Vec::new();
     let mut details = BTreeMap::new();
     let mut business_window = Interval::default();
@@ -675,7 +693,8 @@ fn build(watched: &[Watched], store: &Store, thresholds: &Thresholds, t_ms: u64)
         );
         services.push(view);
     }
-    let topology = topology(store, &services, since);
+    graph.refresh(store, since);
+    let topology = topology(graph, &services);
     for edge in &topology.edges {
         if let Some(d) = details.get_mut(&edge.from) {
             d.downstream.push(edge.to.clone());
@@ -775,22 +794,40 @@ struct EdgeAcc {
     durations: Vec<f64>,
 }
 
-/// The service graph from the last minute of spans: each client span is an edge from its
-/// service to the service of its child server span (or, when that span is not held, to its
-/// `peer.service`).
-fn topology(store: &Store, services: &[ServiceView], since_ns: u64) -> Topology {
+/// The edges seen in the last minute of spans, recomputed at most once per
+/// [`GRAPH_REFRESH`]: scrapes (and snapshots) come twice a second, and walking a minute of
+/// spans with a trace lookup each is the most expensive part of a snapshot under load.
+#[derive(Default)]
+struct SpanGraph {
+    computed: Option<Instant>,
+    edges: Vec<Edge>,
+    /// Services that sent spans in the window (with or without a scrape target).
+    services: Vec<String>,
+}
+
+const GRAPH_REFRESH: Duration = Duration::from_secs(1);
+
+impl SpanGraph {
+    fn refresh(&mut self, store: &Store, since_ns: u64) {
+        if self.computed.is_some_and(|at| at.elapsed() < GRAPH_REFRESH) {
+            return;
+        }
+        self.computed = Some(Instant::now());
+        (self.edges, self.services) = span_edges(store, since_ns);
+    }
+}
+
+/// Each client span of the last minute is an edge from its service to the service of its child
+/// server span (or, when that span is not held, to its `peer.service`).
+fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
     let mut edges: BTreeMap<(String, String), EdgeAcc> = BTreeMap::new();
-    let mut seen: BTreeMap<String, Health> = services
-        .iter()
-        .map(|s| (s.name.clone(), s.health))
-        .collect();
+    let mut seen = std::collections::BTreeSet::new();
     if let Ok(spans) = store.spans.read() {
         for span in spans.newest(None) {
             if span.end_unix_nano < since_ns {
                 break;
             }
-            seen.entry(span.service.to_string())
-                .or_insert(Health::Unknown);
+            seen.insert(span.service);
             if span.kind != SpanKind::Client {
                 continue;
             }
@@ -815,27 +852,41 @@ fn topology(store: &Store, services: &[ServiceView], since_ns: u64) -> Topology 
     let secs = SPAN_WINDOW.as_secs_f64();
     let edges = edges
         .into_iter()
-        .map(|((from, to), acc)| {
-            seen.entry(to.clone()).or_insert(Health::Unknown);
-            Edge {
-                from,
-                to,
-                rps: round(acc.calls / secs),
-                error_rate: if acc.calls > 0.0 {
-                    round(acc.errors / acc.calls)
-                } else {
-                    0.0
-                },
-                p95_ms: Latency::of_samples(acc.durations).p95,
-            }
+        .map(|((from, to), acc)| Edge {
+            from,
+            to,
+            rps: round(acc.calls / secs),
+            error_rate: if acc.calls > 0.0 {
+                round(acc.errors / acc.calls)
+            } else {
+                0.0
+            },
+            p95_ms: Latency::of_samples(acc.durations).p95,
         })
         .collect();
+    (edges, seen.into_iter().map(|n| n.to_string()).collect())
+}
+
+/// The service graph: every watched service with its health, every other service seen in
+/// spans or at the end of an edge as unknown, and the edges from the last minute of spans.
+fn topology(graph: &SpanGraph, services: &[ServiceView]) -> Topology {
+    let mut seen: BTreeMap<String, Health> = services
+        .iter()
+        .map(|s| (s.name.clone(), s.health))
+        .collect();
+    for name in graph
+        .services
+        .iter()
+        .chain(graph.edges.iter().map(|e| &e.to))
+    {
+        seen.entry(name.clone()).or_insert(Health::Unknown);
+    }
     Topology {
         nodes: seen
             .into_iter()
             .map(|(name, health)| Node { name, health })
             .collect(),
-        edges,
+        edges: graph.edges.clone(),
     }
 }
 
@@ -854,6 +905,55 @@ pub fn targets_from_manifest(manifest: &apiary_manifest::Manifest) -> Vec<Target
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn requests(n: f64, errors: f64) -> Interval {
+        Interval {
+            total: red::Delta {
+                requests: n,
+                errors,
+                buckets: Default::default(),
+            },
+            ..Interval::default()
+        }
+    }
+
+    #[test]
+    fn half_second_scrapes_make_one_second_points() {
+        let mut points = VecDeque::new();
+        // Four scrapes 500 ms apart: two points of one second each, the newest one updated
+        // by every scrape (so health sees each half second's requests at once).
+        push_interval(&mut points, 1_500, 0.5, requests(5.0, 0.0));
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].view.rps, 10.0);
+        push_interval(&mut points, 2_000, 0.5, requests(5.0, 5.0));
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].secs, 1.0);
+        assert_eq!(points[0].view.t, 2_000);
+        assert_eq!(points[0].view.rps, 10.0);
+        assert_eq!(points[0].view.error_rate, 0.5);
+        push_interval(&mut points, 2_500, 0.5, requests(2.0, 0.0));
+        push_interval(&mut points, 3_000, 0.5, requests(2.0, 0.0));
+        assert_eq!(points.len(), 2);
+        assert_eq!(points[1].view.rps, 4.0);
+        let (sum, secs) = window(&points, WINDOW_POINTS);
+        assert_eq!(
+            (sum.total.requests, sum.total.errors, secs),
+            (14.0, 5.0, 2.0)
+        );
+    }
+
+    #[test]
+    fn one_second_or_slower_scrapes_make_a_point_each() {
+        let mut points = VecDeque::new();
+        for i in 0..(SERIES_LEN as u64 + 3) {
+            push_interval(&mut points, 1_000 * i, 1.0, requests(1.0, 0.0));
+        }
+        assert_eq!(points.len(), SERIES_LEN);
+        let mut slow = VecDeque::new();
+        push_interval(&mut slow, 2_000, 2.0, requests(1.0, 0.0));
+        push_interval(&mut slow, 4_000, 2.0, requests(1.0, 0.0));
+        assert_eq!(slow.len(), 2);
+    }
 
     #[test]
     fn health_follows_probe_then_thresholds() {

@@ -83,7 +83,7 @@ pub fn document() -> Value {
             "/api/business": get("Shop KPIs over the last minute: orders/min, revenue/min, conversion, average order value, payment failures, stock-outs", vec![]),
             "/api/store": get("Telemetry store counts and limits, with evicted and refused items", vec![]),
             "/api/snapshot": get("The current snapshot (services with a 60-second rps sparkline, business, topology, store, fault intervals), as one event of /api/events carries it", vec![]),
-            "/api/events": { "get": { "summary": "Server-sent events: a `snapshot` event (services, business, topology, store) every second",
+            "/api/events": { "get": { "summary": "Server-sent events: a `snapshot` event (services, business, topology, store) with every scrape (twice a second)",
                                       "responses": { "200": { "description": "text/event-stream" } } } },
         },
         "components": {

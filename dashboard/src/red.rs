@@ -245,6 +245,19 @@ pub struct Interval {
     pub business: BTreeMap<String, f64>,
 }
 
+impl Interval {
+    /// Adds `other` (a later or earlier interval) into this one.
+    pub fn add(&mut self, other: &Interval) {
+        self.total.add(&other.total);
+        for (route, d) in &other.routes {
+            self.routes.entry(route.clone()).or_default().add(d);
+        }
+        for (k, v) in &other.business {
+            *self.business.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
 pub fn interval(now: &Scraped, before: &Scraped) -> Interval {
     let mut out = Interval::default();
     for (key, cum) in &now.server {

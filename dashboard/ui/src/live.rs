@@ -1,7 +1,7 @@
 //! The live state every page reads. The server renders the page from the current snapshot and
 //! writes that snapshot into the page (`<script id="initial-snapshot">`); the browser reads
 //! it back before hydrating, so both render the same thing, then the event stream replaces it
-//! once a second.
+//! with each new one (about twice a second).
 
 use std::collections::VecDeque;
 
@@ -61,15 +61,21 @@ impl Live {
     }
 
     pub fn push(&self, snap: Snapshot) {
-        self.history.update(|h| {
-            if h.back().is_none_or(|p| p.t < snap.at) {
-                h.push_back(BusinessPoint::of(&snap));
-            }
-            while h.len() > HISTORY_LEN {
-                h.pop_front();
-            }
-        });
+        self.history.update(|h| record(h, &snap));
         self.snapshot.set(snap);
+    }
+}
+
+/// Adds a snapshot to the business history. Snapshots come about twice a second; the history
+/// keeps one point per wall-clock second (that second's newest), at most [`HISTORY_LEN`].
+fn record(h: &mut VecDeque<BusinessPoint>, snap: &Snapshot) {
+    match h.back_mut() {
+        Some(p) if p.t >= snap.at => {}
+        Some(p) if p.t / 1000 == snap.at / 1000 => *p = BusinessPoint::of(snap),
+        _ => h.push_back(BusinessPoint::of(snap)),
+    }
+    while h.len() > HISTORY_LEN {
+        h.pop_front();
     }
 }
 
@@ -154,5 +160,28 @@ mod tests {
         assert!(!json.contains("</"));
         let back: Snapshot = serde_json::from_str(&json).expect("still JSON");
         assert_eq!(back.warning.as_deref(), Some("</script><b>"));
+    }
+
+    #[test]
+    fn history_keeps_one_point_per_second_and_a_bounded_length() {
+        let at = |ms: u64, orders: f64| {
+            let mut s = Snapshot {
+                at: ms,
+                ..Snapshot::default()
+            };
+            s.business.orders_per_min = orders;
+            s
+        };
+        let mut h = VecDeque::new();
+        record(&mut h, &at(10_100, 1.0));
+        record(&mut h, &at(10_600, 2.0));
+        record(&mut h, &at(10_600, 9.0)); // the same snapshot again: ignored
+        record(&mut h, &at(11_100, 3.0));
+        let kept: Vec<(u64, f64)> = h.iter().map(|p| (p.t, p.orders_per_min)).collect();
+        assert_eq!(kept, vec![(10_600, 2.0), (11_100, 3.0)]);
+        for i in 0..(HISTORY_LEN as u64 + 10) {
+            record(&mut h, &at(20_000 + i * 1000, 1.0));
+        }
+        assert_eq!(h.len(), HISTORY_LEN);
     }
 }
