@@ -423,7 +423,7 @@ fn start_stack(tag: &str, dashboard: bool) -> (Launcher, StackManifest) {
         // Nothing listens there: export fails fast and is counted, which is what we want
         // when the test is not about telemetry.
         args.push("--otlp-endpoint".to_owned());
-        args.push(format!("http://127.0.0.1:{}", common::free_port()));
+        args.push(format!("http://127.0.0.1:{}", apiary_testkit::free_port()));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let launcher = Launcher::start(&args);
@@ -640,7 +640,7 @@ async fn up_starts_gentle_background_load_once_the_shop_is_ready() {
         "--bin-dir",
         bins.to_str().expect("utf-8"),
         "--otlp-endpoint",
-        &format!("http://127.0.0.1:{}", common::free_port()),
+        &format!("http://127.0.0.1:{}", apiary_testkit::free_port()),
     ]);
     launcher.wait_for("every service is ready", Duration::from_secs(90));
     let http = reqwest::Client::builder()

@@ -13,6 +13,8 @@
 //! - [`ServiceBinary`] — the real service binary on a free port with its data in a directory,
 //!   killed when dropped or with [`ServiceBinary::kill`] (crash tests); [`free_port`],
 //!   [`wait_ready`].
+//! - [`stack`] — the repository's whole stack as a manifest on free ports, for the end-to-end
+//!   tests that run `apiary up` (launcher and browser tests).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,6 +22,8 @@ use std::time::Duration;
 
 use apiary_telemetry::server::Service;
 use serde_json::Value;
+
+pub mod stack;
 
 /// How long a stopping server may take to let go of its listener and data.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);

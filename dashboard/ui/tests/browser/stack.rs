@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub use apiary_testkit::free_port;
+pub use apiary_testkit::stack::repo_root;
+use apiary_testkit::stack::{DashboardPorts, StackManifest, scratch_dir};
 
 /// A fresh scratch directory named after the test process.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apiary-browser-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    scratch_dir("browser", tag)
 }
 
 /// `GET url` as JSON; `Null` when it fails (callers poll).
@@ -25,10 +24,6 @@ pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
         Ok(r) => r.json().await.unwrap_or(Value::Null),
         Err(_) => Value::Null,
     }
-}
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The binaries: `APIARY_BIN_DIR`, else the profile directory this test was built into.
@@ -70,49 +65,15 @@ impl Stack {
                 bins.display()
             );
         }
-        // The repository's services (same dependencies and stores, so the shipped fault flags
-        // and drills fit), on free ports, with the shipped drills.
-        let real = apiary_manifest::Manifest::load(&repo_root().join("apiary.toml"))
-            .expect("the repository's apiary.toml is valid");
-        let (ui, grpc, http) = (free_port(), free_port(), free_port());
-        let mut text = format!(
-            "[stack]\nhost = \"127.0.0.1\"\nnamespace = \"apiary\"\nenvironment = \"test\"\ndata_dir = \"{}\"\n\n\
-             [telemetry]\notlp_endpoint = \"http://127.0.0.1:{grpc}\"\notlp_protocol = \"grpc\"\n\n\
-             [dashboard]\nport = {ui}\notlp_grpc_port = {grpc}\notlp_http_port = {http}\n\n\
-             [faults]\nflags = \"{}\"\ndrills = \"{}\"\n\n",
-            dir.join("data").display(),
-            repo_root().join("drills/flags.flagd.json").display(),
-            repo_root().join("drills").display(),
-        );
-        let mut gateway = 0;
-        for service in &real.services {
-            let port = free_port();
-            if service.name == "gateway" {
-                gateway = port;
-            }
-            let deps: Vec<String> = service
-                .depends_on
-                .iter()
-                .map(|d| format!("\"{d}\""))
-                .collect();
-            let store = match service.store {
-                Some(apiary_manifest::Store::Sqlite) => "store = \"sqlite\"\n",
-                Some(apiary_manifest::Store::Memory) => "store = \"memory\"\n",
-                None => "",
-            };
-            text.push_str(&format!(
-                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n{store}\n",
-                service.name,
-                deps.join(", ")
-            ));
-        }
-        let manifest = dir.join("apiary.toml");
-        std::fs::write(&manifest, text).expect("write manifest");
+        // The repository's services on free ports, with the shipped flags and drills.
+        let (flags, drills) = StackManifest::shipped_faults();
+        let ports = DashboardPorts::free();
+        let manifest = StackManifest::write_full(dir, Some(ports), None, Some((&flags, &drills)));
         let log = std::fs::File::create(dir.join("apiary.log")).expect("log file");
         let child = Command::new(bins.join("apiary"))
             .arg("up")
             .arg("--manifest")
-            .arg(&manifest)
+            .arg(&manifest.path)
             .env("NO_COLOR", "1")
             .env("DASHBOARD_SITE_ROOT", site_root)
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
@@ -124,9 +85,9 @@ impl Stack {
             .expect("start apiary");
         Self {
             child,
-            dashboard: format!("http://127.0.0.1:{ui}"),
-            gateway: format!("http://127.0.0.1:{gateway}"),
-            otlp_http: format!("http://127.0.0.1:{http}"),
+            dashboard: format!("http://127.0.0.1:{}", ports.ui),
+            gateway: manifest.url("gateway"),
+            otlp_http: format!("http://127.0.0.1:{}", ports.http),
             dir: dir.to_path_buf(),
         }
     }

@@ -1,0 +1,145 @@
+//! The repository's stack written as a test manifest: every service of `apiary.toml` (same
+//! dependencies and stores, so the shipped fault flags and drills fit) on free ports, with its
+//! own data directory, for end-to-end tests that run `apiary up` on it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use apiary_manifest::Manifest;
+
+use crate::free_port;
+
+/// The repository's root (where `apiary.toml`, `drills/` and `target/` are).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fresh scratch directory `<temp>/apiary-<kind>-<tag>-<pid>` (emptied if a crashed earlier
+/// run left it behind).
+pub fn scratch_dir(kind: &str, tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiary-{kind}-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The dashboard's three ports.
+#[derive(Debug, Clone, Copy)]
+pub struct DashboardPorts {
+    pub ui: u16,
+    pub grpc: u16,
+    pub http: u16,
+}
+
+impl DashboardPorts {
+    pub fn free() -> Self {
+        Self {
+            ui: free_port(),
+            grpc: free_port(),
+            http: free_port(),
+        }
+    }
+}
+
+/// The repository's stack on free ports, written to `dir/apiary.toml` with `dir/data` as its
+/// data directory.
+#[derive(Debug)]
+pub struct StackManifest {
+    pub path: PathBuf,
+    pub ports: BTreeMap<String, u16>,
+    pub dashboard: Option<DashboardPorts>,
+    pub data_dir: PathBuf,
+}
+
+impl StackManifest {
+    pub fn write(dir: &Path, dashboard: Option<DashboardPorts>) -> Self {
+        Self::write_with_load(dir, dashboard, None)
+    }
+
+    /// As [`StackManifest::write`], with a `[load]` section at `rate` journeys a second on a
+    /// free control port.
+    pub fn write_with_load(
+        dir: &Path,
+        dashboard: Option<DashboardPorts>,
+        load_rate: Option<f64>,
+    ) -> Self {
+        Self::write_full(dir, dashboard, load_rate, None)
+    }
+
+    /// As [`StackManifest::write_with_load`], with a `[faults]` section: the flag file and the
+    /// drills directory given (absolute paths); [`StackManifest::shipped_faults`] gives the
+    /// repository's.
+    pub fn write_full(
+        dir: &Path,
+        dashboard: Option<DashboardPorts>,
+        load_rate: Option<f64>,
+        faults: Option<(&Path, &Path)>,
+    ) -> Self {
+        let real = Manifest::load(&repo_root().join("apiary.toml"))
+            .expect("the repository's apiary.toml is valid");
+        let data_dir = dir.join("data");
+        let otlp = dashboard.map_or(4317, |d| d.grpc);
+        let mut text = format!(
+            "[stack]\nhost = \"127.0.0.1\"\nnamespace = \"apiary\"\nenvironment = \"test\"\ndata_dir = \"{}\"\n\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:{otlp}\"\notlp_protocol = \"grpc\"\n\n",
+            data_dir.display()
+        );
+        if let Some(d) = dashboard {
+            text.push_str(&format!(
+                "[dashboard]\nport = {}\notlp_grpc_port = {}\notlp_http_port = {}\n\n",
+                d.ui, d.grpc, d.http
+            ));
+        }
+        if let Some((flags, drills)) = faults {
+            text.push_str(&format!(
+                "[faults]\nflags = \"{}\"\ndrills = \"{}\"\n\n",
+                flags.display(),
+                drills.display()
+            ));
+        }
+        let mut ports = BTreeMap::new();
+        if let Some(rate) = load_rate {
+            let port = free_port();
+            ports.insert("load".to_owned(), port);
+            text.push_str(&format!("[load]\nrate = {rate}\ncontrol_port = {port}\n\n"));
+        }
+        for s in &real.services {
+            let port = free_port();
+            ports.insert(s.name.clone(), port);
+            let deps: Vec<String> = s.depends_on.iter().map(|d| format!("\"{d}\"")).collect();
+            let store = match s.store {
+                Some(apiary_manifest::Store::Sqlite) => "store = \"sqlite\"\n",
+                Some(apiary_manifest::Store::Memory) => "store = \"memory\"\n",
+                None => "",
+            };
+            text.push_str(&format!(
+                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n{store}\n",
+                s.name,
+                deps.join(", ")
+            ));
+        }
+        let path = dir.join("apiary.toml");
+        std::fs::write(&path, text).expect("write manifest");
+        Self {
+            path,
+            ports,
+            dashboard,
+            data_dir,
+        }
+    }
+
+    /// The repository's flag file and drills directory, for [`StackManifest::write_full`].
+    pub fn shipped_faults() -> (PathBuf, PathBuf) {
+        (
+            repo_root().join("drills/flags.flagd.json"),
+            repo_root().join("drills"),
+        )
+    }
+
+    pub fn port(&self, service: &str) -> u16 {
+        self.ports[service]
+    }
+
+    pub fn url(&self, service: &str) -> String {
+        format!("http://127.0.0.1:{}", self.port(service))
+    }
+}
