@@ -473,22 +473,8 @@ async fn up_with_the_dashboard_shows_the_trace_and_health_of_the_stack() {
             ))
             .send()
             .await;
-        let traces: serde_json::Value = http
-            .get(format!("{dashboard}/api/traces?service=catalog"))
-            .send()
-            .await
-            .expect("dashboard answers")
-            .json()
-            .await
-            .expect("json");
-        let services: serde_json::Value = http
-            .get(format!("{dashboard}/api/services"))
-            .send()
-            .await
-            .expect("services")
-            .json()
-            .await
-            .expect("json");
+        let traces = get_json(&http, &format!("{dashboard}/api/traces?service=catalog")).await;
+        let services = get_json(&http, &format!("{dashboard}/api/services")).await;
         let both_up = ["gateway", "catalog"].iter().all(|name| {
             services.as_array().is_some_and(|a| {
                 a.iter().any(|s| {
@@ -506,14 +492,7 @@ async fn up_with_the_dashboard_shows_the_trace_and_health_of_the_stack() {
         });
         // The map is derived from spans at most once a second, so it may trail the trace
         // list by a second.
-        let topology: serde_json::Value = http
-            .get(format!("{dashboard}/api/topology"))
-            .send()
-            .await
-            .expect("topology")
-            .json()
-            .await
-            .expect("json");
+        let topology = get_json(&http, &format!("{dashboard}/api/topology")).await;
         let edge = topology["edges"].as_array().is_some_and(|e| {
             e.iter()
                 .any(|e| e["from"] == "gateway" && e["to"] == "catalog")
@@ -538,4 +517,15 @@ async fn up_with_the_dashboard_shows_the_trace_and_health_of_the_stack() {
         launcher.output()
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `GET url` as JSON; the dashboard must answer.
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: not JSON: {e}"))
 }
