@@ -105,11 +105,18 @@ impl DownstreamError {
     /// relayed as it came (it is the verdict on the caller's input); a broken peer is 502, an
     /// unreachable one 503, a slow one 504, each with a stable code naming the peer.
     pub fn into_relayed_response(self) -> Response {
+        let (status, body) = self.relayed();
+        (status, Json(body)).into_response()
+    }
+
+    /// [`DownstreamError::into_relayed_response`] as data (status and body), for callers that
+    /// store the answer (checkout's saga log).
+    pub fn relayed(&self) -> (StatusCode, ErrorBody) {
         match self {
-            DownstreamError::Rejected { status, body, .. } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-                (status, Json(body)).into_response()
-            }
+            DownstreamError::Rejected { status, body, .. } => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                body.clone(),
+            ),
             other => {
                 tracing::warn!(error = %other, peer = other.peer(), "downstream call failed");
                 let (status, code) = match other {
@@ -121,14 +128,16 @@ impl DownstreamError {
                     }
                     _ => (StatusCode::BAD_GATEWAY, "upstream_error"),
                 };
-                crate::json_error(
-                    status,
-                    code,
-                    format!(
-                        "the {} service is not answering properly; try again shortly",
-                        other.peer()
-                    ),
-                )
+                let body = ErrorBody {
+                    error: apiary_wire::ErrorDetail {
+                        code: code.to_owned(),
+                        message: format!(
+                            "the {} service is not answering properly; try again shortly",
+                            other.peer()
+                        ),
+                    },
+                };
+                (status, body)
             }
         }
     }

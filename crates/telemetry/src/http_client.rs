@@ -282,7 +282,9 @@ impl HttpClient {
             return Err(self.refused(template, CallError::CircuitOpen(self.peer.clone())));
         }
         let mut request = request.timeout(timeout).build()?;
-        if let Ok(v) = http::HeaderValue::from_str(&timeout.as_millis().to_string()) {
+        // The callee's deadline ends before this call's timeout, so its answer can arrive.
+        let granted = timeout.saturating_sub(resilience::answer_margin(timeout));
+        if let Ok(v) = http::HeaderValue::from_str(&granted.as_millis().to_string()) {
             request.headers_mut().insert(resilience::DEADLINE_HEADER, v);
         }
         let method = method_label(request.method());

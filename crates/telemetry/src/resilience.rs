@@ -47,6 +47,16 @@ pub fn deadline_from(headers: &http::HeaderMap, max: Duration) -> Instant {
     Instant::now() + budget
 }
 
+/// The part of a budget kept back for answering: a callee is given its caller's timeout less
+/// this, so the callee's own deadline passes (and it answers, even if only "out of time")
+/// before the caller gives up on it. A tenth of the budget, at least 10 ms and at most 250 ms,
+/// never more than half.
+pub fn answer_margin(budget: Duration) -> Duration {
+    (budget / 10)
+        .clamp(Duration::from_millis(10), Duration::from_millis(250))
+        .min(budget / 2)
+}
+
 /// Circuit breaker settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerConfig {
@@ -275,6 +285,16 @@ mod tests {
         b.record(true);
         assert_eq!(b.state(), BreakerState::Closed);
         assert!(b.allow());
+    }
+
+    #[test]
+    fn a_callee_is_left_a_margin_under_the_callers_timeout() {
+        let ms = Duration::from_millis;
+        assert_eq!(answer_margin(ms(1000)), ms(100));
+        assert_eq!(answer_margin(ms(10_000)), ms(250));
+        assert_eq!(answer_margin(ms(50)), ms(10));
+        assert_eq!(answer_margin(ms(8)), ms(4));
+        assert_eq!(answer_margin(Duration::ZERO), Duration::ZERO);
     }
 
     #[tokio::test]

@@ -186,6 +186,26 @@ macro_rules! token_id {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
+
+        // As the plain string; reading one back parses it, so a stored id is as valid as a
+        // received one.
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                let raw = <::std::string::String as $crate::__serde::Deserialize>::deserialize(d)?;
+                Self::parse(&raw).map_err(<D::Error as $crate::__serde::de::Error>::custom)
+            }
+        }
     };
 }
 

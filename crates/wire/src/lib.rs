@@ -16,6 +16,10 @@
 pub mod ids;
 pub mod shop;
 
+/// For [`token_id!`]'s serde impls in other crates.
+#[doc(hidden)]
+pub use serde as __serde;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -339,6 +339,68 @@ pub struct CheckoutResult {
     pub eta_days: u8,
 }
 
+/// Where a checkout saga stands (`GET /checkouts/{checkout_id}`, and the body of a 202).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SagaState {
+    /// Steps are still being taken.
+    Running,
+    /// Charged; the order's recording had an unknown outcome and is being finished.
+    Pending,
+    /// The order is recorded (what remains is bookkeeping: commit the stock, empty the cart).
+    Placed,
+    /// No order: whatever was held or charged is being (or has been) undone.
+    Failed,
+}
+
+impl SagaState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SagaState::Running => "running",
+            SagaState::Pending => "pending",
+            SagaState::Placed => "placed",
+            SagaState::Failed => "failed",
+        }
+    }
+
+    /// `placed` and `failed` never change again.
+    pub fn is_final(self) -> bool {
+        matches!(self, SagaState::Placed | SagaState::Failed)
+    }
+}
+
+/// One entry of a saga's log: a step's intent (written before the call) or its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SagaLogEntry {
+    /// `read_cart`, `price_items`, `reserve_stock`, `quote_shipping`, `charge_payment`,
+    /// `record_order`, or a compensation (`release_stock`, `void_charge`, ...).
+    pub step: String,
+    /// `intent`, `done` or `failed`.
+    pub phase: String,
+    pub at_ms: i64,
+}
+
+/// A checkout that has not finished yet (202 from `POST /checkouts`), or any checkout
+/// (`GET /checkouts/{checkout_id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutStatus {
+    pub checkout_id: String,
+    /// The order this checkout records (the same id).
+    pub order_id: String,
+    pub state: SagaState,
+    /// Where to ask again.
+    pub status_url: String,
+    /// The order, once its totals are known (`pending`, `placed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<CheckoutResult>,
+    /// Why no order was placed (`failed`): the answer the checkout gave or would have given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::ErrorDetail>,
+    /// The saga log, oldest first (empty in a 202).
+    #[serde(default)]
+    pub log: Vec<SagaLogEntry>,
+}
+
 /// `GET /compensations`: saga clean-up work that could not finish yet (a peer was down) and is
 /// being retried in the background.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

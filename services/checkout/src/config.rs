@@ -1,9 +1,12 @@
 //! Configuration from the environment; a malformed value stops start-up naming the variable.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+
+use crate::saga::CrashPoint;
 
 /// One downstream: where it is and how long one call may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +36,11 @@ pub struct Config {
     /// `CHECKOUT_COMPENSATION_RETRY_MS` (500): first pause before retrying clean-up; doubles
     /// up to 5 s.
     pub compensation_retry: Duration,
+    /// `APIARY_DATA_DIR`: where `checkout.sqlite3` (the saga log) lives (default `.apiary/data`).
+    pub data_dir: PathBuf,
+    /// `CHECKOUT_CRASH_AT` (`<step>:<before|after>`): a test hook that aborts the process at
+    /// that point of every saga. Unset in real deployments.
+    pub crash_at: Option<CrashPoint>,
 }
 
 fn downstream(
@@ -76,6 +84,16 @@ impl Config {
                 "CHECKOUT_COMPENSATION_RETRY_MS",
                 Duration::from_millis(500),
             )?,
+            data_dir: env::raw(src, "APIARY_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            crash_at: match env::raw(src, "CHECKOUT_CRASH_AT") {
+                None => None,
+                Some(raw) => Some(CrashPoint::parse(&raw).map_err(|_| EnvError {
+                    var: "CHECKOUT_CRASH_AT".to_owned(),
+                    expected: "<saga step>:<before|after>, e.g. charge_payment:after".to_owned(),
+                    found: raw.clone(),
+                })?),
+            },
         })
     }
 }
@@ -100,5 +118,7 @@ mod tests {
         assert_eq!(err.var, "PAYMENT_URL");
         let err = Config::from_source(&[("INVENTORY_TIMEOUT_MS", "fast")]).expect_err("number");
         assert_eq!(err.var, "INVENTORY_TIMEOUT_MS");
+        let err = Config::from_source(&[("CHECKOUT_CRASH_AT", "pay:now")]).expect_err("hook");
+        assert_eq!(err.var, "CHECKOUT_CRASH_AT");
     }
 }

@@ -8,23 +8,35 @@
 //!   payment, orders.
 //! - [`saga`] — the checkout saga: read cart -> price via catalog -> reserve stock -> shipping
 //!   quote -> charge payment -> record the order -> commit the reservation -> empty the cart.
-//!   Each step is a span; a failure compensates (release stock, void the charge).
-//! - [`compensation`] — clean-up that could not finish during the request (a peer was down or
-//!   the outcome of a call is unknown) retried in the background until it does.
-//! - [`routes`] — `POST /checkouts`, `GET /compensations`, `GET /openapi.json`.
-//! - [`startup`] — [`Application`]: build, `port()`, `run_until_stopped(shutdown)`.
+//!   Each step is a span whose intent and outcome go into the saga log; a failure names the
+//!   clean-up it owes (release stock, void the charge).
+//! - [`runner`] — one saga per checkout id, detached from the request (which waits up to its
+//!   deadline, then answers 202); recovery of interrupted sagas at start-up.
+//! - [`compensation`] — owed clean-up, tried at once and retried in the background until its
+//!   owner confirms it; resumed after a restart.
+//! - [`store`] — the saga log (`checkout.sqlite3`): sagas, their step log, owed clean-up.
+//! - [`answer`] — each outcome's HTTP answer as data (stored for replays).
+//! - [`routes`] — `POST /checkouts`, `GET /checkouts/{id}`, `GET /compensations`,
+//!   `GET /openapi.json`.
+//! - [`startup`] — [`Application`]: build (open the log, recover), `port()`,
+//!   `run_until_stopped(shutdown)`.
 //!
-//! Checkout owns no durable data: the saga's facts live with their owners (reservations in
-//! inventory, charges in payment, orders in orders), each keyed by the checkout id, so every
-//! step is idempotent and a retried checkout converges instead of doubling anything.
+//! The saga's business facts live with their owners (reservations in inventory, charges in
+//! payment, orders in orders), each keyed by the checkout id, so every step is idempotent and
+//! a repeated step converges instead of doubling anything. Checkout's own durable data is the
+//! saga log: what each checkout has done and still owes, so neither a dropped request nor a
+//! killed process leaves a charge without an order or stock held.
 
+pub mod answer;
 pub mod clients;
 pub mod compensation;
 pub mod config;
 pub mod domain;
 pub mod routes;
+pub mod runner;
 pub mod saga;
 pub mod startup;
+pub mod store;
 
 pub use config::Config;
 pub use startup::Application;

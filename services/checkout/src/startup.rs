@@ -8,10 +8,15 @@ use apiary_telemetry::server::{BindError, Service, bind};
 use apiary_telemetry::{Readiness, ServeLimits, standard_router};
 use tokio::net::TcpListener;
 
+use apiary_store::StoreError;
+
 use crate::clients::Clients;
 use crate::compensation::Compensator;
 use crate::config::Config;
 use crate::routes::{self, AppState};
+use crate::runner::SagaRunner;
+use crate::saga::Saga;
+use crate::store::{RETENTION, SagaStore, SagaStoreError};
 
 /// How long in-flight requests may finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -21,6 +26,10 @@ pub enum StartError {
     #[error("cannot build the HTTP clients: {0}")]
     Client(#[from] reqwest::Error),
     #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot recover the sagas a previous run left: {0}")]
+    Recover(#[from] SagaStoreError),
+    #[error(transparent)]
     Bind(#[from] BindError),
 }
 
@@ -28,6 +37,8 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     port: u16,
+    /// The downstreams readiness asks.
+    clients: Clients,
     state: AppState,
 }
 
@@ -42,24 +53,52 @@ impl Application {
         breaker: Option<BreakerConfig>,
     ) -> Result<Self, StartError> {
         let clients = Clients::new(&config, breaker)?;
-        let compensator = Compensator::new(clients.clone(), config.compensation_retry);
+        let store = SagaStore::open(&config.data_dir)?;
+        tracing::info!(path = %store.path().display(), "saga log open");
+        let compensator =
+            Compensator::new(clients.clone(), store.clone(), config.compensation_retry);
+        let saga = Saga {
+            clients: clients.clone(),
+            store: store.clone(),
+            crash: config.crash_at,
+        };
+        if let Some(point) = config.crash_at {
+            tracing::warn!(
+                ?point,
+                "CHECKOUT_CRASH_AT is set: this process aborts mid-saga (a test hook)"
+            );
+        }
+        let runner = SagaRunner::new(saga, compensator);
+        // Before serving: sagas a killed predecessor left running are concluded, owed
+        // clean-up resumes in the background.
+        let (concluded, resumed) = runner.recover().await?;
+        if concluded + resumed > 0 {
+            tracing::warn!(
+                concluded,
+                resumed,
+                "recovered sagas and clean-up from the saga log"
+            );
+        }
+        runner.spawn_pruning(RETENTION);
         let (listener, port) = bind(config.host, config.port).await?;
         Ok(Self {
             listener,
             port,
-            state: AppState {
-                clients,
-                compensator,
-            },
+            clients,
+            state: AppState { runner, store },
         })
     }
 
     /// The full router, for socket-free tests.
-    pub fn router(state: AppState) -> axum::Router {
-        // Ready when the services without which no checkout can succeed answer. Shipping and
-        // catalog failures fail single checkouts; they are watched through their own health.
-        let clients = state.clients.clone();
-        let mut readiness = Readiness::new();
+    pub fn router(state: AppState, clients: &Clients) -> axum::Router {
+        // Ready when the saga log answers and the services without which no checkout can
+        // succeed answer. Shipping and catalog failures fail single checkouts; they are watched
+        // through their own health.
+        let store = state.store.clone();
+        let mut readiness = Readiness::new().check("database", move || {
+            let store = store.clone();
+            async move { store.ping().await }
+        });
         for (name, peer) in [
             ("cart", clients.cart.http().clone()),
             ("inventory", clients.inventory.http().clone()),
@@ -89,6 +128,7 @@ impl Service for Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        apiary_telemetry::serve(self.listener, Self::router(self.state), shutdown, DRAIN).await
+        let router = Self::router(self.state, &self.clients);
+        apiary_telemetry::serve(self.listener, router, shutdown, DRAIN).await
     }
 }

@@ -8,27 +8,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 
-use crate::clients::Clients;
-use crate::compensation::Compensator;
-use crate::saga::CheckoutError;
+use crate::runner::SagaRunner;
+use crate::store::{SagaStore, SagaStoreError};
 
-pub use checkouts::{compensations, create_checkout};
+pub use checkouts::{checkout_status, compensations, create_checkout};
 
-/// Shared state: the downstream clients and the background compensator.
+/// Shared state: the saga runner and the saga store it writes.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub clients: Clients,
-    pub compensator: Compensator,
+    pub runner: SagaRunner,
+    pub store: SagaStore,
 }
 
-/// What a checkout handler can answer besides success.
+/// What a checkout handler can answer besides its saga's answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// Our own validation of the request (422: the JSON is well formed, the values are not).
     #[error("{1}")]
     Invalid(&'static str, String),
+    #[error("no such checkout")]
+    NotFound,
     #[error(transparent)]
-    Checkout(#[from] CheckoutError),
+    Store(#[from] SagaStoreError),
 }
 
 impl IntoResponse for AppError {
@@ -37,25 +38,19 @@ impl IntoResponse for AppError {
             AppError::Invalid(code, message) => {
                 apiary_telemetry::json_error(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
-            AppError::Checkout(err) => match err {
-                CheckoutError::CartEmpty => apiary_telemetry::json_error(
-                    StatusCode::CONFLICT,
-                    "cart_empty",
-                    "the cart is empty; add something first",
-                ),
-                CheckoutError::ProductsUnavailable(_) => apiary_telemetry::json_error(
-                    StatusCode::CONFLICT,
-                    "product_unavailable",
-                    err.to_string(),
-                ),
-                CheckoutError::Inconsistent(message) => {
-                    tracing::error!(%message, "checkout stopped on inconsistent data");
-                    apiary_telemetry::json_error(StatusCode::CONFLICT, "checkout_conflict", message)
-                }
-                // Refusals (out of stock, declined card, unserved country) are relayed as they
-                // came: they are the verdict on the shopper's input. Broken peers are 502/503/504.
-                CheckoutError::Step { error, .. } => error.into_relayed_response(),
-            },
+            AppError::NotFound => apiary_telemetry::json_error(
+                StatusCode::NOT_FOUND,
+                "checkout_not_found",
+                "no checkout with this id",
+            ),
+            AppError::Store(e) => {
+                tracing::error!(error = %e, "the saga log cannot be read");
+                apiary_telemetry::json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "saga_log_unavailable",
+                    "checkout cannot read its saga log right now; try again shortly",
+                )
+            }
         }
     }
 }
@@ -66,11 +61,18 @@ impl IntoResponse for AppError {
         title = "Apiary checkout",
         description = "Turns a cart into an order: reserve stock, quote shipping, charge, record; compensates on failure."
     ),
-    paths(checkouts::create_checkout, checkouts::compensations),
+    paths(
+        checkouts::create_checkout,
+        checkouts::checkout_status,
+        checkouts::compensations
+    ),
     components(schemas(
         apiary_wire::shop::CheckoutRequest,
         apiary_wire::shop::CheckoutResult,
         apiary_wire::shop::CompensationStatus,
+        apiary_wire::shop::CheckoutStatus,
+        apiary_wire::shop::SagaState,
+        apiary_wire::shop::SagaLogEntry,
         apiary_wire::shop::ShippingAddress,
         apiary_wire::shop::Card,
         apiary_wire::shop::OrderLine,
@@ -85,6 +87,7 @@ pub struct ApiDoc;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/checkouts", post(create_checkout))
+        .route("/checkouts/{checkout_id}", get(checkout_status))
         .route("/compensations", get(compensations))
         .with_state(state)
         .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))

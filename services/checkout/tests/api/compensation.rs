@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use apiary_telemetry::resilience::BreakerConfig;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    PAYMENT_TIMEOUT, TestApp, checkout_body, error_code, error_json, reservation, spawn_app,
-    spawn_with_breaker,
+    PAYMENT_TIMEOUT, TestApp, checkout_body, checkout_body_for, error_code, error_json,
+    reservation, spawn_app, spawn_with_breaker,
 };
 
 const RELEASE: &str = "/reservations/co-1/release";
@@ -136,7 +136,9 @@ async fn an_order_with_an_unknown_outcome_is_finished_not_undone() {
     let resp = app.checkout(&checkout_body("4242424242424242")).await;
     assert_eq!(resp.status(), 202);
     let body: serde_json::Value = resp.json().await.expect("json");
-    assert_eq!(body["status"], "pending");
+    assert_eq!(body["state"], "pending");
+    assert_eq!(body["result"]["status"], "pending");
+    assert_eq!(body["status_url"], "/checkouts/co-1");
     app.settle().await;
     // Recorded, committed, emptied; never voided.
     assert!(TestApp::calls(&app.orders, "POST", "/orders").await >= 3);
@@ -168,7 +170,11 @@ async fn the_payment_circuit_opens_on_failures_and_closes_after_a_success() {
     let app = spawn_with_breaker(Some(breaker)).await;
     app.mount_reads().await;
     app.mount_hold_and_quote().await;
-    mount_release(&app).await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/reservations/[^/]+/release$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reservation("released")))
+        .mount(&app.inventory)
+        .await;
     Mock::given(method("POST"))
         .and(path("/charges"))
         .respond_with(ResponseTemplate::new(500))
@@ -181,8 +187,13 @@ async fn the_payment_circuit_opens_on_failures_and_closes_after_a_success() {
         .await;
 
     let mut codes = Vec::new();
-    for _ in 0..6 {
-        let resp = app.checkout(&checkout_body("4242424242424242")).await;
+    for i in 0..6 {
+        let resp = app
+            .checkout(&checkout_body_for(
+                &format!("co-open-{i}"),
+                "4242424242424242",
+            ))
+            .await;
         codes.push(error_code(resp).await);
     }
     // Open: checkouts fail fast without reaching payment.
@@ -209,7 +220,9 @@ async fn the_payment_circuit_opens_on_failures_and_closes_after_a_success() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let resp = app.checkout(&checkout_body("4242424242424242")).await;
     assert_eq!(resp.status(), 201);
-    let resp = app.checkout(&checkout_body("4242424242424242")).await;
+    let resp = app
+        .checkout(&checkout_body_for("co-closed", "4242424242424242"))
+        .await;
     assert!(
         resp.status() == 201 || resp.status() == 200,
         "{}",

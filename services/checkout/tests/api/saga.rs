@@ -7,9 +7,7 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{
-    CHECKOUT_ID, TestApp, checkout_body, error_code, error_json, order_json, spawn_app,
-};
+use crate::helpers::{CHECKOUT_ID, TestApp, checkout_body, error_code, error_json, spawn_app};
 
 const RELEASE: &str = "/reservations/co-1/release";
 
@@ -196,31 +194,66 @@ async fn a_product_no_longer_sold_stops_the_checkout() {
 }
 
 #[tokio::test]
-async fn a_checkout_that_placed_its_order_before_answers_with_it() {
+async fn a_checkout_knows_its_own_sagas_and_never_asks_orders_first() {
     let app = spawn_app().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/orders/{CHECKOUT_ID}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(order_json()))
-        .mount(&app.orders)
-        .await;
+    app.mount_reads().await;
+    app.mount_hold_and_quote().await;
+    app.mount_charge_ok().await;
+    app.mount_after_charge().await;
     let resp = app.checkout(&checkout_body("4242424242424242")).await;
-    assert_eq!(resp.status(), 200);
-    let result: CheckoutResult = resp.json().await.expect("result");
-    assert_eq!(result.charge_id, "ch_1");
+    assert_eq!(resp.status(), 201);
+    // The old pre-check (GET /orders/{id}, a 404 on every checkout) is gone.
+    let asked = app.orders.received_requests().await.unwrap_or_default();
     assert!(
-        app.cart
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty()
+        asked.iter().all(|r| r.method.as_str() != "GET"),
+        "{asked:?}"
     );
-    assert!(
-        app.payment
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty()
+
+    // The replay answers from the saga log: 200, the same order, nothing called again.
+    let again = app.checkout(&checkout_body("4242424242424242")).await;
+    assert_eq!(again.status(), 200);
+    let result: CheckoutResult = again.json().await.expect("result");
+    assert_eq!(
+        (result.order_id.as_str(), result.charge_id.as_str()),
+        (CHECKOUT_ID, "ch_1")
     );
+    assert_eq!(TestApp::calls(&app.payment, "POST", "/charges").await, 1);
+    assert_eq!(TestApp::calls(&app.orders, "POST", "/orders").await, 1);
+    assert_eq!(TestApp::calls(&app.cart, "GET", "/carts/cart-1").await, 1);
+
+    // Its log shows every step's intent and outcome.
+    let status: Value = app
+        .get("/checkouts/co-1")
+        .await
+        .json()
+        .await
+        .expect("status");
+    assert_eq!(status["state"], "placed");
+    assert_eq!(status["result"]["order_id"], CHECKOUT_ID);
+    let steps: Vec<String> = status["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["step"].as_str().unwrap_or(""),
+                e["phase"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for step in [
+        "read_cart",
+        "price_items",
+        "reserve_stock",
+        "quote_shipping",
+        "charge_payment",
+        "record_order",
+    ] {
+        assert!(steps.contains(&format!("{step}:intent")), "{steps:?}");
+        assert!(steps.contains(&format!("{step}:done")), "{steps:?}");
+    }
+    assert!(steps.contains(&"commit_stock:done".to_owned()), "{steps:?}");
 }
 
 #[tokio::test]
@@ -239,11 +272,6 @@ async fn a_slow_cart_is_a_504_not_a_hang() {
 #[tokio::test]
 async fn a_malformed_or_failing_peer_is_a_502_and_nothing_is_held() {
     let app = spawn_app().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/orders/{CHECKOUT_ID}")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(error_json("order_not_found")))
-        .mount(&app.orders)
-        .await;
     Mock::given(method("GET"))
         .and(path("/carts/cart-1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -275,7 +303,12 @@ async fn a_malformed_or_failing_peer_is_a_502_and_nothing_is_held() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&app.cart)
         .await;
-    let resp = app.checkout(&checkout_body("4242424242424242")).await;
+    let resp = app
+        .checkout(&crate::helpers::checkout_body_for(
+            "co-2",
+            "4242424242424242",
+        ))
+        .await;
     assert_eq!(resp.status(), 502);
     assert!(
         app.payment

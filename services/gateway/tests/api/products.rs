@@ -181,7 +181,8 @@ async fn the_callers_deadline_reaches_the_catalog_and_bounds_the_wait() {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .expect("deadline header forwarded");
-    assert!(budget <= 150, "{budget}");
+    // Less than what is left: the callee's deadline passes a margin (a tenth) before ours.
+    assert!(budget <= 135, "{budget}");
 }
 
 #[tokio::test]
