@@ -20,7 +20,7 @@ use tokio_stream::wrappers::WatchStream;
 
 use crate::model::{AttrValue, Attrs, SpanKind, StoredLog, StoredSpan, hex, parse_trace_id};
 use crate::monitor::Snapshot;
-use crate::store::Store;
+use crate::store::{SpanStore, Store};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -106,14 +106,15 @@ fn ms(nanos: u64) -> f64 {
     (nanos as f64 / 1e4).round() / 100.0
 }
 
-impl From<&StoredSpan> for SpanView {
-    fn from(s: &StoredSpan) -> Self {
+impl SpanView {
+    /// A held span as the API shows it (its names are resolved in the store that holds it).
+    fn new(store: &SpanStore, s: &StoredSpan) -> Self {
         Self {
             trace_id: hex(&s.trace_id),
             span_id: hex(&s.span_id),
             parent_span_id: s.parent_span_id.map(|p| hex(&p)),
-            service: s.service.to_string(),
-            name: s.name.to_string(),
+            service: store.name(s.service).to_owned(),
+            name: store.name(s.name).to_owned(),
             kind: s.kind,
             start_unix_nano: s.start_unix_nano,
             end_unix_nano: s.end_unix_nano,
@@ -176,7 +177,7 @@ pub struct TraceSummary {
     pub services: Vec<String>,
 }
 
-fn summarize(spans: &[&StoredSpan]) -> Option<TraceSummary> {
+fn summarize(store: &SpanStore, spans: &[&StoredSpan]) -> Option<TraceSummary> {
     let first = spans.first()?;
     let ids: HashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
     // The root: no parent, or a parent that is not held; earliest wins.
@@ -187,13 +188,16 @@ fn summarize(spans: &[&StoredSpan]) -> Option<TraceSummary> {
         .unwrap_or(first);
     let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
     let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
-    let mut services: Vec<String> = spans.iter().map(|s| s.service.to_string()).collect();
+    let mut services: Vec<String> = spans
+        .iter()
+        .map(|s| store.name(s.service).to_owned())
+        .collect();
     services.sort();
     services.dedup();
     Some(TraceSummary {
         trace_id: hex(&first.trace_id),
-        root_service: root.service.to_string(),
-        root_name: root.name.to_string(),
+        root_service: store.name(root.service).to_owned(),
+        root_name: store.name(root.name).to_owned(),
         start_unix_nano: start,
         duration_ms: ms(end.saturating_sub(start)),
         span_count: spans.len(),
@@ -217,7 +221,7 @@ pub fn search_traces(
     spans
         .search(service, error, min_nanos, limit)
         .iter()
-        .filter_map(|id| summarize(&spans.trace(id)))
+        .filter_map(|id| summarize(&spans, &spans.trace(id)))
         .collect()
 }
 
@@ -271,11 +275,13 @@ async fn trace(State(s): State<ApiState>, Path(raw): Path<String>) -> Result<Res
             .read()
             .map_err(|_| ApiError::NotFound("store unavailable".into()))?;
         let held = store.trace(&id);
-        let summary = summarize(&held)
+        let summary = summarize(&store, &held)
             .ok_or_else(|| ApiError::NotFound(format!("no trace {raw} is held")))?;
         (
             summary,
-            held.into_iter().map(SpanView::from).collect::<Vec<_>>(),
+            held.into_iter()
+                .map(|span| SpanView::new(&store, span))
+                .collect::<Vec<_>>(),
         )
     };
     spans.sort_by_key(|s| s.start_unix_nano);

@@ -19,7 +19,8 @@ pub struct Config {
     pub otlp_grpc_port: u16,
     /// `DASHBOARD_OTLP_HTTP_PORT` (4318).
     pub otlp_http_port: u16,
-    /// `DASHBOARD_MAX_SPANS`, `_MAX_LOGS`, `_MAX_METRIC_POINTS`, `_MAX_ATTRIBUTES`, `_MAX_VALUE_LEN`.
+    /// `DASHBOARD_MAX_SPANS`, `_MAX_LOGS`, `_MAX_METRIC_POINTS`, `_MAX_ATTRIBUTES`, `_MAX_VALUE_LEN`,
+    /// `_MAX_NAME_LEN`.
     pub limits: Limits,
     /// `DASHBOARD_OTLP_BODY_LIMIT` bytes (64 MiB), after decompression.
     pub body_limit: usize,
@@ -87,6 +88,7 @@ impl Config {
                 )?,
                 max_attributes: env::count_or(src, "DASHBOARD_MAX_ATTRIBUTES", d.max_attributes)?,
                 max_value_len: env::count_or(src, "DASHBOARD_MAX_VALUE_LEN", d.max_value_len)?,
+                max_name_len: env::count_or(src, "DASHBOARD_MAX_NAME_LEN", d.max_name_len)?,
             },
             body_limit: env::count_or(src, "DASHBOARD_OTLP_BODY_LIMIT", 64 * 1024 * 1024)?,
             ingest_budget: env::count_or(src, "DASHBOARD_INGEST_BUDGET", 2_000_000)? as u64,

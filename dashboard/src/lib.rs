@@ -9,7 +9,7 @@
 //! - [`otlp`] — the receivers ([`otlp::grpc`] with tonic, [`otlp::http`] with axum), sharing
 //!   [`otlp::Ingest`]: the ingest budget, conversion ([`otlp::convert`]) and storage.
 //! - [`model`] / [`store`] — compact stored items; the bounded rings with trace and service
-//!   indexes, eviction counters.
+//!   indexes, eviction counters. [`names`]: service and span names, held while a span uses them.
 //! - [`red`] — Prometheus text (parsed by `prometheus-parse`) to per-interval deltas and
 //!   histogram quantiles.
 //! - [`monitor`] — the scrape loop (twice a second): scrape, probe, 15 minutes of 1-second series, health
@@ -26,6 +26,7 @@ pub mod config;
 pub mod control;
 pub mod model;
 pub mod monitor;
+pub mod names;
 pub mod openapi;
 pub mod otlp;
 pub mod red;

@@ -7,6 +7,8 @@ use std::sync::{Arc, LazyLock, RwLock};
 
 use serde::Serialize;
 
+pub use crate::names::Name;
+
 pub type TraceId = [u8; 16];
 pub type SpanId = [u8; 8];
 
@@ -49,29 +51,32 @@ pub struct Attr {
     pub value: AttrValue,
 }
 
-/// The process-wide table of repeated strings (attribute keys and short values), so that an
-/// attribute costs a few bytes in [`Attrs`] instead of two fat pointers. Append-only and
-/// bounded: once full, new strings are stored inline in the attribute blob instead.
+/// The process-wide table of repeated attribute strings (keys and short values), so that an
+/// attribute costs a few bytes in [`Attrs`] instead of two fat pointers. Append-only (an id in
+/// a stored blob stays valid forever), so it must only take strings that repeat: keys, and
+/// values of keys with few distinct values (`GET`, a route, a status). A key's values stop
+/// being taken after [`VALUES_PER_KEY`] distinct ones: high-cardinality values (cart ids in
+/// `url.path`, checkout ids) are stored inline in the blob instead, so they can never fill
+/// the table. Once full, every new string is stored inline too; nothing is ever lost.
 #[derive(Debug)]
 struct StringTable {
     ids: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
+    /// Distinct values taken so far under each key id.
+    values_per_key: FxHashMap<u32, u32>,
 }
 
-const STRING_TABLE_CAPACITY: usize = 200_000;
+const STRING_TABLE_CAPACITY: usize = 100_000;
 /// Strings longer than this are never put in the table (they are rarely repeated).
 const MAX_TABLE_STRING: usize = 64;
-
-/// Id 0: what a name resolves to once the table is full.
-const OTHER: &str = "(other)";
+/// Distinct values a key may put in the table; the rest of its values are stored inline.
+const VALUES_PER_KEY: u32 = 1024;
 
 static STRINGS: LazyLock<RwLock<StringTable>> = LazyLock::new(|| {
-    let other: Arc<str> = Arc::from(OTHER);
-    let mut ids = FxHashMap::default();
-    ids.insert(other.clone(), 0);
     RwLock::new(StringTable {
-        ids,
-        strings: vec![other],
+        ids: FxHashMap::default(),
+        strings: Vec::new(),
+        values_per_key: FxHashMap::default(),
     })
 });
 
@@ -84,14 +89,23 @@ thread_local! {
 /// Entries a thread caches before starting over (bounds the copy under high cardinality).
 const LOCAL_IDS_CAPACITY: usize = 16_384;
 
-fn string_id(s: &str) -> Option<u32> {
+/// What a string is, which decides whether the table may take it: an attribute key, or a
+/// value of the key with this id (`None`: a key the table did not take, so its values are
+/// not taken either).
+#[derive(Debug, Clone, Copy)]
+enum Admit {
+    Key,
+    ValueOf(Option<u32>),
+}
+
+fn string_id(s: &str, admit: Admit) -> Option<u32> {
     if s.len() > MAX_TABLE_STRING {
         return None;
     }
     if let Some(id) = LOCAL_IDS.with(|c| c.borrow().get(s).copied()) {
         return Some(id);
     }
-    let id = shared_string_id(s)?;
+    let id = shared_string_id(s, admit)?;
     LOCAL_IDS.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() >= LOCAL_IDS_CAPACITY {
@@ -102,9 +116,22 @@ fn string_id(s: &str) -> Option<u32> {
     Some(id)
 }
 
-fn shared_string_id(s: &str) -> Option<u32> {
-    if let Some(id) = STRINGS.read().ok()?.ids.get(s) {
-        return Some(*id);
+fn shared_string_id(s: &str, admit: Admit) -> Option<u32> {
+    let key_is_full = |table: &StringTable, key: u32| {
+        table.values_per_key.get(&key).copied().unwrap_or(0) >= VALUES_PER_KEY
+    };
+    {
+        let table = STRINGS.read().ok()?;
+        if let Some(id) = table.ids.get(s) {
+            return Some(*id);
+        }
+        // The common refusal (a high-cardinality value) is decided under the read lock.
+        match admit {
+            Admit::ValueOf(None) => return None,
+            Admit::ValueOf(Some(key)) if key_is_full(&table, key) => return None,
+            _ if table.strings.len() >= STRING_TABLE_CAPACITY => return None,
+            _ => {}
+        }
     }
     let mut table = STRINGS.write().ok()?;
     if let Some(id) = table.ids.get(s) {
@@ -113,6 +140,13 @@ fn shared_string_id(s: &str) -> Option<u32> {
     if table.strings.len() >= STRING_TABLE_CAPACITY {
         return None;
     }
+    if let Admit::ValueOf(key) = admit {
+        let key = key?;
+        if key_is_full(&table, key) {
+            return None;
+        }
+        *table.values_per_key.entry(key).or_default() += 1;
+    }
     let id = u32::try_from(table.strings.len()).ok()?;
     let arc: Arc<str> = Arc::from(s);
     table.strings.push(arc.clone());
@@ -120,34 +154,9 @@ fn shared_string_id(s: &str) -> Option<u32> {
     Some(id)
 }
 
-/// A service or span name: an id in the string table (4 bytes instead of a 16-byte pointer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(u32);
-
-impl Name {
-    /// The name's id; once the table is full, new names become `(other)`.
-    pub fn intern(s: &str) -> Self {
-        Name(string_id(s).unwrap_or(0))
-    }
-
-    /// The id of a name already seen, without adding it.
-    pub fn lookup(s: &str) -> Option<Self> {
-        STRINGS.read().ok()?.ids.get(s).copied().map(Name)
-    }
-
-    pub fn resolve(self) -> Arc<str> {
-        STRINGS
-            .read()
-            .ok()
-            .and_then(|t| t.strings.get(self.0 as usize).cloned())
-            .unwrap_or_else(|| Arc::from(OTHER))
-    }
-}
-
-impl std::fmt::Display for Name {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.resolve())
-    }
+/// Strings in the attribute table (for tests and benchmarks).
+pub fn attribute_table_len() -> usize {
+    STRINGS.read().map(|t| t.strings.len()).unwrap_or(0)
 }
 
 // Blob tags.
@@ -180,8 +189,10 @@ impl AttrsBuilder {
         self.0.push(v as u8);
     }
 
-    fn string(&mut self, s: &str) {
-        match string_id(s) {
+    /// Writes `s` as a table id when the table takes it, inline otherwise; returns the id.
+    fn string(&mut self, s: &str, admit: Admit) -> Option<u32> {
+        let id = string_id(s, admit);
+        match id {
             Some(id) => {
                 self.0.push(STR_ID);
                 self.varint(u64::from(id));
@@ -192,28 +203,33 @@ impl AttrsBuilder {
                 self.0.extend_from_slice(s.as_bytes());
             }
         }
+        id
+    }
+
+    fn key(&mut self, key: &str) -> Option<u32> {
+        self.string(key, Admit::Key)
     }
 
     pub fn push_str(&mut self, key: &str, value: &str) {
-        self.string(key);
-        self.string(value);
+        let key = self.key(key);
+        self.string(value, Admit::ValueOf(key));
     }
 
     pub fn push_int(&mut self, key: &str, value: i64) {
-        self.string(key);
+        self.key(key);
         self.0.push(INT);
         // Zigzag, so small negative numbers stay short too.
         self.varint(((value << 1) ^ (value >> 63)) as u64);
     }
 
     pub fn push_double(&mut self, key: &str, value: f64) {
-        self.string(key);
+        self.key(key);
         self.0.push(DOUBLE);
         self.0.extend_from_slice(&value.to_le_bytes());
     }
 
     pub fn push_bool(&mut self, key: &str, value: bool) {
-        self.string(key);
+        self.key(key);
         self.0.push(if value { TRUE } else { FALSE });
     }
 
@@ -345,13 +361,15 @@ pub struct SpanExtra {
     pub events: Vec<SpanEvent>,
 }
 
+/// A span with its service and span name as `N`: ids in the span store's name table once
+/// stored ([`StoredSpan`]), text borrowed from the request on the way in ([`ReceivedSpan`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredSpan {
+pub struct Span<N> {
     pub trace_id: TraceId,
     pub span_id: SpanId,
     pub parent_span_id: Option<SpanId>,
-    pub service: Name,
-    pub name: Name,
+    pub service: N,
+    pub name: N,
     pub kind: SpanKind,
     pub error: bool,
     pub start_unix_nano: u64,
@@ -360,7 +378,30 @@ pub struct StoredSpan {
     pub extra: Option<Box<SpanExtra>>,
 }
 
-impl StoredSpan {
+/// A held span: its names are ids in the span store's [`crate::names::NameTable`].
+pub type StoredSpan = Span<Name>;
+
+/// A converted span on its way into the store, its names still in the request.
+pub type ReceivedSpan<'a> = Span<&'a str>;
+
+impl<N> Span<N> {
+    /// The same span with its names replaced.
+    pub fn with_names<M>(self, service: M, name: M) -> Span<M> {
+        Span {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            service,
+            name,
+            kind: self.kind,
+            error: self.error,
+            start_unix_nano: self.start_unix_nano,
+            end_unix_nano: self.end_unix_nano,
+            attributes: self.attributes,
+            extra: self.extra,
+        }
+    }
+
     pub fn duration_nanos(&self) -> u64 {
         self.end_unix_nano.saturating_sub(self.start_unix_nano)
     }
@@ -407,9 +448,11 @@ pub struct MetricPoint {
     pub value: f64,
 }
 
-/// Deduplicates the strings that repeat across items (service names, span names, attribute
-/// keys, short values like `GET` or a route). Bounded: past `capacity` entries new strings are
-/// allocated without being remembered, so a high-cardinality flood cannot grow it.
+/// Deduplicates the short strings that repeat across log records, span events and metric
+/// points (service names, severity texts, event and metric names). Bounded in count and bytes:
+/// strings longer than [`MAX_TABLE_STRING`] and, past `capacity` entries, all new strings are
+/// allocated without being remembered, so a high-cardinality flood cannot grow it; it only
+/// loses sharing, never text.
 #[derive(Debug)]
 pub struct Interner {
     set: HashSet<Arc<str>>,
@@ -429,7 +472,7 @@ impl Interner {
             return found.clone();
         }
         let arc: Arc<str> = Arc::from(s);
-        if self.set.len() < self.capacity {
+        if self.set.len() < self.capacity && s.len() <= MAX_TABLE_STRING {
             self.set.insert(arc.clone());
         }
         arc
@@ -509,15 +552,6 @@ mod tests {
     }
 
     #[test]
-    fn names_resolve_to_what_was_interned() {
-        let n = Name::intern("catalog");
-        assert_eq!(&*n.resolve(), "catalog");
-        assert_eq!(Name::lookup("catalog"), Some(n));
-        assert_eq!(Name::lookup("never-seen-before-name"), None);
-        assert_eq!(n.to_string(), "catalog");
-    }
-
-    #[test]
     fn the_interner_shares_and_stops_growing_at_capacity() {
         let mut i = Interner::new(2);
         let a = i.get("GET");
@@ -526,5 +560,42 @@ mod tests {
         i.get("POST");
         i.get("PUT");
         assert_eq!(i.len(), 2);
+        let mut i = Interner::new(10);
+        i.get(&"x".repeat(MAX_TABLE_STRING + 1));
+        assert!(i.is_empty(), "long strings are not remembered");
+    }
+
+    /// Issue 13: distinct values of one key (cart ids in `url.path`) used to be interned
+    /// forever until the table was full. Past its quota a key's values are stored inline,
+    /// losslessly, and the table stops growing.
+    #[test]
+    fn a_high_cardinality_key_stops_growing_the_table_and_loses_nothing() {
+        let key = "test.high_cardinality_key";
+        let encode = |i: u32| {
+            let mut b = AttrsBuilder::default();
+            b.push_str(key, &format!("/carts/{i:x}"));
+            b.build()
+        };
+        for i in 0..VALUES_PER_KEY {
+            encode(i);
+        }
+        let before = attribute_table_len();
+        for i in VALUES_PER_KEY..VALUES_PER_KEY + 5_000 {
+            let attrs = encode(i);
+            assert_eq!(
+                attrs.get(key),
+                Some(AttrValue::Str(Arc::from(format!("/carts/{i:x}").as_str())))
+            );
+        }
+        let after = attribute_table_len();
+        assert!(
+            after < before + 100,
+            "5,000 more distinct values took {} table entries",
+            after - before
+        );
+        // A value already in the table is still shared by this key.
+        let mut b = AttrsBuilder::default();
+        b.push_str(key, "/carts/0");
+        assert!(b.build().encoded_len() <= 8);
     }
 }

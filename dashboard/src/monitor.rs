@@ -821,13 +821,17 @@ impl SpanGraph {
 /// server span (or, when that span is not held, to its `peer.service`).
 fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
     let mut edges: BTreeMap<(String, String), EdgeAcc> = BTreeMap::new();
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::<String>::new();
     if let Ok(spans) = store.spans.read() {
         for span in spans.newest(None) {
             if span.end_unix_nano < since_ns {
                 break;
             }
-            seen.insert(span.service);
+            // Names are resolved here, under the lock: an id is only valid while its span is held.
+            let service = spans.name(span.service);
+            if !seen.contains(service) {
+                seen.insert(service.to_owned());
+            }
             if span.kind != SpanKind::Client {
                 continue;
             }
@@ -835,15 +839,15 @@ fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
                 .trace(&span.trace_id)
                 .into_iter()
                 .find(|s| s.kind == SpanKind::Server && s.parent_span_id == Some(span.span_id))
-                .map(|s| s.service.to_string());
+                .map(|s| spans.name(s.service).to_owned());
             let Some(to) = child.or_else(|| span.attr_str("peer.service").map(|s| s.to_string()))
             else {
                 continue;
             };
-            if to == span.service.to_string() {
+            if to == service {
                 continue;
             }
-            let acc = edges.entry((span.service.to_string(), to)).or_default();
+            let acc = edges.entry((service.to_owned(), to)).or_default();
             acc.calls += 1.0;
             acc.errors += f64::from(u8::from(span.error));
             acc.durations.push(span.duration_nanos() as f64 / 1e6);
@@ -864,7 +868,7 @@ fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
             p95_ms: Latency::of_samples(acc.durations).p95,
         })
         .collect();
-    (edges, seen.into_iter().map(|n| n.to_string()).collect())
+    (edges, seen.into_iter().collect())
 }
 
 /// The service graph: every watched service with its health, every other service seen in

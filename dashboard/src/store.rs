@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{MetricPoint, Name, StoredLog, StoredSpan, TraceId};
+use crate::model::{MetricPoint, Name, ReceivedSpan, StoredLog, StoredSpan, TraceId};
+use crate::names::{MAX_NAMES, NameTable};
 
 /// Caps on what is held and on each item's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub struct Limits {
     pub max_attributes: usize,
     /// Longest attribute value or log body kept, in bytes (longer ones are truncated).
     pub max_value_len: usize,
+    /// Longest name kept, in bytes: service, span, event and metric names, attribute keys.
+    /// Names are shared and indexed, so they are held to less than values.
+    pub max_name_len: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             max_metric_points: 100_000,
             max_attributes: 64,
             max_value_len: 1024,
+            max_name_len: 256,
         }
     }
 }
@@ -188,30 +193,65 @@ pub struct TraceEntry {
 #[derive(Debug)]
 pub struct SpanStore {
     ring: Ring<Slot>,
+    /// The service and span names of the held spans (and only those).
+    names: NameTable,
     by_trace: FxHashMap<TraceId, TraceEntry>,
     by_service: FxHashMap<Name, u64>,
+    /// Services with a held span -> their bit in [`TraceEntry::service_bits`].
     service_bit: FxHashMap<Name, u32>,
+    /// The next unused bit. Bits are never given twice (a trace may still carry the bit of a
+    /// service whose spans are gone), so past 63 services every new one shares bit 63.
+    next_bit: u32,
 }
+
+/// The largest span ring: two names a span must fit in the name table's ids.
+const MAX_SPANS: usize = MAX_NAMES / 2;
 
 impl SpanStore {
     fn new(cap: usize) -> Self {
         Self {
-            ring: Ring::with_capacity(cap),
+            ring: Ring::with_capacity(cap.min(MAX_SPANS)),
+            names: NameTable::default(),
             by_trace: FxHashMap::default(),
             by_service: FxHashMap::default(),
             service_bit: FxHashMap::default(),
+            next_bit: 0,
         }
     }
 
     fn bit(&mut self, service: Name) -> u32 {
-        let next = u32::try_from(self.service_bit.len())
-            .unwrap_or(u32::MAX)
-            .min(63);
-        *self.service_bit.entry(service).or_insert(next)
+        *self.service_bit.entry(service).or_insert_with(|| {
+            let bit = self.next_bit.min(63);
+            self.next_bit = self.next_bit.saturating_add(1);
+            bit
+        })
+    }
+
+    /// The text of a held span's service or span name.
+    pub fn name(&self, name: Name) -> &str {
+        self.names.get(name)
+    }
+
+    /// Service and span names in use.
+    pub fn name_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Gives back an evicted span's names.
+    fn release(&mut self, span: &StoredSpan) {
+        if self.names.release(span.service) {
+            self.service_bit.remove(&span.service);
+        }
+        if self.names.release(span.name) {
+            self.service_bit.remove(&span.name);
+        }
     }
 
     /// Returns whether an old span was evicted.
-    fn push(&mut self, span: StoredSpan) -> bool {
+    fn push(&mut self, span: ReceivedSpan<'_>) -> bool {
+        let service = self.names.acquire(span.service);
+        let name = self.names.acquire(span.name);
+        let span = span.with_names(service, name);
         let seq = self.ring.next_seq();
         let bit = self.bit(span.service);
         let entry = self.by_trace.entry(span.trace_id).or_insert(TraceEntry {
@@ -246,6 +286,7 @@ impl SpanStore {
                 if self.by_service.get(&old.span.service) == Some(&evicted_seq) {
                     self.by_service.remove(&old.span.service);
                 }
+                self.release(&old.span);
                 true
             }
             None => false,
@@ -294,7 +335,11 @@ impl SpanStore {
         service: Option<&str>,
     ) -> Box<dyn Iterator<Item = &'a StoredSpan> + 'a> {
         match service {
-            Some(name) => match Name::lookup(name).and_then(|n| self.by_service.get(&n)) {
+            Some(name) => match self
+                .names
+                .lookup(name)
+                .and_then(|n| self.by_service.get(&n))
+            {
                 Some(last) => Box::new(self.chain(*last, |s| s.prev_in_service)),
                 None => Box::new(std::iter::empty()),
             },
@@ -314,7 +359,7 @@ impl SpanStore {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         let bit = match service {
-            Some(name) => match Name::lookup(name) {
+            Some(name) => match self.names.lookup(name) {
                 Some(n) if self.by_service.contains_key(&n) => self.service_bit.get(&n).copied(),
                 _ => return Vec::new(),
             },
@@ -333,7 +378,7 @@ impl SpanStore {
                 && !self
                     .trace(id)
                     .iter()
-                    .any(|s| service.is_some_and(|n| *s.service.resolve() == *n))
+                    .any(|s| service.is_some_and(|n| self.name(s.service) == n))
             {
                 continue;
             }
@@ -457,7 +502,7 @@ impl Store {
         })
     }
 
-    pub fn insert_spans(&self, spans: Vec<StoredSpan>) {
+    pub fn insert_spans(&self, spans: Vec<ReceivedSpan<'_>>) {
         let n = spans.len() as u64;
         let mut evicted = 0u64;
         if let Ok(mut store) = self.spans.write() {
@@ -557,15 +602,15 @@ impl Store {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{SpanKind, StoredSpan};
+    use crate::model::SpanKind;
 
-    pub(crate) fn span(trace: u8, id: u8, service: &str) -> StoredSpan {
-        StoredSpan {
+    pub(crate) fn span(trace: u8, id: u8, service: &str) -> ReceivedSpan<'_> {
+        ReceivedSpan {
             trace_id: [trace; 16],
             span_id: [id; 8],
             parent_span_id: None,
-            service: Name::intern(service),
-            name: Name::intern("GET /x"),
+            service,
+            name: "GET /x",
             kind: SpanKind::Server,
             start_unix_nano: u64::from(id) * 1_000,
             end_unix_nano: u64::from(id) * 1_000 + 500,
@@ -634,6 +679,53 @@ pub(crate) mod tests {
         assert_eq!(spans.search(None, None, 0, 1), vec![[1; 16]]);
         assert!(spans.search(Some("nobody"), None, 0, 10).is_empty());
         assert_eq!(spans.trace_entry(&[1; 16]).map(|e| e.span_count), Some(2));
+    }
+
+    /// Issue 13: names used to be interned forever in a table that, once full, named every
+    /// new service "(other)". Now the store holds the names of its spans and no others.
+    #[test]
+    fn names_leave_with_their_spans_and_a_late_service_keeps_its_name() {
+        let store = Store::new(Limits {
+            max_spans: 100,
+            ..Limits::default()
+        });
+        let names: Vec<String> = (0..20_000).map(|i| format!("GET /carts/{i:x}")).collect();
+        for (i, chunk) in names.chunks(1_000).enumerate() {
+            let spans = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, name)| ReceivedSpan {
+                    name,
+                    ..span(
+                        i as u8,
+                        j as u8,
+                        if j % 2 == 0 { "flood" } else { "flood-2" },
+                    )
+                })
+                .collect();
+            store.insert_spans(spans);
+        }
+        store.insert_spans(vec![span(0xaa, 1, "late-service")]);
+        let spans = store.spans.read().expect("lock");
+        assert!(
+            spans.name_count() <= 100 + 3,
+            "only the held spans' names are kept: {}",
+            spans.name_count()
+        );
+        assert!(
+            spans.service_bit.len() <= 3,
+            "bits of gone services are dropped"
+        );
+        let late: Vec<&StoredSpan> = spans.newest(Some("late-service")).collect();
+        assert_eq!(late.len(), 1);
+        assert_eq!(spans.name(late[0].service), "late-service");
+        assert_eq!(spans.name(late[0].name), "GET /x");
+        assert_eq!(
+            spans.search(Some("late-service"), None, 0, 10),
+            vec![[0xaa; 16]]
+        );
+        let newest = spans.newest(None).nth(1).expect("a flood span");
+        assert_eq!(spans.name(newest.name), "GET /carts/4e1f");
     }
 
     #[test]

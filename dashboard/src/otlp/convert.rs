@@ -16,8 +16,8 @@ use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberV
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::model::{
-    Attrs, AttrsBuilder, Interner, MetricPoint, Name, SpanEvent, SpanExtra, SpanId, SpanKind,
-    StoredLog, StoredSpan, TraceId,
+    Attrs, AttrsBuilder, Interner, MetricPoint, ReceivedSpan, SpanEvent, SpanExtra, SpanId,
+    SpanKind, StoredLog, TraceId,
 };
 use crate::store::{Counters, Limits};
 
@@ -39,6 +39,20 @@ pub struct Converter<'a> {
 
 const UNKNOWN_SERVICE: &str = "unknown_service";
 
+/// `s` cut to at most `max` bytes at a character boundary, without copying; `cut` is called
+/// when it had to be cut.
+fn clip_to(s: &str, max: usize, cut: impl FnOnce()) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    cut();
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 impl Converter<'_> {
     fn truncate(&self, s: &str) -> Box<str> {
         self.clip(s).into()
@@ -46,17 +60,11 @@ impl Converter<'_> {
 
     /// `s` cut to the value limit at a character boundary, without copying.
     fn clip<'s>(&self, s: &'s str) -> &'s str {
-        if s.len() <= self.limits.max_value_len {
-            return s;
-        }
-        self.counters
-            .values_truncated
-            .fetch_add(1, Ordering::Relaxed);
-        let mut end = self.limits.max_value_len;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        &s[..end]
+        clip_to(s, self.limits.max_value_len, || {
+            self.counters
+                .values_truncated
+                .fetch_add(1, Ordering::Relaxed);
+        })
     }
 
     fn attributes(&mut self, kvs: &[KeyValue]) -> Attrs {
@@ -71,26 +79,33 @@ impl Converter<'_> {
             let Some(value) = kv.value.as_ref().and_then(|v| v.value.as_ref()) else {
                 continue;
             };
+            let key = self.clip_name(&kv.key);
             match value {
                 AnyValue::StringValue(v) => {
                     let v = self.clip(v);
-                    b.push_str(&kv.key, v);
+                    b.push_str(key, v);
                 }
-                AnyValue::BoolValue(v) => b.push_bool(&kv.key, *v),
-                AnyValue::IntValue(v) => b.push_int(&kv.key, *v),
-                AnyValue::DoubleValue(v) => b.push_double(&kv.key, *v),
-                AnyValue::BytesValue(v) => b.push_str(&kv.key, &crate::model::hex(v)),
+                AnyValue::BoolValue(v) => b.push_bool(key, *v),
+                AnyValue::IntValue(v) => b.push_int(key, *v),
+                AnyValue::DoubleValue(v) => b.push_double(key, *v),
+                AnyValue::BytesValue(v) => {
+                    // Hex doubles the size: only what fits the value limit is encoded.
+                    let text =
+                        crate::model::hex(&v[..v.len().min(self.limits.max_value_len / 2 + 1)]);
+                    b.push_str(key, self.clip(&text));
+                }
                 other => {
                     let text = format!("{other:?}");
                     let text = self.clip(&text);
-                    b.push_str(&kv.key, text);
+                    b.push_str(key, text);
                 }
             }
         }
         b.build()
     }
 
-    fn service(&mut self, resource: Option<&Resource>) -> Arc<str> {
+    /// A resource's `service.name`, clipped to the name limit.
+    fn service_name<'r>(&self, resource: Option<&'r Resource>) -> &'r str {
         let name = resource
             .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
             .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
@@ -98,17 +113,32 @@ impl Converter<'_> {
                 _ => None,
             })
             .unwrap_or(UNKNOWN_SERVICE);
+        self.clip_name(name)
+    }
+
+    fn service(&mut self, resource: Option<&Resource>) -> Arc<str> {
+        let name = self.service_name(resource);
         self.interner.get(name)
     }
 
-    pub fn spans(&mut self, req: &ExportTraceServiceRequest) -> Converted<StoredSpan> {
+    /// `s` cut to the name limit (service, span, event and metric names, attribute keys).
+    fn clip_name<'s>(&self, s: &'s str) -> &'s str {
+        clip_to(s, self.limits.max_name_len, || {
+            self.counters
+                .values_truncated
+                .fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    /// Spans with their names borrowed from `req`: the span store gives them ids.
+    pub fn spans<'r>(&mut self, req: &'r ExportTraceServiceRequest) -> Converted<ReceivedSpan<'r>> {
         let mut out = Converted {
             items: Vec::new(),
             rejected: 0,
             reason: String::new(),
         };
         for rs in &req.resource_spans {
-            let service = Name::intern(&self.service(rs.resource.as_ref()));
+            let service = self.service_name(rs.resource.as_ref());
             for ss in &rs.scope_spans {
                 for span in &ss.spans {
                     let (Ok(trace_id), Ok(span_id)) = (
@@ -127,10 +157,13 @@ impl Converter<'_> {
                         .events
                         .iter()
                         .take(self.limits.max_attributes)
-                        .map(|e| SpanEvent {
-                            time_unix_nano: e.time_unix_nano,
-                            name: self.interner.get(&e.name),
-                            attributes: self.attributes(&e.attributes),
+                        .map(|e| {
+                            let name = self.clip_name(&e.name);
+                            SpanEvent {
+                                time_unix_nano: e.time_unix_nano,
+                                name: self.interner.get(name),
+                                attributes: self.attributes(&e.attributes),
+                            }
                         })
                         .collect();
                     let status_message = status
@@ -142,12 +175,12 @@ impl Converter<'_> {
                             events,
                         })
                     });
-                    out.items.push(StoredSpan {
+                    out.items.push(ReceivedSpan {
                         trace_id,
                         span_id,
                         parent_span_id,
                         service,
-                        name: Name::intern(&span.name),
+                        name: self.clip_name(&span.name),
                         kind: SpanKind::from_proto(span.kind),
                         start_unix_nano: span.start_time_unix_nano,
                         end_unix_nano: span.end_time_unix_nano.max(span.start_time_unix_nano),
@@ -195,7 +228,10 @@ impl Converter<'_> {
                             record.observed_time_unix_nano
                         },
                         severity_number: record.severity_number,
-                        severity_text: self.interner.get(&record.severity_text),
+                        severity_text: {
+                            let text = self.clip_name(&record.severity_text);
+                            self.interner.get(text)
+                        },
                         body,
                         service: service.clone(),
                         trace_id,
@@ -218,7 +254,8 @@ impl Converter<'_> {
             let service = self.service(rm.resource.as_ref());
             for sm in &rm.scope_metrics {
                 for metric in &sm.metrics {
-                    let name = self.interner.get(&metric.name);
+                    let name = self.clip_name(&metric.name);
+                    let name = self.interner.get(name);
                     let mut push = |time_unix_nano: u64, value: f64| {
                         out.items.push(MetricPoint {
                             service: service.clone(),

@@ -1,6 +1,7 @@
 //! Dashboard API tests: the real server on 127.0.0.1:0, OTLP sent to it, services it watches
 //! run as real axum apps in the test.
 
+mod bounds;
 mod control;
 mod health;
 mod helpers;
