@@ -238,6 +238,17 @@ impl ServiceBinary {
 
     /// As [`ServiceBinary::start`], with command-line arguments (`apiary-shop catalog`).
     pub async fn start_with_args(program: &str, args: &[&str], data_dir: &Path) -> Self {
+        Self::start_with_env(program, args, &[], data_dir).await
+    }
+
+    /// As [`ServiceBinary::start_with_args`], with extra environment variables (downstream
+    /// URLs, test hooks).
+    pub async fn start_with_env(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        data_dir: &Path,
+    ) -> Self {
         let name = Path::new(program)
             .file_name()
             .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
@@ -250,6 +261,7 @@ impl ServiceBinary {
             .env("OTEL_SDK_DISABLED", "true")
             .env("RUST_LOG", "warn")
             .env_remove("APIARY_SUPERVISOR_PID")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -274,6 +286,21 @@ impl ServiceBinary {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Waits (bounded) for the process to end by itself (a crash); `None` if it is still
+    /// running after `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// SIGKILL and reap: no shutdown hook runs, nothing is flushed by the service.

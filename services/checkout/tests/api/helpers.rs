@@ -17,7 +17,7 @@ pub use apiary_testkit::error_code;
 pub struct TestApp {
     served: Served,
     /// The saga log's directory (removed with the app).
-    pub data_dir: tempfile::TempDir,
+    _data_dir: tempfile::TempDir,
     pub cart: MockServer,
     pub catalog: MockServer,
     pub inventory: MockServer,
@@ -72,7 +72,7 @@ pub async fn spawn_with_breaker(breaker: Option<BreakerConfig>) -> TestApp {
         .expect("build");
     TestApp {
         served: Served::start(app),
-        data_dir,
+        _data_dir: data_dir,
         cart,
         catalog,
         inventory,

@@ -3,5 +3,6 @@
 mod helpers;
 
 mod compensation;
+mod durability;
 mod saga;
 mod validation;

@@ -1,7 +1,17 @@
 //! The checkout client.
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency};
-use apiary_wire::shop::{CheckoutRequest, CheckoutResult};
+use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_wire::shop::{CheckoutRequest, CheckoutResult, CheckoutStatus};
+use serde::Deserialize;
+
+/// What checkout answers when it placed no refusal: the order (201, or 200 for a replay), or a
+/// checkout not finished within the deadline (202, told apart by its shape).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum CheckoutAnswer {
+    Placed(CheckoutResult),
+    Accepted(CheckoutStatus),
+}
 
 #[derive(Debug, Clone)]
 pub struct CheckoutClient {
@@ -13,16 +23,29 @@ impl CheckoutClient {
         Self { http }
     }
 
-    /// `POST /checkouts` -> 201 [`CheckoutResult`], or the saga's verdict (402 decline, 409,
-    /// 422) as [`DownstreamError::Rejected`]. Sent exactly once: it charges money, and a
-    /// shopper who retries does so with the same checkout id, which the saga deduplicates.
+    /// `POST /checkouts` -> 201 [`CheckoutResult`], 202 [`CheckoutStatus`] (still running or
+    /// pending), or the saga's verdict (402 decline, 409, 422) as
+    /// [`DownstreamError::Rejected`]. Sent exactly once: it charges money, and a shopper who
+    /// retries does so with the same checkout id, which the saga deduplicates.
     pub async fn checkout(
         &self,
         request: &CheckoutRequest,
-    ) -> Result<CheckoutResult, DownstreamError> {
+    ) -> Result<CheckoutAnswer, DownstreamError> {
         let call = self.http.post("/checkouts").json(request);
         self.http
             .call_json("/checkouts", call, Idempotency::Once)
+            .await
+    }
+
+    /// `GET /checkouts/{id}`: where a checkout stands (404 `checkout_not_found`).
+    pub async fn status(&self, checkout_id: &str) -> Result<CheckoutStatus, DownstreamError> {
+        let path = format!("/checkouts/{}", encode_segment(checkout_id));
+        self.http
+            .call_json(
+                "/checkouts/{checkout_id}",
+                self.http.get(&path),
+                Idempotency::Idempotent,
+            )
             .await
     }
 

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use super::pages::{self, CheckoutDraft, Pager};
 use super::{PageError, answer_logged, render, session};
 use crate::clients::catalog::ListParams;
+use crate::clients::checkout::CheckoutAnswer;
 use crate::domain::{CartId, CheckoutId, LineQuantity, OrderId, ProductId, Quantity};
 use crate::routes::AppState;
 use crate::storefront::{self, ShopError};
-use apiary_wire::shop::{Card, ShippingAddress};
+use apiary_wire::shop::{Card, CheckoutResult, CheckoutStatus, SagaState, ShippingAddress};
 
 /// Products per listing page.
 const PAGE_SIZE: u32 = 20;
@@ -305,11 +306,23 @@ pub async fn checkout(
         country: draft.country.to_ascii_uppercase(),
     };
     match storefront::checkout(&state.clients, &checkout_id, &cart_id, card, shipping).await {
-        Ok(result) => Ok(Redirect::to(&format!(
+        // Placed, or charged with the order being recorded: the order page.
+        Ok(CheckoutAnswer::Placed(CheckoutResult { order_id, .. }))
+        | Ok(CheckoutAnswer::Accepted(CheckoutStatus {
+            order_id,
+            state: SagaState::Pending | SagaState::Placed,
+            ..
+        })) => Ok(Redirect::to(&format!(
             "/shop/orders/{}",
-            apiary_telemetry::encode_segment(&result.order_id)
+            apiary_telemetry::encode_segment(&order_id)
         ))
         .into_response()),
+        // Not finished within the request's time: say so instead of guessing.
+        Ok(CheckoutAnswer::Accepted(_)) => Err(PageError::new(
+            StatusCode::ACCEPTED,
+            "Your order is still being processed. Submitting the same form again shows the \
+             outcome without charging twice.",
+        )),
         Err(err) => {
             let (status, code, message) = answer_logged(&err);
             let message = if status == StatusCode::PAYMENT_REQUIRED {

@@ -77,6 +77,7 @@ impl IntoResponse for AppError {
         carts::set_item_quantity,
         carts::remove_item,
         checkout::checkout,
+        checkout::checkout_status,
         orders::get_order,
     ),
     components(schemas(
@@ -91,6 +92,9 @@ impl IntoResponse for AppError {
         apiary_wire::shop::Card,
         apiary_wire::shop::ShippingAddress,
         apiary_wire::shop::CheckoutResult,
+        apiary_wire::shop::CheckoutStatus,
+        apiary_wire::shop::SagaState,
+        apiary_wire::shop::SagaLogEntry,
         apiary_wire::shop::OrderLine,
         apiary_wire::shop::Order,
         crate::storefront::ProductPageView,
@@ -122,6 +126,10 @@ pub fn router(state: AppState) -> Router {
             put(carts::set_item_quantity).delete(carts::remove_item),
         )
         .route("/api/checkout", post(checkout::checkout))
+        .route(
+            "/api/checkouts/{checkout_id}",
+            get(checkout::checkout_status),
+        )
         .route("/api/orders/{order_id}", get(orders::get_order))
         .with_state(state)
         .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))

@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use apiary_telemetry::DownstreamError;
 use apiary_telemetry::metrics::counter;
 use apiary_wire::shop::{
-    Card, Cart, CheckoutRequest, CheckoutResult, LineItem, Order, ShippingAddress, StockLevel,
+    Card, Cart, CheckoutRequest, CheckoutStatus, LineItem, Order, ShippingAddress, StockLevel,
 };
 use apiary_wire::{Currency, Money, Product};
 use axum::http::StatusCode;
 
 use crate::clients::Clients;
+use crate::clients::checkout::CheckoutAnswer;
 use crate::domain::{CartId, CheckoutId, InvalidInput, LineQuantity, OrderId, ProductId, Quantity};
 pub use views::*;
 
@@ -335,7 +336,7 @@ pub async fn checkout(
     cart_id: &CartId,
     card: Card,
     shipping: ShippingAddress,
-) -> Result<CheckoutResult, ShopError> {
+) -> Result<CheckoutAnswer, ShopError> {
     let request = CheckoutRequest {
         checkout_id: checkout_id.to_string(),
         cart_id: cart_id.to_string(),
@@ -343,6 +344,24 @@ pub async fn checkout(
         shipping,
     };
     Ok(clients.checkout.checkout(&request).await?)
+}
+
+/// Where a checkout stands, with its status URL on this API.
+pub async fn checkout_status(
+    clients: &Clients,
+    checkout_id: &CheckoutId,
+) -> Result<CheckoutStatus, ShopError> {
+    let status = clients.checkout.status(&checkout_id.to_string()).await?;
+    Ok(on_this_api(status))
+}
+
+/// A checkout's status with its URL on the shop's API instead of checkout's.
+pub fn on_this_api(mut status: CheckoutStatus) -> CheckoutStatus {
+    status.status_url = format!(
+        "/api/checkouts/{}",
+        apiary_telemetry::encode_segment(&status.checkout_id)
+    );
+    status
 }
 
 pub async fn order(clients: &Clients, order_id: &OrderId) -> Result<Order, ShopError> {

@@ -211,3 +211,57 @@ pub fn order_json(order_id: &str) -> Value {
         "created_at_ms": 1
     })
 }
+
+#[tokio::test]
+async fn an_unfinished_checkout_is_202_with_a_status_url_on_the_shop_api() {
+    let app = spawn_app().await;
+    let running = json!({
+        "checkout_id": "order-7", "order_id": "order-7", "state": "running",
+        "status_url": "/checkouts/order-7", "log": []
+    });
+    Mock::given(method("POST"))
+        .and(path("/checkouts"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(&running))
+        .mount(&app.checkout)
+        .await;
+    let mut placed = running.clone();
+    placed["state"] = "placed".into();
+    placed["result"] = checkout_result("order-7");
+    Mock::given(method("GET"))
+        .and(path("/checkouts/order-7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&placed))
+        .mount(&app.checkout)
+        .await;
+    let resp = post_checkout(&app, Some("order-7")).await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(
+        resp.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/api/checkouts/order-7")
+    );
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["state"], "running");
+    assert_eq!(body["status_url"], "/api/checkouts/order-7");
+
+    let status: Value = app
+        .get("/api/checkouts/order-7")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["state"], "placed");
+    assert_eq!(status["result"]["total"]["amount_minor"], 2697);
+    assert_eq!(status["status_url"], "/api/checkouts/order-7");
+
+    Mock::given(method("GET"))
+        .and(path("/checkouts/nope"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(error_json("checkout_not_found", "no checkout with this id")),
+        )
+        .mount(&app.checkout)
+        .await;
+    let missing = app.get("/api/checkouts/nope").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(error_code(missing).await, "checkout_not_found");
+    assert_eq!(app.get("/api/checkouts/..%2Fx").await.status(), 400);
+}
