@@ -112,6 +112,29 @@ fn compose_runs_exactly_the_manifest_services_with_their_ports_and_urls() {
             "{} publishes its port on loopback only",
             s.name
         );
+        if s.store == Some(apiary_manifest::Store::Sqlite) {
+            // Its SQLite file must outlive the container.
+            assert_eq!(
+                env.get("APIARY_DATA_DIR").map(String::as_str),
+                Some("/data"),
+                "{} keeps its data in /data",
+                s.name
+            );
+            let volume = format!("{}-data:/data", s.name);
+            assert!(
+                strings(&c["volumes"]).contains(&volume.as_str()),
+                "{} mounts {volume}",
+                s.name
+            );
+            assert!(
+                compose["volumes"][format!("{}-data", s.name).as_str()].is_null()
+                    && compose["volumes"]
+                        .as_mapping()
+                        .is_some_and(|v| v.contains_key(format!("{}-data", s.name).as_str())),
+                "{}-data is a declared volume",
+                s.name
+            );
+        }
         let depends = strings(&c["depends_on"]);
         for dep in &s.depends_on {
             let target = m.service(dep).expect("known dependency");
