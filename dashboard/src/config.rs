@@ -7,6 +7,7 @@ use std::time::Duration;
 use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
 
 use crate::monitor::Thresholds;
+use crate::otlp::http::HttpLimits;
 use crate::store::Limits;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,11 @@ pub struct Config {
     pub limits: Limits,
     /// `DASHBOARD_OTLP_BODY_LIMIT` bytes (64 MiB), after decompression.
     pub body_limit: usize,
+    /// `DASHBOARD_OTLP_MAX_IN_FLIGHT` (32) OTLP/HTTP requests at once,
+    /// `DASHBOARD_OTLP_IN_FLIGHT_BYTES` (256 MiB) of their bodies held at once,
+    /// `DASHBOARD_OTLP_READ_TIMEOUT_MS` (10,000) to receive a body. Its `body_limit` is
+    /// `body_limit` above (start-up copies it again, so tests may set either).
+    pub otlp_http: HttpLimits,
     /// `DASHBOARD_INGEST_BUDGET` items per second (2,000,000).
     pub ingest_budget: u64,
     /// `DASHBOARD_SCRAPE_INTERVAL_MS` (500): how often targets are scraped and probed (series
@@ -72,6 +78,8 @@ impl Config {
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
         let d = Limits::default();
+        let h = HttpLimits::default();
+        let body_limit = env::count_or(src, "DASHBOARD_OTLP_BODY_LIMIT", h.body_limit)?;
         let (host, port) = env::listen_address(src, 8080)?;
         Ok(Self {
             host,
@@ -90,7 +98,21 @@ impl Config {
                 max_value_len: env::count_or(src, "DASHBOARD_MAX_VALUE_LEN", d.max_value_len)?,
                 max_name_len: env::count_or(src, "DASHBOARD_MAX_NAME_LEN", d.max_name_len)?,
             },
-            body_limit: env::count_or(src, "DASHBOARD_OTLP_BODY_LIMIT", 64 * 1024 * 1024)?,
+            body_limit,
+            otlp_http: HttpLimits {
+                body_limit,
+                max_in_flight: env::count_or(src, "DASHBOARD_OTLP_MAX_IN_FLIGHT", h.max_in_flight)?,
+                in_flight_bytes: env::count_or(
+                    src,
+                    "DASHBOARD_OTLP_IN_FLIGHT_BYTES",
+                    h.in_flight_bytes,
+                )?,
+                read_timeout: env::millis_or(
+                    src,
+                    "DASHBOARD_OTLP_READ_TIMEOUT_MS",
+                    h.read_timeout,
+                )?,
+            },
             ingest_budget: env::count_or(src, "DASHBOARD_INGEST_BUDGET", 2_000_000)? as u64,
             scrape_interval: env::millis_or(
                 src,

@@ -244,7 +244,14 @@ impl Application {
                 ..ServeLimits::default()
             },
         );
-        let otlp_http = otlp::http::router(ingest.clone(), key.clone(), self.config.body_limit);
+        let otlp_http = otlp::http::router(
+            ingest.clone(),
+            key.clone(),
+            otlp::http::HttpLimits {
+                body_limit: self.config.body_limit,
+                ..self.config.otlp_http
+            },
+        );
         let grpc = otlp::grpc::serve(self.grpc, ingest, key, self.config.body_limit, stopped());
         let (a, b, c) = tokio::join!(
             apiary_telemetry::serve(self.api, app, stopped(), DRAIN),

@@ -1,4 +1,8 @@
-//! OTLP/gRPC (port 4317): the collector services from opentelemetry-proto, served by tonic.
+//! OTLP/gRPC (port 4317): the collector services from opentelemetry-proto, served by tonic,
+//! answering with the codes the OTLP specification gives: INVALID_ARGUMENT for input that
+//! cannot be decoded (not retried), RESOURCE_EXHAUSTED for a message over the size limit,
+//! and RESOURCE_EXHAUSTED with a `RetryInfo` delay when the ingest budget is spent (the
+//! exporter retries only when the delay is there).
 
 use std::sync::Arc;
 
@@ -20,8 +24,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use std::time::Duration;
+
 use tonic::codec::CompressionEncoding;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Ingest, OverBudget};
 use crate::security::ApiKey;
@@ -32,9 +39,35 @@ pub struct Receiver {
     key: ApiKey,
 }
 
+/// How long a sender over the budget is asked to wait (the budget refills every second).
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
 fn over_budget(_: OverBudget) -> Status {
-    // OTLP/gRPC: UNAVAILABLE is retryable; the exporter backs off.
-    Status::unavailable("ingest budget exceeded; retry later")
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        "ingest budget exceeded; retry later",
+        ErrorDetails::with_retry_info(Some(RETRY_DELAY)),
+    )
+}
+
+/// tonic answers a message it cannot decode (or decompress) with INTERNAL and one over the
+/// size limit with OUT_OF_RANGE, both before our handlers run, as a headers-only response.
+/// OTLP wants INVALID_ARGUMENT and RESOURCE_EXHAUSTED: the sender must not retry the first,
+/// and should treat the second as its own mistake, not the server's. Our handlers never
+/// answer either code, so the mapping only touches tonic's own refusals.
+fn otlp_status_codes<B>(mut resp: axum::http::Response<B>) -> axum::http::Response<B> {
+    let mapped = match resp
+        .headers()
+        .get(Status::GRPC_STATUS)
+        .map(|v| v.as_bytes())
+    {
+        Some(b"13") => Code::InvalidArgument,
+        Some(b"11") => Code::ResourceExhausted,
+        _ => return resp,
+    };
+    resp.headers_mut()
+        .insert(Status::GRPC_STATUS, (mapped as i32).into());
+    resp
 }
 
 impl Receiver {
@@ -103,6 +136,7 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let receiver = Receiver { ingest, key };
     tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(otlp_status_codes))
         .add_service(
             TraceServiceServer::new(receiver.clone())
                 .accept_compressed(CompressionEncoding::Gzip)

@@ -34,11 +34,15 @@ struct Budget {
 }
 
 impl Budget {
-    fn try_take(&mut self, n: usize) -> bool {
+    fn refill(&mut self) {
         let now = Instant::now();
         self.tokens =
             (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
         self.last = now;
+    }
+
+    fn try_take(&mut self, n: usize) -> bool {
+        self.refill();
         if self.tokens >= n as f64 {
             self.tokens -= n as f64;
             true
@@ -102,6 +106,18 @@ impl Ingest {
                 last: Instant::now(),
             }),
         })
+    }
+
+    /// Whether any item would be admitted now: receivers ask before reading a body, so that
+    /// a sender over the budget costs no reading and no decoding.
+    pub fn has_budget(&self) -> bool {
+        self.budget
+            .lock()
+            .map(|mut b| {
+                b.refill();
+                b.tokens >= 1.0
+            })
+            .unwrap_or(false)
     }
 
     fn admit(&self, signal: &'static str, n: usize) -> Result<(), OverBudget> {

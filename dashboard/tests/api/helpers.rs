@@ -13,6 +13,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 pub struct TestDashboard {
     pub api: String,
     pub otlp_http: String,
+    pub otlp_grpc: String,
     pub http: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -23,6 +24,7 @@ pub async fn spawn(config: Config, targets: Vec<Target>) -> TestDashboard {
         .expect("build");
     let api = format!("http://127.0.0.1:{}", app.port());
     let otlp_http = format!("http://127.0.0.1:{}", app.otlp_http_port());
+    let otlp_grpc = format!("http://127.0.0.1:{}", app.otlp_grpc_port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
@@ -30,6 +32,7 @@ pub async fn spawn(config: Config, targets: Vec<Target>) -> TestDashboard {
     TestDashboard {
         api,
         otlp_http,
+        otlp_grpc,
         http: reqwest::Client::new(),
         _stop: stop,
     }

@@ -5,6 +5,7 @@ mod bounds;
 mod control;
 mod health;
 mod helpers;
+mod otlp_grpc;
 mod otlp_http;
 mod queries;
 mod sdk;
