@@ -337,22 +337,29 @@ async fn reconcile_owners(
         .into_iter()
         .map(|o| (o["order_id"].as_str().expect("order id").to_owned(), o))
         .collect();
-    let ledger = json_of(
-        http,
-        format!("{}/ledger?status=captured", stack.url("payment")),
-    )
-    .await;
-    let captured: BTreeMap<String, Value> = ledger["charges"]
-        .as_array()
-        .expect("charges")
-        .iter()
-        .map(|c| {
-            (
+    let mut captured: BTreeMap<String, Value> = BTreeMap::new();
+    let mut after = 0;
+    for page in 0.. {
+        assert!(page < 100, "the ledger never ended");
+        let ledger = json_of(
+            http,
+            format!(
+                "{}/ledger?status=captured&after_seq={after}&limit=1000",
+                stack.url("payment")
+            ),
+        )
+        .await;
+        for c in ledger["charges"].as_array().expect("charges") {
+            captured.insert(
                 c["idempotency_key"].as_str().expect("key").to_owned(),
                 c.clone(),
-            )
-        })
-        .collect();
+            );
+        }
+        match ledger["last_seq"].as_i64() {
+            Some(seq) => after = seq,
+            None => break,
+        }
+    }
     let order_ids: BTreeSet<_> = orders.keys().collect();
     let charged: BTreeSet<_> = captured.keys().collect();
     assert_eq!(
@@ -710,13 +717,15 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
     let shelves = Arc::new(shelves());
     let next = Arc::new(AtomicUsize::new(0));
     let answered = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
+    let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut workers = Vec::new();
     for _ in 0..SHOPPERS {
-        let (shop, shelves, next, answered) = (
+        let (shop, shelves, next, answered, accepted) = (
             shop.clone(),
             shelves.clone(),
             next.clone(),
             answered.clone(),
+            accepted.clone(),
         );
         workers.push(tokio::spawn(async move {
             loop {
@@ -745,12 +754,18 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
                     .await
                     .unwrap_or_else(|e| panic!("a checkout got no answer: {e}"));
                 let status = resp.status().as_u16();
-                // Every answer is a real one: the order, or a JSON error saying why not.
+                // Every answer is a real one: the order, a checkout still being finished
+                // (202, its status URL), or a JSON error saying why not.
                 let body: Value = resp.json().await.expect("a JSON answer");
                 assert!(
-                    status == 201 || body["error"]["code"].is_string(),
+                    status == 201
+                        || (status == 202 && body["status_url"].is_string())
+                        || body["error"]["code"].is_string(),
                     "{status} {body}"
                 );
+                if status == 202 {
+                    accepted.lock().expect("accepted").push(format!("kill-{cart}"));
+                }
                 *answered.lock().expect("answers").entry(status).or_default() += 1;
             }
         }));
@@ -810,7 +825,182 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
     // The background voids done, the books must balance: no charge without an order, no order
     // without a charge, no stock left on hold.
     settle(&http, &stack, Duration::from_secs(60)).await;
+    // Checkouts answered 202 have finished by now, one way or the other.
+    let mut finished_later = 0;
+    for key in accepted.lock().expect("accepted").iter() {
+        let status = json_of(
+            &http,
+            format!("{}/api/checkouts/{key}", stack.url("gateway")),
+        )
+        .await;
+        match status["state"].as_str() {
+            Some("placed") => finished_later += 1,
+            Some("failed") => {}
+            other => panic!("{key} is still {other:?} after settling: {status}"),
+        }
+    }
     let orders = reconcile_owners(&http, &stack).await;
-    assert_eq!(orders.len(), placed + 1);
+    assert_eq!(orders.len(), placed + finished_later + 1);
+    drop(launcher);
+}
+
+/// A checkout that ends: retried with its key through outages and restarts (503/502/504 or no
+/// answer), followed while 202, until it is placed (`Some(total)`) or refused (`None`).
+async fn checkout_until_settled(shop: &Shop, cart: &str, key: &str) -> Option<i64> {
+    let body = json!({
+        "cart_id": cart,
+        "card": {"number": GOOD_CARD, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+        "shipping": {"country": "DE"}
+    });
+    let status_url = format!("{}/api/checkouts/{key}", shop.gateway);
+    for _ in 0..240 {
+        let sent = shop
+            .http
+            .post(format!("{}/api/checkout", shop.gateway))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await;
+        let (status, resp) = match sent {
+            Ok(r) => (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            ),
+            Err(_) => (0, Value::Null),
+        };
+        match status {
+            200 | 201 => return Some(resp["total"]["amount_minor"].as_i64().expect("total")),
+            202 => {
+                // Follow the status until it is final.
+                if let Ok(r) = shop.http.get(&status_url).send().await
+                    && let Ok(s) = r.json::<Value>().await
+                {
+                    match s["state"].as_str() {
+                        Some("placed") => {
+                            return Some(
+                                s["result"]["total"]["amount_minor"]
+                                    .as_i64()
+                                    .expect("total"),
+                            );
+                        }
+                        Some("failed") => return None,
+                        _ => {}
+                    }
+                }
+            }
+            409 => {
+                let code = resp["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(
+                    ["checkout_interrupted", "out_of_stock"].contains(&code.as_str()),
+                    "{key}: 409 {resp}"
+                );
+                return None;
+            }
+            // Checkout is down or restarting: the same key again shortly.
+            0 | 502..=504 => {}
+            other => panic!("{key}: {other} {resp}"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("{key} never settled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_killed_three_times_during_checkouts_loses_no_charge_order_or_stock() {
+    const CHECKOUTS: usize = 120;
+    const SHOPPERS: usize = 6;
+    let (launcher, stack) = start_stack("kill-checkout", false);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    let shop = Arc::new(Shop {
+        http: http.clone(),
+        gateway: stack.url("gateway"),
+        ledger: Mutex::new(Ledger::default()),
+    });
+    let shelves = Arc::new(shelves());
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let placed = Arc::new(Mutex::new(BTreeMap::<String, i64>::new()));
+    let mut workers = Vec::new();
+    for _ in 0..SHOPPERS {
+        let (shop, shelves, next, done, placed) = (
+            shop.clone(),
+            shelves.clone(),
+            next.clone(),
+            done.clone(),
+            placed.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= CHECKOUTS {
+                    return;
+                }
+                let Some(cart) = shop.new_cart().await else {
+                    continue;
+                };
+                let product = &shelves.plenty[n % shelves.plenty.len()];
+                if shop.add(&cart, product, 1).await {
+                    let key = format!("ckill-{cart}");
+                    if let Some(total) = checkout_until_settled(&shop, &cart, &key).await {
+                        placed.lock().expect("placed").insert(key, total);
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+
+    // Kill -9 checkout three times while checkouts run, each time once more have finished.
+    for (round, after) in [15, 45, 75].into_iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while done.load(Ordering::Relaxed) < after {
+            assert!(Instant::now() < deadline, "checkouts are not progressing");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pids = launcher.pids_of("checkout");
+        let pid = *pids.last().expect("checkout pid");
+        kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill checkout");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while launcher.pids_of("checkout").len() < round + 2 {
+            assert!(
+                Instant::now() < deadline,
+                "checkout was not restarted:\n{}",
+                launcher.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    for w in workers {
+        tokio::time::timeout(Duration::from_secs(300), w)
+            .await
+            .expect("checkouts finish")
+            .expect("every checkout settled");
+    }
+
+    // Every saga concluded and its clean-up done: the owners agree with each other and with
+    // what the shoppers were told — exactly.
+    settle(&http, &stack, Duration::from_secs(60)).await;
+    let orders = reconcile_owners(&http, &stack).await;
+    let placed = placed.lock().expect("placed").clone();
+    eprintln!(
+        "checkout killed 3 times: {} of {CHECKOUTS} checkouts placed, {} orders recorded",
+        placed.len(),
+        orders.len()
+    );
+    assert_eq!(
+        orders.keys().collect::<Vec<_>>(),
+        placed.keys().collect::<Vec<_>>(),
+        "the orders are exactly the checkouts the shoppers were told were placed"
+    );
+    for (key, total) in &placed {
+        assert_eq!(orders[key]["total"]["amount_minor"], *total, "{key}");
+    }
+    assert!(placed.len() >= CHECKOUTS / 2, "{} placed", placed.len());
     drop(launcher);
 }

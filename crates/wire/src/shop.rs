@@ -170,10 +170,14 @@ pub struct VoidResult {
     pub charge_id: Option<String>,
 }
 
-/// `GET /ledger?status=captured|voided`: every charge, oldest first (reconciliation).
+/// `GET /ledger?status=captured|voided&after_seq=&limit=`: a page of charges, oldest first
+/// (reconciliation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Ledger {
     pub charges: Vec<Charge>,
+    /// The cursor for the next page (`after_seq`); absent when this page is the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<i64>,
 }
 
 // ---------------------------------------------------------------- shipping (:8006)

@@ -18,6 +18,9 @@ pub struct Config {
     /// (default 25 ms). It is what a "payment provider slows down" drill stretches, and what
     /// makes a SIGKILL land mid-charge in the end-to-end test.
     pub latency: Duration,
+    /// `PAYMENT_KEY_RETENTION_S` (86400): how long a declined key or a tombstone (a void that
+    /// found no charge) is remembered; charges themselves are kept.
+    pub key_retention: Duration,
 }
 
 /// The simulated provider's default think time.
@@ -36,6 +39,12 @@ impl Config {
             data_dir: env::raw(src, "APIARY_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
             latency: env::millis_or(src, "PAYMENT_LATENCY_MS", DEFAULT_LATENCY)?,
+            key_retention: Duration::from_secs(env::parse_or(
+                src,
+                "PAYMENT_KEY_RETENTION_S",
+                86_400_u64,
+                "a number of seconds",
+            )?),
         })
     }
 
@@ -46,6 +55,7 @@ impl Config {
             port: 0,
             data_dir: data_dir.into(),
             latency: Duration::ZERO,
+            key_retention: Duration::from_secs(86_400),
         }
     }
 }

@@ -36,8 +36,10 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let db = Db::open(&config.data_dir, SERVICE.name, MIGRATIONS)?;
+        let store = Arc::new(PaymentStore::new(db));
+        spawn_key_expiry(store.clone(), config.key_retention);
         let state = AppState {
-            store: Arc::new(PaymentStore::new(db)),
+            store,
             latency: config.latency,
         };
         let (listener, port) = bind(config.host, config.port).await?;
@@ -59,6 +61,25 @@ impl Application {
         });
         standard_router(routes::router(state), readiness, ServeLimits::default())
     }
+}
+
+/// Declined keys and tombstones are forgotten after `retention`, checked this often, so the
+/// ledger file grows only with real charges.
+const EXPIRE_EVERY: Duration = Duration::from_secs(600);
+
+fn spawn_key_expiry(store: Arc<PaymentStore>, retention: Duration) {
+    tokio::spawn(async move {
+        loop {
+            let cutoff =
+                apiary_store::now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+            match store.expire_keys(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "declined keys and tombstones expired"),
+                Err(e) => tracing::warn!(error = %e, "cannot expire old keys"),
+            }
+            tokio::time::sleep(EXPIRE_EVERY).await;
+        }
+    });
 }
 
 impl Service for Application {

@@ -349,8 +349,14 @@ impl PaymentStore {
             .await
     }
 
-    /// Every charge (captured or voided, or only those with `status`), oldest first.
-    pub async fn ledger(&self, status: Option<ChargeStatus>) -> Result<Vec<Charge>, StoreError> {
+    /// Charges (captured or voided, or only those with `status`), oldest first, after the
+    /// cursor `after_seq`, at most `limit`; with the cursor of the last one returned.
+    pub async fn ledger(
+        &self,
+        status: Option<ChargeStatus>,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<(Vec<Charge>, Option<i64>), StoreError> {
         // Fixed SQL per filter (no user text reaches the statement).
         let filter: &'static str = match status {
             None => "state IN ('captured', 'voided')",
@@ -360,14 +366,36 @@ impl PaymentStore {
         self.db
             .run("ledger", move |conn| {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM payment_keys WHERE {filter} ORDER BY seq"
+                    "SELECT {COLUMNS}, seq FROM payment_keys WHERE {filter} AND seq > ?1
+                     ORDER BY seq LIMIT ?2"
                 ))?;
-                let rows = stmt.query_map([], read_row)?;
+                let rows = stmt.query_map(params![after_seq, limit], |r| {
+                    Ok((read_row(r)?, r.get::<_, i64>(9)?))
+                })?;
                 let mut charges = Vec::new();
+                let mut last = None;
                 for row in rows {
-                    charges.extend(row?.charge());
+                    let (row, seq) = row?;
+                    charges.extend(row.charge());
+                    last = Some(seq);
                 }
-                Ok(charges)
+                Ok((charges, last))
+            })
+            .await
+    }
+
+    /// Forgets declined keys and tombstones (voids that found no charge) last touched before
+    /// `older_than_ms`: they exist to answer a retry or refuse a late charge, which happen
+    /// within seconds, not days. Charges (captured or voided) are the ledger and are kept.
+    /// Returns how many went.
+    pub async fn expire_keys(&self, older_than_ms: i64) -> Result<usize, StoreError> {
+        self.db
+            .run("expire_keys", move |conn| {
+                Ok(conn.execute(
+                    "DELETE FROM payment_keys WHERE state IN ('declined', 'tombstoned')
+                       AND max(created_at_ms, coalesce(voided_at_ms, 0)) < ?1",
+                    [older_than_ms],
+                )?)
             })
             .await
     }
@@ -428,7 +456,7 @@ mod tests {
             store.charge(declined).await.expect("replay"),
             Recorded::Replay(Answer::Declined(DeclineReason::CardDeclined))
         );
-        assert_eq!(store.ledger(None).await.expect("ledger").len(), 1);
+        assert_eq!(store.ledger(None, 0, 100).await.expect("ledger").0.len(), 1);
     }
 
     #[tokio::test]
@@ -491,15 +519,75 @@ mod tests {
                 "{k}"
             );
         }
-        let ledger = store.ledger(None).await.expect("ledger");
+        let (ledger, _) = store.ledger(None, 0, 100).await.expect("ledger");
         assert_eq!(ledger.len(), 1);
         assert_eq!(ledger[0].status, ChargeStatus::Voided);
         assert!(
             store
-                .ledger(Some(ChargeStatus::Captured))
+                .ledger(Some(ChargeStatus::Captured), 0, 100)
                 .await
                 .expect("ledger")
+                .0
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn the_ledger_pages_by_cursor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        for i in 0..5 {
+            store
+                .charge(attempt(&format!("k{i}"), 100 + i, "4242", Ok(())))
+                .await
+                .expect("charge");
+        }
+        let (first, cursor) = store.ledger(None, 0, 2).await.expect("page 1");
+        assert_eq!(first.len(), 2);
+        let (second, cursor) = store
+            .ledger(None, cursor.expect("cursor"), 2)
+            .await
+            .expect("page 2");
+        assert_eq!(second[0].idempotency_key, "k2");
+        let (third, cursor) = store
+            .ledger(None, cursor.expect("cursor"), 2)
+            .await
+            .expect("page 3");
+        assert_eq!(third.len(), 1);
+        let (end, none) = store
+            .ledger(None, cursor.expect("cursor"), 2)
+            .await
+            .expect("end");
+        assert!(end.is_empty() && none.is_none());
+    }
+
+    #[tokio::test]
+    async fn declined_keys_and_tombstones_expire_but_charges_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        store
+            .charge(attempt("paid", 500, "4242", Ok(())))
+            .await
+            .expect("charge");
+        store
+            .charge(attempt(
+                "refused",
+                500,
+                "0002",
+                Err(DeclineReason::CardDeclined),
+            ))
+            .await
+            .expect("decline");
+        let key = |k: &str| IdempotencyKey::parse(k).expect("key");
+        store.void(key("barred"), 1_000).await.expect("tombstone");
+        // Nothing is older than the cut-off yet.
+        assert_eq!(store.expire_keys(1_000).await.expect("expire"), 0);
+        assert_eq!(store.expire_keys(1_001).await.expect("expire"), 2);
+        // A forgotten key is a new key; the charge is still in the ledger.
+        assert!(matches!(
+            store.charge(attempt("barred", 500, "4242", Ok(()))).await,
+            Ok(Recorded::New(Answer::Captured(_)))
+        ));
+        assert_eq!(store.ledger(None, 0, 100).await.expect("ledger").0.len(), 2);
     }
 }

@@ -52,6 +52,10 @@ pub enum AppError {
     ChargeNotFound,
     #[error("status must be captured or voided")]
     InvalidStatus,
+    #[error("after_seq must be a whole number, 0 or more")]
+    InvalidCursor,
+    #[error("limit must be a whole number from 1 to 1000")]
+    InvalidLimit,
     #[error("the payment ledger is unavailable")]
     Store(#[from] StoreError),
 }
@@ -80,6 +84,8 @@ impl IntoResponse for AppError {
             AppError::ChargeVoided => (StatusCode::CONFLICT, "charge_voided"),
             AppError::ChargeNotFound => (StatusCode::NOT_FOUND, "charge_not_found"),
             AppError::InvalidStatus => (StatusCode::BAD_REQUEST, "invalid_status"),
+            AppError::InvalidCursor => (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            AppError::InvalidLimit => (StatusCode::BAD_REQUEST, "invalid_limit"),
             AppError::Store(e) => {
                 // Logged once, here, with the trace; the caller gets a stable code and treats
                 // the charge's outcome as unknown (it voids by key).

@@ -58,6 +58,40 @@ async fn the_ledger_lists_charges_oldest_first_and_filters_by_status() {
     let resp = app.get("/ledger?status=declined").await;
     assert_eq!(resp.status(), 400);
     assert_eq!(error_of(resp).await.0, "invalid_status");
+
+    // A page at a time: the cursor of one page starts the next; the last page has none.
+    let first: Ledger = app.get("/ledger?limit=2").await.json().await.expect("page");
+    assert_eq!(first.charges.len(), 2);
+    let cursor = first.last_seq.expect("a cursor");
+    let rest: Ledger = app
+        .get(&format!("/ledger?limit=2&after_seq={cursor}"))
+        .await
+        .json()
+        .await
+        .expect("page");
+    assert_eq!(rest.charges.len(), 1);
+    assert_eq!(rest.charges[0].amount.amount_minor, 300);
+    let end: Ledger = app
+        .get(&format!(
+            "/ledger?after_seq={}",
+            rest.last_seq.expect("cursor")
+        ))
+        .await
+        .json()
+        .await
+        .expect("page");
+    assert!(end.charges.is_empty() && end.last_seq.is_none());
+    for (query, code) in [
+        ("limit=0", "invalid_limit"),
+        ("limit=1001", "invalid_limit"),
+        ("limit=x", "invalid_limit"),
+        ("after_seq=-1", "invalid_cursor"),
+        ("after_seq=1e3", "invalid_cursor"),
+    ] {
+        let resp = app.get(&format!("/ledger?{query}")).await;
+        assert_eq!(resp.status(), 400, "{query}");
+        assert_eq!(error_of(resp).await.0, code, "{query}");
+    }
 }
 
 #[tokio::test]
