@@ -19,6 +19,9 @@ pub mod knob {
     /// Share of requests answered 500 (the fault layer; targeting may scope it to a route,
     /// a path or a deployed version).
     pub const ERROR_RATE: &str = "error-rate";
+    /// The status those answers carry: 500 (a bug) unless set to 502, 503 (overloaded or
+    /// restarting, with `Retry-After`) or 504 — what callers may retry.
+    pub const ERROR_STATUS: &str = "error-status";
     /// Added latency (the fault layer): fixed part, jitter (uniform 0..jitter), share.
     pub const LATENCY_MS: &str = "latency-ms";
     pub const LATENCY_JITTER_MS: &str = "latency-jitter-ms";
@@ -165,6 +168,14 @@ pub fn base_flags(shape: &Shape) -> FlagSet {
             ),
         );
         add(
+            knob::ERROR_STATUS,
+            numeric(
+                Unit::Status,
+                "the status of injected errors (500 when off)",
+                &[502.0, 503.0, 504.0],
+            ),
+        );
+        add(
             knob::LATENCY_MS,
             numeric(
                 Unit::Millis,
@@ -288,12 +299,15 @@ pub fn base_flags(shape: &Shape) -> FlagSet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FaultSpec {
-    /// 5xx on a share of requests, optionally on one route (`POST /charges`).
+    /// 5xx on a share of requests, optionally on one route (`POST /charges`); 500 unless
+    /// `status` is 502, 503 or 504 (answers a caller may retry).
     ErrorRate {
         service: String,
         percent: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         route: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
     },
     /// Fixed + jitter latency on a share of requests.
     Latency {
@@ -588,6 +602,12 @@ impl FaultSpec {
             _ => {}
         }
         match self {
+            FaultSpec::ErrorRate {
+                status: Some(status),
+                ..
+            } if ![500, 502, 503, 504].contains(status) => {
+                return Err(format!("status must be 500, 502, 503 or 504, got {status}"));
+            }
             FaultSpec::Latency { ms, jitter_ms, .. } => {
                 check_amount("ms", *ms, 60_000.0)?;
                 if !(jitter_ms.is_finite() && (0.0..=60_000.0).contains(jitter_ms)) {
@@ -678,7 +698,14 @@ impl FaultSpec {
                 service,
                 percent,
                 route,
-            } => vec![scoped(service, knob::ERROR_RATE, json!(percent), route)],
+                status,
+            } => {
+                let mut v = vec![scoped(service, knob::ERROR_RATE, json!(percent), route)];
+                if let Some(status) = status.filter(|s| *s != 500) {
+                    v.push(set(service, knob::ERROR_STATUS, json!(status)));
+                }
+                v
+            }
             FaultSpec::Latency {
                 service,
                 ms,
@@ -775,7 +802,13 @@ impl fmt::Display for FaultSpec {
                 service,
                 percent,
                 route,
-            } => write!(f, "{service}: {percent}% errors{}", on(route)),
+                status,
+            } => write!(
+                f,
+                "{service}: {percent}% errors{}{}",
+                status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                on(route)
+            ),
             FaultSpec::Latency {
                 service,
                 ms,
@@ -967,6 +1000,7 @@ mod tests {
         let base = base_flags(&shape);
         let specs = [
             json!({"kind": "error-rate", "service": "payment", "percent": 37, "route": "POST /charges"}),
+            json!({"kind": "error-rate", "service": "catalog", "percent": 100, "status": 503}),
             json!({"kind": "latency", "service": "catalog", "ms": 800, "jitter_ms": 200, "percent": 90}),
             json!({"kind": "hang", "service": "cart", "percent": 10}),
             json!({"kind": "cpu-burn", "service": "checkout", "ms": 20}),
@@ -1046,6 +1080,10 @@ mod tests {
             (
                 json!({"kind": "error-rate", "service": "payment", "percent": 5, "route": "charges"}),
                 "METHOD /path",
+            ),
+            (
+                json!({"kind": "error-rate", "service": "payment", "percent": 5, "status": 418}),
+                "500, 502, 503 or 504",
             ),
             (
                 json!({"kind": "slow-store", "service": "catalog", "ms": 100}),

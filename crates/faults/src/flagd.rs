@@ -57,6 +57,8 @@ pub enum Unit {
     Mebibytes,
     /// Extra attempts per call.
     Retries,
+    /// An HTTP status code (`off` = the default, 500).
+    Status,
     /// A boolean: `on` / `off`.
     Switch,
     /// A string whose label is itself.
@@ -70,6 +72,7 @@ impl Unit {
             Unit::Millis => "ms",
             Unit::Mebibytes => "MiB",
             Unit::Retries => "retries",
+            Unit::Status => "status",
             Unit::Switch => "switch",
             Unit::Text => "text",
         }
@@ -81,6 +84,7 @@ impl Unit {
             Unit::Millis,
             Unit::Mebibytes,
             Unit::Retries,
+            Unit::Status,
             Unit::Switch,
             Unit::Text,
         ]
@@ -105,6 +109,13 @@ pub fn canonical_label(unit: Unit, value: &Value) -> Option<String> {
             .as_bool()
             .map(|b| if b { "on" } else { "off" }.to_owned()),
         Unit::Text => value.as_str().map(str::to_owned),
+        Unit::Status => {
+            let n = value.as_f64()?;
+            if n == 0.0 {
+                return Some("off".to_owned());
+            }
+            (n.fract() == 0.0 && (100.0..=599.0).contains(&n)).then(|| number(n))
+        }
         Unit::Percent | Unit::Millis | Unit::Mebibytes | Unit::Retries => {
             let n = value.as_f64()?;
             if !n.is_finite() || n < 0.0 || (unit == Unit::Percent && n > 100.0) {
@@ -197,6 +208,11 @@ mod tests {
             canonical_label(Unit::Mebibytes, &json!(64)).as_deref(),
             Some("64MiB")
         );
+        assert_eq!(
+            canonical_label(Unit::Status, &json!(503)).as_deref(),
+            Some("503")
+        );
+        assert_eq!(canonical_label(Unit::Status, &json!(99)), None);
         assert_eq!(
             canonical_label(Unit::Retries, &json!(5)).as_deref(),
             Some("5 retries")

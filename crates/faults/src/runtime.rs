@@ -151,6 +151,8 @@ pub struct Decision {
     pub crash: bool,
     /// Answer 500 instead of running the handler.
     pub error: bool,
+    /// The status of that answer when not 500 (502, 503, 504).
+    pub error_status: Option<u16>,
     /// Never answer.
     pub hang: bool,
     pub delay: Option<Duration>,
@@ -259,6 +261,10 @@ impl Faults {
         }
         d.error = roll(self.number(knob::ERROR_RATE, ctx).await);
         if d.error {
+            let status = self.number(knob::ERROR_STATUS, ctx).await;
+            d.error_status = [502.0, 503.0, 504.0]
+                .contains(&status)
+                .then_some(status as u16);
             return d;
         }
         d.hang = roll(self.number(knob::HANG, ctx).await);

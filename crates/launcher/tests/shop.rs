@@ -6,12 +6,14 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{DashboardPorts, Launcher, StackManifest, bin_dir, temp_dir};
+use common::{
+    DashboardPorts, Launcher, StackManifest, bin_dir, json_of, reconcile_owners, settle, temp_dir,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
@@ -277,142 +279,6 @@ impl Shop {
             self.checkout(&cart, contents, GOOD_CARD, None).await;
         }
     }
-}
-
-async fn json_of(http: &reqwest::Client, url: String) -> Value {
-    let resp = http
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
-    assert!(resp.status().is_success(), "{url}: {}", resp.status());
-    resp.json().await.unwrap_or_else(|e| panic!("{url}: {e}"))
-}
-
-/// Waits (bounded) until checkout has no clean-up left.
-async fn settle(http: &reqwest::Client, stack: &StackManifest, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let status = json_of(http, format!("{}/compensations", stack.url("checkout"))).await;
-        if status["pending"] == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "compensations never settled: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Every order (the orders service's feed).
-async fn all_orders(http: &reqwest::Client, stack: &StackManifest) -> Vec<Value> {
-    let mut orders = Vec::new();
-    let mut after = 0;
-    for _ in 0..100 {
-        let page = json_of(
-            http,
-            format!("{}/orders?after_seq={after}&limit=500", stack.url("orders")),
-        )
-        .await;
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        if items.is_empty() {
-            return orders;
-        }
-        after = page["last_seq"].as_i64().expect("last_seq");
-        orders.extend(items);
-    }
-    panic!("the orders feed never ended");
-}
-
-/// The owners agree with each other: every captured charge has exactly one order with its
-/// charge id and amount, every order one captured charge, and inventory sold exactly what the
-/// orders hold with nothing left reserved. Returns the orders by id.
-async fn reconcile_owners(
-    http: &reqwest::Client,
-    stack: &StackManifest,
-) -> BTreeMap<String, Value> {
-    let orders: BTreeMap<String, Value> = all_orders(http, stack)
-        .await
-        .into_iter()
-        .map(|o| (o["order_id"].as_str().expect("order id").to_owned(), o))
-        .collect();
-    let mut captured: BTreeMap<String, Value> = BTreeMap::new();
-    let mut after = 0;
-    for page in 0.. {
-        assert!(page < 100, "the ledger never ended");
-        let ledger = json_of(
-            http,
-            format!(
-                "{}/ledger?status=captured&after_seq={after}&limit=1000",
-                stack.url("payment")
-            ),
-        )
-        .await;
-        for c in ledger["charges"].as_array().expect("charges") {
-            captured.insert(
-                c["idempotency_key"].as_str().expect("key").to_owned(),
-                c.clone(),
-            );
-        }
-        match ledger["last_seq"].as_i64() {
-            Some(seq) => after = seq,
-            None => break,
-        }
-    }
-    let order_ids: BTreeSet<_> = orders.keys().collect();
-    let charged: BTreeSet<_> = captured.keys().collect();
-    assert_eq!(
-        charged.difference(&order_ids).collect::<Vec<_>>(),
-        Vec::<&&String>::new(),
-        "charges without an order"
-    );
-    assert_eq!(
-        order_ids.difference(&charged).collect::<Vec<_>>(),
-        Vec::<&&String>::new(),
-        "orders without a charge"
-    );
-    for (id, order) in &orders {
-        let charge = &captured[id];
-        assert_eq!(order["charge_id"], charge["charge_id"], "order {id}");
-        assert_eq!(order["total"], charge["amount"], "order {id}");
-    }
-
-    let mut sold: HashMap<String, u64> = HashMap::new();
-    for order in orders.values() {
-        for line in order["lines"].as_array().expect("lines") {
-            *sold
-                .entry(line["product_id"].as_str().expect("id").to_owned())
-                .or_default() += line["quantity"].as_u64().expect("quantity");
-        }
-    }
-    let seeded: HashMap<&str, u32> = apiary_seed::products()
-        .iter()
-        .map(|p| (p.id.as_str(), p.stock))
-        .collect();
-    let stock = json_of(http, format!("{}/stock", stack.url("inventory"))).await;
-    let levels = stock["items"].as_array().expect("stock items");
-    assert_eq!(levels.len(), seeded.len());
-    for level in levels {
-        let id = level["product_id"].as_str().expect("id");
-        let (available, reserved, level_sold) = (
-            level["available"].as_u64().expect("available"),
-            level["reserved"].as_u64().expect("reserved"),
-            level["sold"].as_u64().expect("sold"),
-        );
-        assert_eq!(reserved, 0, "{id} still has stock on hold: {level}");
-        assert_eq!(
-            level_sold,
-            sold.get(id).copied().unwrap_or(0),
-            "{id} sold: {level}"
-        );
-        assert_eq!(
-            available + reserved + level_sold,
-            u64::from(seeded[id]),
-            "{id} units appeared or vanished: {level}"
-        );
-    }
-    orders
 }
 
 fn start_stack(tag: &str, dashboard: bool) -> (Launcher, StackManifest) {

@@ -67,12 +67,30 @@ pub async fn layer(req: Request, next: Next) -> Response {
         std::process::exit(CRASH_EXIT_CODE);
     }
     if decision.error {
-        return crate::json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "injected fault: error-rate",
-        )
-        .into_response();
+        return match decision
+            .error_status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+        {
+            Some(status) => {
+                let mut resp = crate::json_error(
+                    status,
+                    "unavailable",
+                    format!("injected fault: error-rate ({})", status.as_u16()),
+                );
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    resp.headers_mut().insert(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static("1"),
+                    );
+                }
+                resp
+            }
+            None => crate::json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "injected fault: error-rate",
+            ),
+        };
     }
     if decision.hang {
         // The caller's timeout (or the standard router's) ends it.

@@ -100,6 +100,22 @@ async fn faults_act_on_requests_readiness_and_outbound_calls() {
         "probes are never faulted"
     );
 
+    // A downstream that is unavailable: 503 with Retry-After, which callers may retry.
+    write(
+        &flags,
+        &[json!({"kind": "error-rate", "service": "svc", "percent": 100, "status": 503})],
+    );
+    let resp = http.get(format!("{url}/items")).send().await.expect("get");
+    assert_eq!(resp.status(), 503);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "unavailable");
+
     // Latency, and readiness failing by name.
     write(
         &flags,
