@@ -21,7 +21,7 @@ pub struct Config {
     /// `DASHBOARD_OTLP_HTTP_PORT` (4318).
     pub otlp_http_port: u16,
     /// `DASHBOARD_MAX_SPANS`, `_MAX_LOGS`, `_MAX_METRIC_POINTS`, `_MAX_ATTRIBUTES`, `_MAX_VALUE_LEN`,
-    /// `_MAX_NAME_LEN`.
+    /// `_MAX_NAME_LEN`, `_MAX_SPAN_BYTES`, `_MAX_LOG_BYTES`.
     pub limits: Limits,
     /// `DASHBOARD_OTLP_BODY_LIMIT` bytes (64 MiB), after decompression.
     pub body_limit: usize,
@@ -97,6 +97,8 @@ impl Config {
                 max_attributes: env::count_or(src, "DASHBOARD_MAX_ATTRIBUTES", d.max_attributes)?,
                 max_value_len: env::count_or(src, "DASHBOARD_MAX_VALUE_LEN", d.max_value_len)?,
                 max_name_len: env::count_or(src, "DASHBOARD_MAX_NAME_LEN", d.max_name_len)?,
+                max_span_bytes: env::count_or(src, "DASHBOARD_MAX_SPAN_BYTES", d.max_span_bytes)?,
+                max_log_bytes: env::count_or(src, "DASHBOARD_MAX_LOG_BYTES", d.max_log_bytes)?,
             },
             body_limit,
             otlp_http: HttpLimits {

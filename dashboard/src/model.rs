@@ -406,6 +406,22 @@ impl<N> Span<N> {
         self.end_unix_nano.saturating_sub(self.start_unix_nano)
     }
 
+    /// Bytes the span owns on the heap (attributes, status message, events), for the store's
+    /// byte budget.
+    pub fn heap_bytes(&self) -> usize {
+        self.attributes.encoded_len()
+            + self.extra.as_ref().map_or(0, |extra| {
+                std::mem::size_of::<SpanExtra>()
+                    + extra.status_message.as_ref().map_or(0, |m| m.len())
+                    + extra.events.capacity() * std::mem::size_of::<SpanEvent>()
+                    + extra
+                        .events
+                        .iter()
+                        .map(|e| e.name.len() + e.attributes.encoded_len())
+                        .sum::<usize>()
+            })
+    }
+
     pub fn attr_str(&self, key: &str) -> Option<Arc<str>> {
         match self.attributes.get(key)? {
             AttrValue::Str(s) => Some(s),
@@ -436,6 +452,13 @@ pub struct StoredLog {
     pub trace_id: Option<TraceId>,
     pub span_id: Option<SpanId>,
     pub attributes: Attrs,
+}
+
+impl StoredLog {
+    /// Bytes the record owns on the heap (body, attributes), for the store's byte budget.
+    pub fn heap_bytes(&self) -> usize {
+        self.body.len() + self.attributes.encoded_len()
+    }
 }
 
 /// A metric data point received over OTLP (`/v1/metrics`): kept for counting and the latest

@@ -31,6 +31,12 @@ pub struct Limits {
     /// Longest name kept, in bytes: service, span, event and metric names, attribute keys.
     /// Names are shared and indexed, so they are held to less than values.
     pub max_name_len: usize,
+    /// Bytes the held spans may take (with their share of the indexes); past it the oldest are
+    /// evicted as past `max_spans`. Counts alone do not bound memory: a span may carry 64
+    /// attributes of 1 KiB and events with as many again.
+    pub max_span_bytes: usize,
+    /// Bytes the held log records may take, likewise.
+    pub max_log_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +48,8 @@ impl Default for Limits {
             max_attributes: 64,
             max_value_len: 1024,
             max_name_len: 256,
+            max_span_bytes: 64 * 1024 * 1024,
+            max_log_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -72,6 +80,11 @@ pub struct StoreStats {
     pub max_spans: usize,
     pub max_logs: usize,
     pub max_metric_points: usize,
+    /// Bytes held by spans and log records (approximate), and their budgets.
+    pub span_bytes: usize,
+    pub log_bytes: usize,
+    pub max_span_bytes: usize,
+    pub max_log_bytes: usize,
     pub spans_received: u64,
     pub spans_evicted: u64,
     pub spans_refused: u64,
@@ -85,32 +98,58 @@ pub struct StoreStats {
     pub values_truncated: u64,
 }
 
-/// A ring of items numbered by arrival, with per-key index lists.
+/// What an item holds in memory, approximately: its own size, what it owns on the heap, and
+/// its share of the indexes. The byte budget is kept in these units.
+trait HeldBytes {
+    fn held_bytes(&self) -> usize;
+}
+
+/// A ring of items numbered by arrival, capped by count and by [`HeldBytes`].
 #[derive(Debug)]
 struct Ring<T> {
     items: VecDeque<T>,
     /// seq of `items[0]`.
     base: u64,
     cap: usize,
+    /// Bytes held by `items`, and the most they may hold.
+    bytes: usize,
+    max_bytes: usize,
 }
 
-impl<T> Ring<T> {
-    fn new(cap: usize) -> Self {
+impl<T: HeldBytes> Ring<T> {
+    fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             items: VecDeque::new(),
             base: 0,
             cap: cap.max(1),
+            bytes: 0,
+            max_bytes,
         }
     }
 
     /// Reserves the whole ring up front: growth by doubling would otherwise leave up to half of
     /// a large ring allocated but unused. Untouched pages cost no resident memory.
-    fn with_capacity(cap: usize) -> Self {
+    fn with_capacity(cap: usize, max_bytes: usize) -> Self {
         Self {
             items: VecDeque::with_capacity(cap.max(1)),
-            base: 0,
-            cap: cap.max(1),
+            ..Self::new(cap, max_bytes)
         }
+    }
+
+    /// Evicts the oldest item, with its seq, while an item of `incoming` bytes would not fit
+    /// by count or by bytes (call until `None`; an item larger than the whole budget ends up
+    /// alone in the ring).
+    fn evict_for(&mut self, incoming: usize) -> Option<(u64, T)> {
+        let fits =
+            self.items.len() < self.cap && self.bytes.saturating_add(incoming) <= self.max_bytes;
+        if fits {
+            return None;
+        }
+        let old = self.items.pop_front()?;
+        let seq = self.base;
+        self.base += 1;
+        self.bytes = self.bytes.saturating_sub(old.held_bytes());
+        Some((seq, old))
     }
 
     fn next_seq(&self) -> u64 {
@@ -122,16 +161,10 @@ impl<T> Ring<T> {
             .and_then(|i| self.items.get(usize::try_from(i).ok()?))
     }
 
-    /// Pushes, returning the evicted oldest item when full.
-    fn push(&mut self, item: T) -> Option<T> {
-        let evicted = if self.items.len() >= self.cap {
-            self.base += 1;
-            self.items.pop_front()
-        } else {
-            None
-        };
+    /// Appends; make room with [`Ring::evict_for`] first.
+    fn push(&mut self, item: T) {
+        self.bytes = self.bytes.saturating_add(item.held_bytes());
         self.items.push_back(item);
-        evicted
     }
 }
 
@@ -160,6 +193,24 @@ struct Slot {
     prev_in_trace: u32,
     /// How far back the previous span of the same service is (0: none).
     prev_in_service: u32,
+}
+
+/// A held span's bytes: its slot, a trace entry at worst (the index is by trace), its heap.
+fn span_bytes(span: &StoredSpan) -> usize {
+    std::mem::size_of::<Slot>() + std::mem::size_of::<TraceEntry>() + span.heap_bytes()
+}
+
+impl HeldBytes for Slot {
+    fn held_bytes(&self) -> usize {
+        span_bytes(&self.span)
+    }
+}
+
+impl HeldBytes for StoredLog {
+    fn held_bytes(&self) -> usize {
+        // Two index entries (by trace, by service).
+        std::mem::size_of::<StoredLog>() + 2 * std::mem::size_of::<u64>() + self.heap_bytes()
+    }
 }
 
 fn delta(seq: u64, prev: u64) -> u32 {
@@ -208,9 +259,9 @@ pub struct SpanStore {
 const MAX_SPANS: usize = MAX_NAMES / 2;
 
 impl SpanStore {
-    fn new(cap: usize) -> Self {
+    fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
-            ring: Ring::with_capacity(cap.min(MAX_SPANS)),
+            ring: Ring::with_capacity(cap.min(MAX_SPANS), max_bytes),
             names: NameTable::default(),
             by_trace: FxHashMap::default(),
             by_service: FxHashMap::default(),
@@ -247,11 +298,33 @@ impl SpanStore {
         }
     }
 
-    /// Returns whether an old span was evicted.
-    fn push(&mut self, span: ReceivedSpan<'_>) -> bool {
+    /// Forgets an evicted span: its trace and service index entries and its names.
+    fn forget(&mut self, seq: u64, old: &StoredSpan) {
+        if let Some(e) = self.by_trace.get_mut(&old.trace_id) {
+            e.span_count = e.span_count.saturating_sub(1);
+            if e.last_seq == seq {
+                self.by_trace.remove(&old.trace_id);
+            }
+        }
+        if self.by_service.get(&old.service) == Some(&seq) {
+            self.by_service.remove(&old.service);
+        }
+        self.release(old);
+    }
+
+    /// Stores a span, evicting the oldest ones while it does not fit; returns how many were
+    /// evicted.
+    fn push(&mut self, span: ReceivedSpan<'_>) -> u64 {
+        // Names first: evicting the last span of a name must not free the one being stored.
         let service = self.names.acquire(span.service);
         let name = self.names.acquire(span.name);
         let span = span.with_names(service, name);
+        let size = span_bytes(&span);
+        let mut evicted = 0;
+        while let Some((seq, old)) = self.ring.evict_for(size) {
+            self.forget(seq, &old.span);
+            evicted += 1;
+        }
         let seq = self.ring.next_seq();
         let bit = self.bit(span.service);
         let entry = self.by_trace.entry(span.trace_id).or_insert(TraceEntry {
@@ -270,27 +343,17 @@ impl SpanStore {
         entry.error |= span.error;
         entry.service_bits |= 1 << bit;
         let prev_in_service = self.by_service.insert(span.service, seq).unwrap_or(NONE);
-        let evicted_seq = self.ring.base;
-        match self.ring.push(Slot {
+        self.ring.push(Slot {
             span,
             prev_in_trace: delta(seq, prev_in_trace),
             prev_in_service: delta(seq, prev_in_service),
-        }) {
-            Some(old) => {
-                if let Some(e) = self.by_trace.get_mut(&old.span.trace_id) {
-                    e.span_count = e.span_count.saturating_sub(1);
-                    if e.last_seq == evicted_seq {
-                        self.by_trace.remove(&old.span.trace_id);
-                    }
-                }
-                if self.by_service.get(&old.span.service) == Some(&evicted_seq) {
-                    self.by_service.remove(&old.span.service);
-                }
-                self.release(&old.span);
-                true
-            }
-            None => false,
-        }
+        });
+        evicted
+    }
+
+    /// Bytes the held spans take, approximately (see [`Limits::max_span_bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.ring.bytes
     }
 
     fn chain(&self, start: u64, next: fn(&Slot) -> u32) -> impl Iterator<Item = &StoredSpan> {
@@ -401,15 +464,25 @@ pub struct LogStore {
 }
 
 impl LogStore {
-    fn new(cap: usize) -> Self {
+    fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
-            ring: Ring::new(cap),
+            ring: Ring::new(cap, max_bytes),
             by_trace: HashMap::new(),
             by_service: HashMap::new(),
         }
     }
 
-    fn push(&mut self, log: StoredLog) -> bool {
+    /// Stores a record, evicting the oldest ones while it does not fit; returns how many were
+    /// evicted.
+    fn push(&mut self, log: StoredLog) -> u64 {
+        let mut evicted = 0;
+        while let Some((seq, old)) = self.ring.evict_for(log.held_bytes()) {
+            if let Some(t) = old.trace_id {
+                unindex(&mut self.by_trace, &t, seq);
+            }
+            unindex(&mut self.by_service, &old.service, seq);
+            evicted += 1;
+        }
         let seq = self.ring.next_seq();
         if let Some(t) = log.trace_id {
             self.by_trace.entry(t).or_default().push_back(seq);
@@ -418,17 +491,13 @@ impl LogStore {
             .entry(log.service.clone())
             .or_default()
             .push_back(seq);
-        let evicted_seq = self.ring.base;
-        match self.ring.push(log) {
-            Some(old) => {
-                if let Some(t) = old.trace_id {
-                    unindex(&mut self.by_trace, &t, evicted_seq);
-                }
-                unindex(&mut self.by_service, &old.service, evicted_seq);
-                true
-            }
-            None => false,
-        }
+        self.ring.push(log);
+        evicted
+    }
+
+    /// Bytes the held records take, approximately (see [`Limits::max_log_bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.ring.bytes
     }
 
     pub fn len(&self) -> usize {
@@ -495,8 +564,8 @@ impl Store {
     pub fn new(limits: Limits) -> Arc<Self> {
         Arc::new(Self {
             limits,
-            spans: RwLock::new(SpanStore::new(limits.max_spans)),
-            logs: RwLock::new(LogStore::new(limits.max_logs)),
+            spans: RwLock::new(SpanStore::new(limits.max_spans, limits.max_span_bytes)),
+            logs: RwLock::new(LogStore::new(limits.max_logs, limits.max_log_bytes)),
             points: RwLock::new(VecDeque::new()),
             counters: Counters::default(),
         })
@@ -507,7 +576,7 @@ impl Store {
         let mut evicted = 0u64;
         if let Ok(mut store) = self.spans.write() {
             for span in spans {
-                evicted += u64::from(store.push(span));
+                evicted += store.push(span);
             }
         }
         self.counters.spans_received.fetch_add(n, Ordering::Relaxed);
@@ -523,7 +592,7 @@ impl Store {
         let mut evicted = 0u64;
         if let Ok(mut store) = self.logs.write() {
             for log in logs {
-                evicted += u64::from(store.push(log));
+                evicted += store.push(log);
             }
         }
         self.counters.logs_received.fetch_add(n, Ordering::Relaxed);
@@ -571,15 +640,24 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let (spans, traces) = self
+        let (spans, traces, span_bytes) = self
             .spans
             .read()
-            .map(|s| (s.len(), s.trace_count()))
+            .map(|s| (s.len(), s.trace_count(), s.bytes()))
+            .unwrap_or_default();
+        let (logs, log_bytes) = self
+            .logs
+            .read()
+            .map(|l| (l.len(), l.bytes()))
             .unwrap_or_default();
         StoreStats {
             spans,
             traces,
-            logs: self.logs.read().map(|l| l.len()).unwrap_or_default(),
+            logs,
+            span_bytes,
+            log_bytes,
+            max_span_bytes: self.limits.max_span_bytes,
+            max_log_bytes: self.limits.max_log_bytes,
             metric_points: self.points.read().map(|p| p.len()).unwrap_or_default(),
             max_spans: self.limits.max_spans,
             max_logs: self.limits.max_logs,
@@ -726,6 +804,56 @@ pub(crate) mod tests {
         );
         let newest = spans.newest(None).nth(1).expect("a flood span");
         assert_eq!(spans.name(newest.name), "GET /carts/4e1f");
+    }
+
+    /// Issue 13: the store was bounded by counts only; 100,000 spans of 64 attributes of 1 KiB
+    /// each would have held gigabytes. The byte budget evicts the oldest as the count does.
+    #[test]
+    fn spans_and_logs_are_bounded_by_bytes_too() {
+        let store = Store::new(Limits {
+            max_span_bytes: 20 * 1024,
+            max_log_bytes: 10 * 1024,
+            ..Limits::default()
+        });
+        let big_value = "v".repeat(1024);
+        let big = || {
+            let mut b = crate::model::AttrsBuilder::default();
+            b.push_str("payload", &big_value);
+            b.build()
+        };
+        for i in 0..100u8 {
+            store.insert_spans(vec![ReceivedSpan {
+                attributes: big(),
+                ..span(i, 1, "svc")
+            }]);
+            store.insert_logs(vec![StoredLog {
+                time_unix_nano: 0,
+                severity_number: 9,
+                severity_text: Arc::from("INFO"),
+                body: big_value.as_str().into(),
+                service: Arc::from("svc"),
+                trace_id: Some([i; 16]),
+                span_id: None,
+                attributes: big(),
+            }]);
+        }
+        let stats = store.stats();
+        assert!(stats.span_bytes <= 20 * 1024, "{stats:?}");
+        assert!(stats.log_bytes <= 10 * 1024, "{stats:?}");
+        assert!(stats.spans > 5 && stats.spans < 20, "{stats:?}");
+        assert_eq!(stats.spans_evicted, 100 - stats.spans as u64);
+        assert_eq!(stats.logs_evicted, 100 - stats.logs as u64);
+        let spans = store.spans.read().expect("lock");
+        assert_eq!(
+            spans.trace_count(),
+            stats.spans,
+            "indexes follow the evictions"
+        );
+        assert_eq!(spans.search(Some("svc"), None, 0, 1000).len(), stats.spans);
+        let logs = store.logs.read().expect("lock");
+        assert_eq!(logs.newest(Some("svc")).count(), stats.logs);
+        assert!(logs.of_trace(&[0; 16]).is_empty(), "the oldest went first");
+        assert_eq!(logs.of_trace(&[99; 16]).len(), 1);
     }
 
     #[test]
