@@ -45,6 +45,9 @@ pub struct Config {
     pub api_key: Option<String>,
     /// `DASHBOARD_UNSECURED` or `--unsecured`: no token or key even off loopback.
     pub unsecured: bool,
+    /// `DASHBOARD_ALLOWED_HOSTS`: comma-separated host names the UI and API answer to besides
+    /// loopback and the bound address (`*`: any). See [`crate::security::AllowedHosts`].
+    pub allowed_hosts: Vec<String>,
     /// `DASHBOARD_SITE_ROOT`: the UI bundle built by cargo-leptos (default: `site` next to the
     /// binary's profile directory, i.e. `target/site`).
     pub site_root: Option<PathBuf>,
@@ -155,6 +158,14 @@ impl Config {
             token: env::raw(src, "DASHBOARD_TOKEN"),
             api_key: env::raw(src, "DASHBOARD_API_KEY"),
             unsecured: env::bool_or(src, "DASHBOARD_UNSECURED", false)?,
+            allowed_hosts: env::raw(src, "DASHBOARD_ALLOWED_HOSTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|n| n.trim().to_owned())
+                        .filter(|n| !n.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             site_root: env::raw(src, "DASHBOARD_SITE_ROOT").map(PathBuf::from),
         })
     }

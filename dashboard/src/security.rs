@@ -2,7 +2,13 @@
 //! address, the UI and API need the token printed at start-up (as `Authorization: Bearer`, the
 //! `apiary_token` cookie, or once as `?token=` which sets the cookie) and OTLP needs the
 //! `x-api-key` header — unless started `--unsecured`, which is announced loudly.
+//!
+//! Whatever the mode, the UI and API answer only to the host names they expect
+//! ([`AllowedHosts`]): on loopback there is no token, so without this a web page could rebind
+//! its own DNS name to 127.0.0.1 and read the dashboard (and drive its control plane) from the
+//! visitor's browser.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -65,6 +71,88 @@ fn query_token(req: &Request) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == "token")
         .map(|(_, v)| v.to_owned())
+}
+
+/// The `Host` names the UI and API answer to (the DNS rebinding defence).
+///
+/// Allowed without configuration: `localhost` and its subdomains (browsers resolve them to
+/// loopback themselves), loopback addresses, the bound address, and — when bound to every
+/// interface — any IP address: a rebinding attack needs a DNS name the attacker controls, so
+/// an address literal in `Host` is always what the user typed. Other names (a proxy's, a
+/// machine's) are added with `DASHBOARD_ALLOWED_HOSTS`; `*` there turns the check off.
+#[derive(Debug, Clone)]
+pub struct AllowedHosts {
+    bind: IpAddr,
+    /// Extra names, lower case, without port or trailing dot.
+    names: Arc<[String]>,
+    any: bool,
+}
+
+impl AllowedHosts {
+    pub fn new(bind: IpAddr, extra: &[String]) -> Self {
+        let names: Vec<String> = extra
+            .iter()
+            .map(|n| normalize(n))
+            .filter(|n| !n.is_empty())
+            .collect();
+        Self {
+            bind,
+            any: names.iter().any(|n| n == "*"),
+            names: names.into(),
+        }
+    }
+
+    /// Whether a `Host` header value (name or address, with or without port) is allowed.
+    pub fn allows(&self, host: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+            return false;
+        };
+        let name = normalize(authority.host());
+        if name == "localhost" || name.ends_with(".localhost") {
+            return true;
+        }
+        if let Ok(ip) = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            return ip.is_loopback() || ip == self.bind || self.bind.is_unspecified();
+        }
+        self.names.contains(&name)
+    }
+}
+
+fn normalize(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Middleware answering 403 to a request for a host name that is not allowed.
+pub async fn require_allowed_host(
+    State(hosts): State<AllowedHosts>,
+    req: Request,
+    next: Next,
+) -> Response {
+    // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in the header.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if host.is_some_and(|h| hosts.allows(h)) {
+        return next.run(req).await;
+    }
+    let shown: String = host.unwrap_or("").chars().take(64).collect();
+    apiary_telemetry::json_error(
+        StatusCode::FORBIDDEN,
+        "host_not_allowed",
+        format!(
+            "this dashboard does not answer to host '{shown}': add it to DASHBOARD_ALLOWED_HOSTS"
+        ),
+    )
+    .into_response()
 }
 
 /// Middleware guarding the UI and API.
@@ -130,6 +218,39 @@ mod tests {
             HeaderValue::from_static("a=1; apiary_token=xyz; b=2"),
         );
         assert_eq!(cookie_token(&h), Some("xyz"));
+    }
+
+    #[test]
+    fn hosts_are_checked_by_name_without_port() {
+        let loopback = AllowedHosts::new(IpAddr::from([127, 0, 0, 1]), &["Dash.Example.".into()]);
+        for ok in [
+            "localhost:8080",
+            "LOCALHOST",
+            "app.localhost:1",
+            "127.0.0.1:8080",
+            "127.0.0.2",
+            "[::1]:8080",
+            "dash.example:443",
+            "dash.example.",
+        ] {
+            assert!(loopback.allows(ok), "{ok}");
+        }
+        for refused in [
+            "evil.example:8080",
+            "localhost.evil.example",
+            "10.0.0.5:8080",
+            "",
+            "a b",
+        ] {
+            assert!(!loopback.allows(refused), "{refused}");
+        }
+        let everywhere = AllowedHosts::new(IpAddr::from([0, 0, 0, 0]), &[]);
+        assert!(everywhere.allows("10.0.0.5:8080"));
+        assert!(!everywhere.allows("evil.example"));
+        let bound = AllowedHosts::new(IpAddr::from([10, 0, 0, 5]), &[]);
+        assert!(bound.allows("10.0.0.5:8080"));
+        assert!(!bound.allows("10.0.0.6:8080"));
+        assert!(AllowedHosts::new(IpAddr::from([127, 0, 0, 1]), &["*".into()]).allows("any.name"));
     }
 
     #[test]

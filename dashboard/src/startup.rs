@@ -230,6 +230,11 @@ impl Application {
             .layer(axum::middleware::from_fn_with_state(
                 token,
                 security::require_token,
+            ))
+            // Outermost: a request for a foreign host name is refused before anything else.
+            .layer(axum::middleware::from_fn_with_state(
+                security::AllowedHosts::new(self.config.host, &self.config.allowed_hosts),
+                security::require_allowed_host,
             ));
         if warning.is_some() {
             api = api.layer(axum::middleware::map_response(

@@ -126,3 +126,53 @@ async fn an_unsecured_dashboard_says_so_in_every_api_answer() {
             .contains("unsecured")
     );
 }
+
+/// DNS rebinding: a page on evil.example that rebinds its name to 127.0.0.1 reaches the
+/// dashboard with `Host: evil.example`; it must get nothing.
+#[tokio::test]
+async fn a_foreign_host_name_is_refused_on_loopback() {
+    let mut config = Config::for_tests();
+    config.allowed_hosts = vec!["dash.internal".into()];
+    let d = crate::helpers::spawn(config, Vec::new()).await;
+    let port = d.api.rsplit(':').next().expect("port").to_owned();
+    let get = |host: String| {
+        d.http
+            .get(format!("{}/api/services", d.api))
+            .header("host", host)
+            .send()
+    };
+    let refused = get(format!("evil.example:{port}")).await.expect("request");
+    assert_eq!(refused.status(), 403);
+    let body: serde_json::Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "host_not_allowed", "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    let page = d
+        .http
+        .get(format!("{}/", d.api))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 403, "pages too");
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("dash.internal:{port}"),
+    ] {
+        assert_eq!(
+            get(host.clone()).await.expect("request").status(),
+            200,
+            "{host}"
+        );
+    }
+    // Probes and scrapers reach the operational routes by any name.
+    let health = d
+        .http
+        .get(format!("{}/health/live", d.api))
+        .header("host", "dashboard.monitoring.svc")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(health.status(), 200);
+}
