@@ -13,9 +13,9 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_stream::wrappers::WatchStream;
 
 use crate::model::{AttrValue, Attrs, SpanKind, StoredLog, StoredSpan, hex, parse_trace_id};
@@ -28,6 +28,27 @@ pub struct ApiState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Shown in every snapshot when the dashboard runs `--unsecured` off loopback.
     pub unsecured_warning: Option<&'static str>,
+    /// One permit per open `/api/events` stream: each holds a connection and is sent a
+    /// snapshot twice a second for as long as it stays open, so their number is capped.
+    pub event_streams: Arc<Semaphore>,
+}
+
+/// An open event stream's slot; counted in `dashboard_event_streams` while it is held.
+struct StreamSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl StreamSlot {
+    fn new(permit: OwnedSemaphorePermit) -> Self {
+        metrics::gauge!("dashboard_event_streams").increment(1.0);
+        Self { _permit: permit }
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        metrics::gauge!("dashboard_event_streams").decrement(1.0);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -417,13 +438,32 @@ async fn snapshot(State(s): State<ApiState>) -> Response {
 }
 
 /// Server-sent events: a `snapshot` event whenever the monitor publishes one (every scrape).
-async fn events(State(s): State<ApiState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// The snapshot stream, or a 503 with `Retry-After` when every stream slot is taken.
+async fn events(State(s): State<ApiState>) -> Response {
+    let Ok(permit) = s.event_streams.clone().try_acquire_owned() else {
+        let mut resp = apiary_telemetry::json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams",
+            "every event stream slot is taken (DASHBOARD_MAX_EVENT_STREAMS); retry later",
+        )
+        .into_response();
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return resp;
+    };
+    let slot = StreamSlot::new(permit);
     let warning = s.unsecured_warning;
     let stream = WatchStream::new(s.snapshots.clone()).map(move |snap| {
+        // The slot lives as long as the stream: it is given back when the client leaves.
+        let _slot = &slot;
         let value = snapshot_value(&snap, warning);
-        Ok(Event::default().event("snapshot").data(value.to_string()))
+        Ok::<_, Infallible>(Event::default().event("snapshot").data(value.to_string()))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 async fn openapi() -> Response {

@@ -45,6 +45,8 @@ pub struct Config {
     pub api_key: Option<String>,
     /// `DASHBOARD_UNSECURED` or `--unsecured`: no token or key even off loopback.
     pub unsecured: bool,
+    /// `DASHBOARD_MAX_EVENT_STREAMS` (64): `/api/events` streams open at once (503 past it).
+    pub max_event_streams: usize,
     /// `DASHBOARD_ALLOWED_HOSTS`: comma-separated host names the UI and API answer to besides
     /// loopback and the bound address (`*`: any). See [`crate::security::AllowedHosts`].
     pub allowed_hosts: Vec<String>,
@@ -158,6 +160,7 @@ impl Config {
             token: env::raw(src, "DASHBOARD_TOKEN"),
             api_key: env::raw(src, "DASHBOARD_API_KEY"),
             unsecured: env::bool_or(src, "DASHBOARD_UNSECURED", false)?,
+            max_event_streams: env::count_or(src, "DASHBOARD_MAX_EVENT_STREAMS", 64)?,
             allowed_hosts: env::raw(src, "DASHBOARD_ALLOWED_HOSTS")
                 .map(|v| {
                     v.split(',')

@@ -84,7 +84,9 @@ pub fn document() -> Value {
             "/api/store": get("Telemetry store counts and limits, with evicted and refused items", vec![]),
             "/api/snapshot": get("The current snapshot (services with a 60-second rps sparkline, business, topology, store, fault intervals), as one event of /api/events carries it", vec![]),
             "/api/events": { "get": { "summary": "Server-sent events: a `snapshot` event (services, business, topology, store) with every scrape (twice a second)",
-                                      "responses": { "200": { "description": "text/event-stream" } } } },
+                                      "responses": { "200": { "description": "text/event-stream" },
+                                                     "503": { "description": "Every event stream slot is taken (DASHBOARD_MAX_EVENT_STREAMS); retry after Retry-After seconds",
+                                                              "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } },
         },
         "components": {
         "securitySchemes": { "controlToken": { "type": "http", "scheme": "bearer",

@@ -199,6 +199,11 @@ impl Application {
             store: self.store.clone(),
             snapshots: snap_rx.clone(),
             unsecured_warning: warning,
+            event_streams: Arc::new(tokio::sync::Semaphore::new(
+                self.config
+                    .max_event_streams
+                    .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            )),
         };
         let api_router = api::router(api_state).merge(control::routes::router(control));
         let site = Site::new(

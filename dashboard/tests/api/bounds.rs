@@ -143,3 +143,47 @@ async fn a_new_service_is_named_after_a_flood_of_distinct_attribute_values() {
         "no name degrades: {topology}"
     );
 }
+
+/// Each `/api/events` stream holds a connection and gets a snapshot twice a second for as long
+/// as it is open; past the cap a new one is a 503 with Retry-After, and a closed one frees
+/// its slot.
+#[tokio::test]
+async fn event_streams_are_capped_and_a_closed_one_frees_its_slot() {
+    let mut config = Config::for_tests();
+    config.max_event_streams = 1;
+    let d = spawn(config, Vec::new()).await;
+    let open = || d.http.get(format!("{}/api/events", d.api)).send();
+    let mut first = open().await.expect("first stream");
+    assert_eq!(first.status(), 200);
+    first.chunk().await.expect("a snapshot").expect("open");
+    let second = open().await.expect("second stream");
+    assert_eq!(second.status(), 503);
+    assert!(second.headers().contains_key("retry-after"));
+    let body: serde_json::Value = second.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    drop(first);
+    // The server notices the hang-up at its next send (at most half a second later).
+    let mut reopened = None;
+    for _ in 0..100 {
+        let resp = open().await.expect("stream");
+        if resp.status() == 200 {
+            reopened = Some(resp);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reopened.is_some(), "the slot came back");
+    let metrics = d
+        .http
+        .get(format!("{}/metrics", d.api))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("dashboard_event_streams"),
+        "open streams are counted"
+    );
+}
