@@ -100,11 +100,19 @@ impl Control {
         .map_err(|e| ControlError::Setup(e.to_string()))?;
         let faults = Arc::new(faults);
         tokio::spawn(faults.clone().run_expiry());
+        let reports_dir = data_dir.join("drill-reports");
+        let orphans = runner::abort_orphans(&reports_dir);
+        if orphans > 0 {
+            tracing::warn!(
+                runs = orphans,
+                "drill runs left running by a previous dashboard are marked aborted"
+            );
+        }
         Ok(Arc::new(Self {
             faults,
             token,
             drills_dir: manifest.resolve(manifest_path, &manifest.faults.drills),
-            reports_dir: data_dir.join("drill-reports"),
+            reports_dir,
             load,
             snapshots,
             runs: Mutex::new(BTreeMap::new()),

@@ -248,7 +248,11 @@ async fn launch(
         c.reports_dir.clone(),
     );
     let report = handle.report.borrow().clone();
-    c.runs.lock().await.insert(id.clone(), handle);
+    let mut runs = c.runs.lock().await;
+    // Finished runs are read from their reports; only running ones need a handle.
+    runs.retain(|_, h| h.report.borrow().verdict == Verdict::Running);
+    runs.insert(id.clone(), handle);
+    drop(runs);
     (
         StatusCode::ACCEPTED,
         axum::Json(json!({"id": id, "report": format!("/api/drills/runs/{id}"), "run": report})),
@@ -298,32 +302,46 @@ async fn game_day(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>)
     launch(&c, "gameday", drill, 1.0, &actor(&headers), Some(g.seed)).await
 }
 
-/// Reports on disk plus runs in progress, newest first.
-async fn all_runs(c: &Control) -> Vec<Report> {
+/// Runs listed at most (the newest); `?limit=` asks for fewer or more, up to the reports kept.
+const DEFAULT_RUNS_LISTED: usize = 50;
+
+/// The newest `limit` runs: reports on disk (newest written first, only as many as asked
+/// for are read) and the runs in progress, newest first.
+async fn newest_runs(c: &Control, limit: usize) -> Vec<Report> {
     let mut by_id: std::collections::BTreeMap<String, Report> = std::collections::BTreeMap::new();
-    if let Ok(entries) = std::fs::read_dir(&c.reports_dir) {
-        for e in entries.flatten() {
-            if let Some(r) = std::fs::read(e.path())
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Report>(&b).ok())
-            {
-                by_id.insert(r.id.clone(), r);
-            }
+    for path in runner::report_files(&c.reports_dir).into_iter().take(limit) {
+        if let Some(r) = runner::read_report(&path) {
+            by_id.insert(r.id.clone(), r);
         }
     }
     for (id, h) in c.runs.lock().await.iter() {
         let live = h.report.borrow().clone();
-        if live.verdict == Verdict::Running || !by_id.contains_key(id) {
+        if live.verdict == Verdict::Running {
             by_id.insert(id.clone(), live);
         }
     }
     let mut runs: Vec<Report> = by_id.into_values().collect();
     runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+    runs.truncate(limit);
     runs
 }
 
-async fn list_runs(State(c): Shared) -> Response {
-    let runs: Vec<Value> = all_runs(&c)
+async fn list_runs(State(c): Shared, Query(q): Query<HashMap<String, String>>) -> Response {
+    let limit = match q.get("limit").map(|v| v.parse::<usize>()) {
+        None => DEFAULT_RUNS_LISTED,
+        Some(Ok(n)) if (1..=runner::MAX_REPORTS).contains(&n) => n,
+        Some(_) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!(
+                    "limit must be a whole number from 1 to {}",
+                    runner::MAX_REPORTS
+                ),
+            );
+        }
+    };
+    let runs: Vec<Value> = newest_runs(&c, limit)
         .await
         .into_iter()
         .map(|r| {
@@ -339,13 +357,26 @@ async fn list_runs(State(c): Shared) -> Response {
     axum::Json(json!({"runs": runs})).into_response()
 }
 
+/// One run: live while it runs, else its report file (read alone, not found by listing).
 async fn get_run(State(c): Shared, Path(id): Path<String>) -> Response {
-    match all_runs(&c).await.into_iter().find(|r| r.id == id) {
+    // A handle, while kept, is the run's own word; the file may trail it by a write.
+    let live = c
+        .runs
+        .lock()
+        .await
+        .get(&id)
+        .map(|h| h.report.borrow().clone());
+    let report = live
+        .or_else(|| runner::report_path(&c.reports_dir, &id).and_then(|p| runner::read_report(&p)));
+    match report {
         Some(r) => axum::Json(r).into_response(),
         None => json_error(
             StatusCode::NOT_FOUND,
             "run_not_found",
-            format!("no drill run {id:?}"),
+            format!(
+                "no drill run {:?}",
+                id.chars().take(200).collect::<String>()
+            ),
         ),
     }
 }
@@ -366,10 +397,21 @@ async fn stop_run(State(c): Shared, Path(id): Path<String>, Json(_): Json<Value>
             "run_finished",
             format!("{id} has already ended"),
         ),
+        // Finished runs keep no handle, only their report.
+        None if runner::report_path(&c.reports_dir, &id).is_some_and(|p| p.is_file()) => {
+            json_error(
+                StatusCode::CONFLICT,
+                "run_finished",
+                format!("{id} has already ended"),
+            )
+        }
         None => json_error(
             StatusCode::NOT_FOUND,
             "run_not_found",
-            format!("no drill run {id:?}"),
+            format!(
+                "no drill run {:?}",
+                id.chars().take(200).collect::<String>()
+            ),
         ),
     }
 }

@@ -261,16 +261,31 @@ pub struct GameDay {
     pub allowed: Vec<FaultSpec>,
 }
 
+/// Game-day times (duration, intervals, fault durations) are within these, in seconds.
+pub const GAME_DAY_MIN_S: f64 = 1.0;
+pub const GAME_DAY_MAX_S: f64 = 3600.0;
+/// Faults a game day may pick from at most.
+pub const GAME_DAY_MAX_ALLOWED: usize = 32;
+
 impl GameDay {
     pub fn drill(&self) -> Result<Drill, String> {
-        let ok = |r: [f64; 2]| r[0] > 0.0 && r[0] <= r[1] && r[1].is_finite();
+        // Sane ranges: a game day is for people watching a dashboard, so every time is whole
+        // seconds to an hour, and the schedule stays short enough to read.
+        let seconds = |v: f64| (GAME_DAY_MIN_S..=GAME_DAY_MAX_S).contains(&v);
+        let ok = |r: [f64; 2]| seconds(r[0]) && seconds(r[1]) && r[0] <= r[1];
         if !(ok(self.interval_s) && ok(self.fault_duration_s)) {
-            return Err(
-                "interval_s and fault_duration_s are [min, max] with 0 < min <= max".into(),
-            );
+            return Err(format!(
+                "interval_s and fault_duration_s are [min, max] seconds with \
+                 {GAME_DAY_MIN_S} <= min <= max <= {GAME_DAY_MAX_S}"
+            ));
         }
-        if self.allowed.is_empty() || !(self.duration_s > 0.0 && self.duration_s <= 3600.0) {
-            return Err("give at least one allowed fault and duration_s in (0, 3600]".into());
+        if !seconds(self.duration_s) {
+            return Err(format!(
+                "duration_s must be {GAME_DAY_MIN_S} to {GAME_DAY_MAX_S} seconds"
+            ));
+        }
+        if self.allowed.is_empty() || self.allowed.len() > GAME_DAY_MAX_ALLOWED {
+            return Err(format!("give 1 to {GAME_DAY_MAX_ALLOWED} allowed faults"));
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
         let mut faults = Vec::new();
@@ -407,10 +422,14 @@ pub fn start(
         id: Some(id.clone()),
         detail: serde_json::json!({"drill": name, "time_scale": time_scale, "seed": game_day_seed}),
     });
+    // On disk from the start, so that a dashboard that dies mid-run leaves a report that the
+    // next one can mark aborted (see `abort_orphans`).
+    save(&reports_dir, &run.report);
+    let live = run.tx.clone();
+    let faults = run.faults.clone();
+    let actor = run.actor.clone();
     tokio::spawn(async move {
-        let faults = run.faults.clone();
-        let actor = run.actor.clone();
-        let report = execute(run, time_scale).await;
+        let report = supervise(execute(run, time_scale), &live, &faults, &actor).await;
         faults.annotations().close(window, now_ms());
         faults.audit().record(&super::audit::Entry {
             at: now_ms(),
@@ -425,6 +444,7 @@ pub fn start(
             }),
         });
         save(&reports_dir, &report);
+        prune_reports(&reports_dir, MAX_REPORTS);
     });
     (
         id,
@@ -435,11 +455,110 @@ pub fn start(
     )
 }
 
+/// Runs a drill to its end, whatever happens to it: if the run panics, its report is closed
+/// as aborted (with the reason) and its faults are rolled back, so no run is left "running"
+/// and no fault outlives its drill.
+async fn supervise(
+    run: impl std::future::Future<Output = Report> + Send + 'static,
+    live: &watch::Sender<Report>,
+    faults: &Faults,
+    actor: &str,
+) -> Report {
+    match tokio::spawn(run).await {
+        Ok(report) => report,
+        Err(e) => {
+            let mut report = live.borrow().clone();
+            tracing::error!(run = %report.id, error = %e, "the drill run failed");
+            if let Err(e) = faults.reset(actor, Some(&report.id)).await {
+                report.reasons.push(format!("rolling back: {e}"));
+            }
+            report.reasons.push(format!("the run failed: {e}"));
+            report.verdict = Verdict::Aborted;
+            report.ended_at = Some(now_ms());
+            let _ = live.send(report.clone());
+            report
+        }
+    }
+}
+
+/// Reports kept on disk; the oldest beyond this are deleted as new ones are written.
+pub const MAX_REPORTS: usize = 200;
+
+/// The report file of run `id`, if `id` can be one (no path separators, no `..`).
+pub fn report_path(dir: &std::path::Path, id: &str) -> Option<std::path::PathBuf> {
+    let safe = !id.is_empty()
+        && id.len() <= 200
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    safe.then(|| dir.join(format!("{id}.json")))
+}
+
+/// Report files, newest (last written) first.
+pub fn report_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort_by(|a, b| b.cmp(a));
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+pub fn read_report(path: &std::path::Path) -> Option<Report> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Deletes the oldest reports beyond `keep`.
+fn prune_reports(dir: &std::path::Path, keep: usize) {
+    for old in report_files(dir).into_iter().skip(keep) {
+        if let Err(e) = std::fs::remove_file(&old) {
+            tracing::warn!(path = %old.display(), error = %e, "cannot delete an old drill report");
+        }
+    }
+}
+
+/// Marks the runs a previous dashboard left "running" (it stopped or crashed mid-run) as
+/// aborted: no task is behind them any more. Returns how many. Their faults expire by their
+/// TTL, and the control plane starts from the base flags anyway.
+pub fn abort_orphans(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for path in report_files(dir) {
+        let Some(mut report) = read_report(&path) else {
+            continue;
+        };
+        if report.verdict != Verdict::Running {
+            continue;
+        }
+        report.verdict = Verdict::Aborted;
+        report
+            .reasons
+            .push("the dashboard stopped during the run".into());
+        report.ended_at = Some(now_ms());
+        save(dir, &report);
+        n += 1;
+    }
+    n
+}
+
 fn save(dir: &std::path::Path, report: &Report) {
-    let path = dir.join(format!("{}.json", report.id));
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        std::fs::write(&path, serde_json::to_vec_pretty(report).unwrap_or_default())
-    });
+    let Some(path) = report_path(dir, &report.id) else {
+        tracing::error!(run = %report.id, "a drill run id that cannot name a file");
+        return;
+    };
+    // Written aside and renamed over, so a crash mid-write never leaves half a report.
+    let aside = path.with_extension("json.tmp");
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            std::fs::write(
+                &aside,
+                serde_json::to_vec_pretty(report).unwrap_or_default(),
+            )
+        })
+        .and_then(|()| std::fs::rename(&aside, &path));
     if let Err(e) = written {
         tracing::error!(path = %path.display(), error = %e, "cannot write the drill report");
     }
@@ -722,6 +841,142 @@ mod tests {
         let mut g = game_day(1);
         g.allowed.clear();
         assert!(g.drill().is_err());
+        // Issue 13: out-of-range values used to pass when merely positive and ordered.
+        for (interval, fault, duration) in [
+            ([0.001, 0.002], [5.0, 15.0], 120.0),
+            ([10.0, 1e12], [5.0, 15.0], 120.0),
+            ([10.0, 30.0], [0.01, 15.0], 120.0),
+            ([10.0, 30.0], [5.0, 1e9], 120.0),
+            ([10.0, 30.0], [5.0, 15.0], 0.5),
+            ([10.0, 30.0], [5.0, 15.0], f64::NAN),
+            ([f64::NAN, 30.0], [5.0, 15.0], 120.0),
+            ([10.0, f64::INFINITY], [5.0, 15.0], 120.0),
+        ] {
+            let mut g = game_day(1);
+            g.interval_s = interval;
+            g.fault_duration_s = fault;
+            g.duration_s = duration;
+            assert!(g.drill().is_err(), "{interval:?} {fault:?} {duration}");
+        }
+        let mut g = game_day(1);
+        g.allowed = vec![g.allowed[0].clone(); GAME_DAY_MAX_ALLOWED + 1];
+        assert!(g.drill().is_err(), "too many allowed faults");
+    }
+
+    /// Issue 13: a run task that failed left its report "running" for ever (and with it the
+    /// 409 drill_running for every later run). The supervisor closes it as aborted.
+    #[tokio::test]
+    async fn a_run_that_panics_ends_aborted_not_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let report = Report {
+            id: "quick-1".into(),
+            drill: "quick".into(),
+            title: "Quick".into(),
+            verdict: Verdict::Running,
+            reasons: Vec::new(),
+            time_scale: 1.0,
+            started_at: 1,
+            ended_at: None,
+            symptom: String::new(),
+            time_to_detect_ms: None,
+            time_to_recover_ms: None,
+            faults: Vec::new(),
+            slis: Phases::default(),
+            timeline: Vec::new(),
+            narrative: String::new(),
+            game_day_seed: None,
+        };
+        let (live, rx) = watch::channel(report);
+        let faults = Faults::start(
+            apiary_faults::Shape::default(),
+            apiary_faults::Caps {
+                max_active: 1,
+                max_percent: 50.0,
+                max_ttl_s: 60,
+                max_spike_factor: 2.0,
+            },
+            serde_json::from_value(serde_json::json!({"flags": {}})).expect("flag set"),
+            dir.path().join("flags.json"),
+            Arc::new(super::super::audit::Audit::new(
+                dir.path().join("audit.jsonl"),
+            )),
+            Arc::new(crate::monitor::Annotations::default()),
+            None,
+        )
+        .expect("faults");
+        let ended = supervise(
+            async { panic!("a bug in the run") },
+            &live,
+            &faults,
+            "tester",
+        )
+        .await;
+        assert_eq!(ended.verdict, Verdict::Aborted);
+        assert!(ended.ended_at.is_some());
+        assert!(
+            ended.reasons.iter().any(|r| r.contains("the run failed")),
+            "{:?}",
+            ended.reasons
+        );
+        assert_eq!(rx.borrow().verdict, Verdict::Aborted, "the live report too");
+    }
+
+    #[test]
+    fn a_report_left_running_is_marked_aborted_on_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r: Report = serde_json::from_value(serde_json::json!({
+            "id": "quick-7", "drill": "quick", "title": "Quick", "verdict": "running",
+            "reasons": [], "time_scale": 1.0, "started_at": 7, "ended_at": null, "symptom": "",
+            "time_to_detect_ms": null, "time_to_recover_ms": null, "faults": [],
+            "slis": {"before": {}, "during": {}, "after": {}}, "timeline": [], "narrative": "",
+            "game_day_seed": null
+        }))
+        .expect("report");
+        save(dir.path(), &r);
+        r.id = "quick-8".into();
+        r.verdict = Verdict::Passed;
+        save(dir.path(), &r);
+        assert_eq!(abort_orphans(dir.path()), 1);
+        let orphan = read_report(&dir.path().join("quick-7.json")).expect("report");
+        assert_eq!(orphan.verdict, Verdict::Aborted);
+        assert!(orphan.ended_at.is_some());
+        let done = read_report(&dir.path().join("quick-8.json")).expect("report");
+        assert_eq!(
+            done.verdict,
+            Verdict::Passed,
+            "finished runs are left alone"
+        );
+        assert_eq!(abort_orphans(dir.path()), 0);
+    }
+
+    #[test]
+    fn report_ids_cannot_leave_the_reports_directory() {
+        let dir = std::path::Path::new("/reports");
+        assert!(report_path(dir, "quick-1700000000000").is_some());
+        for bad in ["../secret", "a/b", "..", ".hidden", "", "a\\b", "x%2Fy"] {
+            assert!(report_path(dir, bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn old_reports_are_pruned_to_the_newest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..5 {
+            std::fs::write(dir.path().join(format!("r-{i}.json")), "{}").expect("write");
+            // Distinct modification times, oldest first.
+            let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000 + i);
+            std::fs::File::options()
+                .write(true)
+                .open(dir.path().join(format!("r-{i}.json")))
+                .and_then(|f| f.set_modified(t))
+                .expect("mtime");
+        }
+        prune_reports(dir.path(), 2);
+        let left: Vec<String> = report_files(dir.path())
+            .iter()
+            .filter_map(|p| Some(p.file_name()?.to_str()?.to_owned()))
+            .collect();
+        assert_eq!(left, ["r-4.json", "r-3.json"]);
     }
 
     #[test]

@@ -87,7 +87,11 @@ store = "memory"
 }
 
 async fn stack(load: Option<&MockServer>) -> Stack {
-    let dir = tempfile::tempdir().expect("tempdir");
+    stack_in(tempfile::tempdir().expect("tempdir"), load).await
+}
+
+/// A stack over a data directory the test may have filled first.
+async fn stack_in(dir: tempfile::TempDir, load: Option<&MockServer>) -> Stack {
     let mut config = Config::for_tests();
     config.manifest = Some(manifest(dir.path()));
     let data = dir.path().join("data");
@@ -473,4 +477,87 @@ async fn drills_are_listed_refused_when_broken_and_a_failing_run_says_why() {
     assert!(s.data.join(format!("drill-reports/{id}.json")).is_file());
     let (_, runs) = s.dash.get_json("/api/drills/runs").await;
     assert_eq!(runs["runs"][0]["id"], json!(id));
+}
+
+/// Issue 13: a dashboard that stopped mid-run left the run "running" for ever. The report is on
+/// disk from the run's start, and the next dashboard marks what it finds running as aborted.
+#[tokio::test]
+async fn a_run_left_running_by_a_previous_dashboard_is_aborted_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reports = dir.path().join("data/drill-reports");
+    std::fs::create_dir_all(&reports).expect("mkdir");
+    let orphan = json!({
+        "id": "quick-1700000000000", "drill": "quick", "title": "Quick", "verdict": "running",
+        "reasons": [], "time_scale": 1.0, "started_at": 1_700_000_000_000u64, "ended_at": null,
+        "symptom": "", "time_to_detect_ms": null, "time_to_recover_ms": null, "faults": [],
+        "slis": {"before": {}, "during": {}, "after": {}}, "timeline": [], "narrative": "",
+        "game_day_seed": null
+    });
+    std::fs::write(
+        reports.join("quick-1700000000000.json"),
+        serde_json::to_vec(&orphan).expect("json"),
+    )
+    .expect("write");
+    let s = stack_in(dir, None).await;
+    let (status, report) = s
+        .dash
+        .get_json("/api/drills/runs/quick-1700000000000")
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["verdict"], "aborted", "{report}");
+    assert!(report["ended_at"].is_u64(), "{report}");
+    // Nothing is running, so a new run may start.
+    let (status, v) = s
+        .send(
+            reqwest::Method::POST,
+            "/api/drills/quick/run",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let id = v["id"].as_str().expect("id").to_owned();
+    assert!(
+        s.data.join(format!("drill-reports/{id}.json")).is_file(),
+        "a run is on disk from its start"
+    );
+    let (status, v) = s
+        .send(
+            reqwest::Method::POST,
+            "/api/drills/runs/quick-1700000000000/stop",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (409, "run_finished"));
+    let (status, _) = s.dash.get_json("/api/drills/runs/..%2F..%2Fapiary").await;
+    assert_eq!(status, 404, "ids cannot name files elsewhere");
+    let (status, _) = s.dash.get_json("/api/drills/runs?limit=0").await;
+    assert_eq!(status, 400);
+    let (_, runs) = s.dash.get_json("/api/drills/runs?limit=1").await;
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+}
+
+/// Issue 13: game-day numbers were only checked to be positive and ordered; a schedule of
+/// millisecond intervals or year-long faults was accepted.
+#[tokio::test]
+async fn game_day_parameters_out_of_range_are_422() {
+    let s = stack(None).await;
+    let spec = json!({"kind": "latency", "service": "payment", "ms": 800});
+    for (interval, duration, total) in [
+        (json!([0.001, 0.002]), json!([5, 15]), json!(60)),
+        (json!([10, 30]), json!([5, 100000000]), json!(60)),
+        (json!([10, 30]), json!([5, 15]), json!(100000)),
+    ] {
+        let (status, v) = s
+            .send(
+                reqwest::Method::POST,
+                "/api/drills/gameday",
+                Some(json!({
+                    "seed": 1, "duration_s": total, "interval_s": interval,
+                    "fault_duration_s": duration, "allowed": [spec],
+                })),
+            )
+            .await;
+        assert_eq!((status, code(&v)), (422, "invalid_game_day"), "{v}");
+        assert!(v["error"]["message"].is_string(), "{v}");
+    }
 }
