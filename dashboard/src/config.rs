@@ -205,11 +205,48 @@ mod tests {
             ("DASHBOARD_ERROR_RATIO", "5"),
             ("DASHBOARD_OTLP_HTTP_PORT", "-1"),
             ("DASHBOARD_UNSECURED", "kinda"),
+            ("DASHBOARD_OTLP_READ_TIMEOUT_MS", "soon"),
+            ("DASHBOARD_MAX_SPAN_BYTES", "-5"),
         ] {
             assert_eq!(
                 Config::from_source(&[(var, value)]).expect_err(var).var,
                 var
             );
         }
+    }
+
+    #[test]
+    fn the_bounds_of_issue_13_are_read_from_the_environment() {
+        let c = Config::from_source(&[
+            ("DASHBOARD_OTLP_BODY_LIMIT", "1000"),
+            ("DASHBOARD_OTLP_MAX_IN_FLIGHT", "3"),
+            ("DASHBOARD_OTLP_IN_FLIGHT_BYTES", "4000"),
+            ("DASHBOARD_OTLP_READ_TIMEOUT_MS", "250"),
+            ("DASHBOARD_MAX_NAME_LEN", "32"),
+            ("DASHBOARD_MAX_SPAN_BYTES", "5000"),
+            ("DASHBOARD_MAX_LOG_BYTES", "6000"),
+            ("DASHBOARD_MAX_EVENT_STREAMS", "2"),
+            ("DASHBOARD_ALLOWED_HOSTS", " dash.example, ,other.example "),
+        ])
+        .expect("config");
+        assert_eq!(
+            c.otlp_http,
+            HttpLimits {
+                body_limit: 1000,
+                max_in_flight: 3,
+                in_flight_bytes: 4000,
+                read_timeout: Duration::from_millis(250),
+            }
+        );
+        assert_eq!(
+            (
+                c.limits.max_name_len,
+                c.limits.max_span_bytes,
+                c.limits.max_log_bytes
+            ),
+            (32, 5000, 6000)
+        );
+        assert_eq!(c.max_event_streams, 2);
+        assert_eq!(c.allowed_hosts, ["dash.example", "other.example"]);
     }
 }

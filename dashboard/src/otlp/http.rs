@@ -103,7 +103,8 @@ pub struct HttpLimits {
     /// Requests being read or decoded at once; more are answered 503 with `Retry-After`.
     pub max_in_flight: usize,
     /// Body bytes (compressed and inflated) held by all requests in flight; a request that
-    /// would go past it is answered 503 with `Retry-After` (before the rest is read).
+    /// would go past it is answered 503 with `Retry-After` (before the rest is read). The
+    /// body limit is lowered to half of it if need be, so that one body always fits.
     pub in_flight_bytes: usize,
     /// Time allowed to receive a whole body (408 after it): a slow sender cannot hold a
     /// request slot and its buffer for ever.
@@ -197,6 +198,14 @@ impl Held {
         self.bytes = total;
         Ok(())
     }
+}
+
+/// The largest body a request may send: the body limit, but never more than half the byte
+/// budget (a body is held compressed and inflated), so that any body within the limit fits
+/// when the receiver is idle: a 503 always means "retry", and a body that could never fit is
+/// a 413, not an endless retry.
+fn effective_body_limit(limits: &HttpLimits) -> usize {
+    limits.body_limit.min(limits.in_flight_bytes / 2)
 }
 
 /// Whether the body is gzip (`Ok(true)`), plain (`Ok(false)`), or in an unsupported encoding.
@@ -387,7 +396,12 @@ where
     };
     let mut held = Held::new(state.bytes.clone());
     let limits = state.limits;
-    let read = read_body(&parts.headers, body, limits.body_limit, &mut held);
+    let read = read_body(
+        &parts.headers,
+        body,
+        effective_body_limit(&limits),
+        &mut held,
+    );
     let bytes = match tokio::time::timeout(limits.read_timeout, read).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => {

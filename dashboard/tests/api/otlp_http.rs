@@ -343,26 +343,46 @@ async fn with_the_budget_spent_a_body_is_refused_before_it_is_decoded() {
     assert_eq!(resp.headers()["retry-after"], "1");
 }
 
-/// More body bytes than the shared byte budget: 503 with Retry-After, decided from the declared
-/// length before the body is read.
+/// Body bytes held at once are capped: with the byte budget held by two slow senders, the
+/// next body is a 503 with Retry-After, decided from its declared length before it is read. A
+/// body that could never fit the budget is a 413, not an endless retry.
 #[tokio::test]
 async fn bodies_past_the_in_flight_byte_budget_are_503_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
     let mut config = Config::for_tests();
-    config.otlp_http.in_flight_bytes = 1024;
+    config.otlp_http.in_flight_bytes = 8_000;
     let d = spawn(config, Vec::new()).await;
-    let small = spans_request("svc", &one_span()).encode_to_vec();
-    assert!(small.len() < 1024);
-    assert_eq!(
-        d.post_otlp("/v1/traces", "application/x-protobuf", small)
-            .await
-            .status(),
-        200
-    );
-    let resp = d
-        .post_otlp("/v1/traces", "application/x-protobuf", vec![0; 4096])
+    let never_fits = d
+        .post_otlp("/v1/traces", "application/x-protobuf", vec![0; 4_001])
         .await;
-    assert_eq!(resp.status(), 503);
+    assert_eq!(never_fits.status(), 413);
+    let host = d.otlp_http.trim_start_matches("http://").to_owned();
+    let head = "POST /v1/traces HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-protobuf\r\ncontent-length: 4000\r\n\r\n";
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(&host)
+            .await
+            .expect("connect");
+        s.write_all(head.as_bytes()).await.expect("head");
+        slow.push(s);
+    }
+    let small = spans_request("svc", &one_span()).encode_to_vec();
+    // The slow senders hold their 8,000 bytes once the server has read their headers.
+    let mut busy = None;
+    for _ in 0..100 {
+        let resp = d
+            .post_otlp("/v1/traces", "application/x-protobuf", small.clone())
+            .await;
+        if resp.status() == 503 {
+            busy = Some(resp);
+            break;
+        }
+        assert_eq!(resp.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let resp = busy.expect("a body past the byte budget is shed");
     assert_eq!(resp.headers()["retry-after"], "1");
+    drop(slow);
 }
 
 /// Requests in flight are capped: with one slot held by a slow sender, the next is 503.
