@@ -2,7 +2,8 @@
 //! answering with the codes the OTLP specification gives: INVALID_ARGUMENT for input that
 //! cannot be decoded (not retried), RESOURCE_EXHAUSTED for a message over the size limit,
 //! and RESOURCE_EXHAUSTED with a `RetryInfo` delay when the ingest budget is spent (the
-//! exporter retries only when the delay is there).
+//! exporter retries only when the delay is there) — decided from the metadata, before the
+//! message is decoded, like the key.
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use std::time::Duration;
 
 use tonic::codec::CompressionEncoding;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -71,16 +73,20 @@ fn otlp_status_codes<B>(mut resp: axum::http::Response<B>) -> axum::http::Respon
 }
 
 impl Receiver {
-    fn check<T>(&self, req: &Request<T>) -> Result<(), Status> {
+    /// Runs on the request's metadata before its message is decoded (a tonic interceptor):
+    /// a wrong key, or a spent ingest budget, costs the receiver no decoding.
+    fn admit(&self, req: Request<()>) -> Result<Request<()>, Status> {
         let given = req
             .metadata()
             .get(crate::security::API_KEY_HEADER)
             .and_then(|v| v.to_str().ok());
-        if self.key.accepts(given) {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated("missing or wrong x-api-key"))
+        if !self.key.accepts(given) {
+            return Err(Status::unauthenticated("missing or wrong x-api-key"));
         }
+        if !self.ingest.has_budget() {
+            return Err(over_budget(OverBudget));
+        }
+        Ok(req)
     }
 }
 
@@ -90,7 +96,6 @@ impl TraceService for Receiver {
         &self,
         req: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.check(&req)?;
         self.ingest
             .traces(req.get_ref())
             .map(Response::new)
@@ -104,7 +109,6 @@ impl LogsService for Receiver {
         &self,
         req: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.check(&req)?;
         self.ingest
             .logs(req.get_ref())
             .map(Response::new)
@@ -118,7 +122,6 @@ impl MetricsService for Receiver {
         &self,
         req: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.check(&req)?;
         self.ingest
             .metrics(req.get_ref())
             .map(Response::new)
@@ -135,23 +138,30 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let receiver = Receiver { ingest, key };
+    let admit = {
+        let receiver = receiver.clone();
+        move |req: Request<()>| receiver.admit(req)
+    };
     tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(otlp_status_codes))
-        .add_service(
+        .add_service(InterceptedService::new(
             TraceServiceServer::new(receiver.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(body_limit),
-        )
-        .add_service(
+            admit.clone(),
+        ))
+        .add_service(InterceptedService::new(
             LogsServiceServer::new(receiver.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(body_limit),
-        )
-        .add_service(
+            admit.clone(),
+        ))
+        .add_service(InterceptedService::new(
             MetricsServiceServer::new(receiver)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(body_limit),
-        )
+            admit,
+        ))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
             shutdown,
