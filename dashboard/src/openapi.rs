@@ -144,12 +144,14 @@ pub fn document() -> Value {
     );
     run["post"]["parameters"] = path_param("name");
     paths.insert("/api/drills/{name}/run".into(), run);
-    paths.insert("/api/drills/gameday".into(), change("post", "Random faults from an allowed set, seeded", Some("{seed, duration_s, interval_s: [min, max], fault_duration_s: [min, max], allowed: [fault]}"), "202"));
+    paths.insert("/api/drills/gameday".into(), change("post", "Random faults from an allowed set, seeded", Some("{seed, duration_s: 1..3600, interval_s: [min, max], fault_duration_s: [min, max] (seconds, 1..3600), allowed: [fault] (1..32)}"), "202"));
     paths.insert(
         "/api/drills/runs".into(),
         get(
             "Drill runs, newest first, with verdicts and times to detect and recover",
-            vec![],
+            vec![limit(
+                u32::try_from(crate::control::runner::MAX_REPORTS).unwrap_or(u32::MAX),
+            )],
         ),
     );
     let mut report = get(
