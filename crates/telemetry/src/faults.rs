@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 pub use apiary_faults::runtime::{Decision, Link};
 
