@@ -37,6 +37,8 @@ log "browser tests (headless Chromium against the running stack; screenshots in 
 cargo test --locked --workspace --test browser -- --ignored --nocapture 2>&1 | tee -a "$results"
 log "fault drills (every shipped drill against the release stack with load, compressed time)"
 cargo test --locked --workspace --test drills -- --ignored --nocapture 2>&1 | tee -a "$results"
+log "fault-tolerance suite (the release stack under load: each promise measured; table in artifacts/fault-tolerance.md)"
+cargo test --locked --workspace --test fault_tolerance -- --ignored --nocapture 2>&1 | tee -a "$results"
 # One closing line over every test binary (cargo prints one `test result:` per binary, the
 # last usually being an empty doc-test run).
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"
