@@ -11,7 +11,7 @@
 //! | each durable service (orders, inventory, payment, checkout) killed mid-checkout | 0 charges without an order, 0 orders without a charge, stock reconciles, nothing left on hold |
 //! | 2x the gateway's capacity offered | answers within its deadline + 5%; goodput >= 80% of capacity; what is shed is a fast 503 |
 //! | SIGTERM to a service with requests in flight | every in-flight request answered, their spans reach the dashboard, exit status 0 |
-//! | an OTLP flood far past what the dashboard ingests | its memory plateaus under its budgets; refusals are 429/503 with Retry-After; it never restarts |
+//! | an OTLP flood at 10x the dashboard's ingest capacity | its memory plateaus under its budgets; refusals are 429/503 with Retry-After; it never restarts |
 //!
 //! Ignored in the main test run (it needs `cargo build --release --workspace --bins` and a few
 //! minutes); `scripts/test.sh` runs it with `--ignored`, and so can you:
@@ -29,6 +29,11 @@ use common::{
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
+
+/// The dashboard's ingest capacity for this suite, items a second (`DASHBOARD_INGEST_BUDGET`;
+/// its default, 2,000,000, is more than this machine can send it): the stack's own telemetry
+/// stays well under it, and a flood from one test process can exceed it tenfold.
+const INGEST_BUDGET: u32 = 25_000;
 
 /// The services of the stack (the dashboard apart).
 const SERVICES: [&str; 10] = [
@@ -176,14 +181,18 @@ impl Suite {
             None,
             Some((&repo.join("drills/flags.flagd.json"), &repo.join("drills"))),
         );
-        let launcher = Launcher::start(&[
-            "up",
-            "--manifest",
-            &stack.path.display().to_string(),
-            "--bin-dir",
-            &bins.display().to_string(),
-            "--no-load",
-        ]);
+        let budget = INGEST_BUDGET.to_string();
+        let launcher = Launcher::start_with_env(
+            &[
+                "up",
+                "--manifest",
+                &stack.path.display().to_string(),
+                "--bin-dir",
+                &bins.display().to_string(),
+                "--no-load",
+            ],
+            &[("DASHBOARD_INGEST_BUDGET", &budget)],
+        );
         launcher.wait_for("every service is ready", Duration::from_secs(90));
         let token =
             std::fs::read_to_string(stack.data_dir.join("control.token")).expect("token file");
@@ -568,14 +577,15 @@ impl Suite {
         let ingested = accepted as f64 * SPANS as f64 / secs;
         Verdict {
             scenario: format!(
-                "OTLP/HTTP flood: {SENDERS} senders of {SPANS}-span batches for {secs:.0} s"
+                "OTLP/HTTP flood at {:.0}x the dashboard's ingest capacity ({INGEST_BUDGET} items/s)",
+                offered / f64::from(INGEST_BUDGET)
             ),
             promise: "dashboard memory plateaus under its limit; 429/503 with Retry-After; no crash",
             measured: format!(
-                "offered {offered:.0} spans/s, ingested {ingested:.0} spans/s ({:.1}x); {refused} refusals (429/503), {without_retry_after} without Retry-After, {other} other answers; RSS {rss_before:.0} -> peak {peak:.0} MiB (limit {LIMIT_MIB:.0}), {middle_peak:.0} mid-flood, {late_peak:.0} at the end; restarted: {restarted}",
-                offered / ingested.max(1.0)
+                "{SENDERS} senders offered {offered:.0} spans/s for {secs:.0} s, {ingested:.0}/s ingested; {refused} refusals (429/503), {without_retry_after} without Retry-After, {other} other answers; RSS {rss_before:.0} -> peak {peak:.0} MiB (limit {LIMIT_MIB:.0}), {middle_peak:.0} mid-flood, {late_peak:.0} at the end; restarted: {restarted}"
             ),
-            kept: peak <= LIMIT_MIB
+            kept: offered >= 10.0 * f64::from(INGEST_BUDGET)
+                && peak <= LIMIT_MIB
                 && plateau
                 && refused > 0
                 && without_retry_after == 0

@@ -74,8 +74,15 @@ pub struct Launcher {
 
 impl Launcher {
     pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// As [`Launcher::start`], with extra environment for the launcher and every process it
+    /// starts (e.g. a dashboard setting).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_apiary"))
             .args(args)
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
             .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
