@@ -693,7 +693,8 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
     settle(&http, &stack, Duration::from_secs(60)).await;
     // Checkouts answered 202 have finished by now, one way or the other.
     let mut finished_later = 0;
-    for key in accepted.lock().expect("accepted").iter() {
+    let accepted = accepted.lock().expect("accepted").clone();
+    for key in &accepted {
         let status = json_of(
             &http,
             format!("{}/api/checkouts/{key}", stack.url("gateway")),

@@ -92,7 +92,7 @@ pub enum Begin {
     /// This request inserted the row: it runs the saga.
     Started,
     /// The id was used before (or is in use now).
-    Existing(SagaRecord),
+    Existing(Box<SagaRecord>),
 }
 
 /// A state change that ends (or parks) a saga, with the clean-up it makes owed.
@@ -292,7 +292,7 @@ impl SagaStore {
                     [&id],
                     read_saga,
                 )?;
-                Ok(Begin::Existing(raw.decode()?))
+                Ok(Begin::Existing(Box::new(raw.decode()?)))
             })
             .await
     }
