@@ -581,61 +581,44 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
         ledger: Mutex::new(Ledger::default()),
     });
     let shelves = Arc::new(shelves());
-    let next = Arc::new(AtomicUsize::new(0));
     let answered = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
     let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut workers = Vec::new();
-    for _ in 0..SHOPPERS {
-        let (shop, shelves, next, answered, accepted) = (
-            shop.clone(),
-            shelves.clone(),
-            next.clone(),
-            answered.clone(),
-            accepted.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= CHECKOUTS {
-                    return;
-                }
-                let Some(cart) = shop.new_cart().await else {
-                    continue;
-                };
-                let product = &shelves.plenty[n % shelves.plenty.len()];
-                if !shop.add(&cart, product, 1).await {
-                    continue;
-                }
-                let body = json!({
-                    "cart_id": cart,
-                    "card": {"number": GOOD_CARD, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
-                    "shipping": {"country": "DE"}
-                });
-                let resp = shop
-                    .http
-                    .post(format!("{}/api/checkout", shop.gateway))
-                    .header("Idempotency-Key", format!("kill-{cart}"))
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("a checkout got no answer: {e}"));
-                let status = resp.status().as_u16();
-                // Every answer is a real one: the order, a checkout still being finished
-                // (202, its status URL), or a JSON error saying why not.
-                let body: Value = resp.json().await.expect("a JSON answer");
-                assert!(
-                    status == 201
-                        || (status == 202 && body["status_url"].is_string())
-                        || body["error"]["code"].is_string(),
-                    "{status} {body}"
-                );
-                if status == 202 {
-                    accepted.lock().expect("accepted").push(format!("kill-{cart}"));
-                }
-                *answered.lock().expect("answers").entry(status).or_default() += 1;
+    let (answered_w, accepted_w) = (answered.clone(), accepted.clone());
+    let workers = spawn_buyers(&shop, &shelves, CHECKOUTS, SHOPPERS, move |shop, cart| {
+        let (answered, accepted) = (answered_w.clone(), accepted_w.clone());
+        async move {
+            let body = json!({
+                "cart_id": cart,
+                "card": {"number": GOOD_CARD, "expiry_month": 12, "expiry_year": 2031, "cvc": "123"},
+                "shipping": {"country": "DE"}
+            });
+            let resp = shop
+                .http
+                .post(format!("{}/api/checkout", shop.gateway))
+                .header("Idempotency-Key", format!("kill-{cart}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("a checkout got no answer: {e}"));
+            let status = resp.status().as_u16();
+            // Every answer is a real one: the order, a checkout still being finished
+            // (202, its status URL), or a JSON error saying why not.
+            let body: Value = resp.json().await.expect("a JSON answer");
+            assert!(
+                status == 201
+                    || (status == 202 && body["status_url"].is_string())
+                    || body["error"]["code"].is_string(),
+                "{status} {body}"
+            );
+            if status == 202 {
+                accepted
+                    .lock()
+                    .expect("accepted")
+                    .push(format!("kill-{cart}"));
             }
-        }));
-    }
+            *answered.lock().expect("answers").entry(status).or_default() += 1;
+        }
+    });
 
     // Kill payment mid-run, once some checkouts went through.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -709,6 +692,43 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
     let orders = reconcile_owners(&http, &stack).await;
     assert_eq!(orders.len(), placed + finished_later + 1);
     drop(launcher);
+}
+
+/// `shoppers` tasks that between them fill `count` one-line carts (a well-stocked product
+/// each) and hand each cart to `buy`.
+fn spawn_buyers<F, Fut>(
+    shop: &Arc<Shop>,
+    shelves: &Arc<Shelves>,
+    count: usize,
+    shoppers: usize,
+    buy: F,
+) -> Vec<tokio::task::JoinHandle<()>>
+where
+    F: Fn(Arc<Shop>, String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    (0..shoppers)
+        .map(|_| {
+            let (shop, shelves, next, buy) =
+                (shop.clone(), shelves.clone(), next.clone(), buy.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= count {
+                        return;
+                    }
+                    let Some(cart) = shop.new_cart().await else {
+                        continue;
+                    };
+                    let product = &shelves.plenty[n % shelves.plenty.len()];
+                    if shop.add(&cart, product, 1).await {
+                        buy(shop.clone(), cart).await;
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 /// A checkout that ends: retried with its key through outages and restarts (503/502/504 or no
@@ -790,38 +810,19 @@ async fn checkout_killed_three_times_during_checkouts_loses_no_charge_order_or_s
         ledger: Mutex::new(Ledger::default()),
     });
     let shelves = Arc::new(shelves());
-    let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let placed = Arc::new(Mutex::new(BTreeMap::<String, i64>::new()));
-    let mut workers = Vec::new();
-    for _ in 0..SHOPPERS {
-        let (shop, shelves, next, done, placed) = (
-            shop.clone(),
-            shelves.clone(),
-            next.clone(),
-            done.clone(),
-            placed.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= CHECKOUTS {
-                    return;
-                }
-                let Some(cart) = shop.new_cart().await else {
-                    continue;
-                };
-                let product = &shelves.plenty[n % shelves.plenty.len()];
-                if shop.add(&cart, product, 1).await {
-                    let key = format!("ckill-{cart}");
-                    if let Some(total) = checkout_until_settled(&shop, &cart, &key).await {
-                        placed.lock().expect("placed").insert(key, total);
-                    }
-                }
-                done.fetch_add(1, Ordering::Relaxed);
+    let (done_w, placed_w) = (done.clone(), placed.clone());
+    let workers = spawn_buyers(&shop, &shelves, CHECKOUTS, SHOPPERS, move |shop, cart| {
+        let (done, placed) = (done_w.clone(), placed_w.clone());
+        async move {
+            let key = format!("ckill-{cart}");
+            if let Some(total) = checkout_until_settled(&shop, &cart, &key).await {
+                placed.lock().expect("placed").insert(key, total);
             }
-        }));
-    }
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+    });
 
     // Kill -9 checkout three times while checkouts run, each time once more have finished.
     for (round, after) in [15, 45, 75].into_iter().enumerate() {
