@@ -83,6 +83,8 @@ async fn main() {
         .env("DASHBOARD_OTLP_GRPC_PORT", grpc.to_string())
         .env("DASHBOARD_OTLP_HTTP_PORT", otlp.to_string())
         .env("DASHBOARD_MAX_SPANS", HELD.to_string())
+        // A million spans take more than the default 64 MiB byte budget.
+        .env("DASHBOARD_MAX_SPAN_BYTES", (1_u64 << 30).to_string())
         .env("DASHBOARD_INGEST_BUDGET", "1000000000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -121,7 +121,16 @@ async fn main() -> ExitCode {
     let shots = repo_root().join("artifacts/bench");
     std::fs::create_dir_all(&shots).expect("artifacts dir");
     let held = HELD.to_string();
-    let stack = Stack::start_with(&dir, &site, &[("DASHBOARD_MAX_SPANS", held.as_str())]);
+    // A million spans take more than the default 64 MiB byte budget.
+    let bytes = (1_u64 << 30).to_string();
+    let stack = Stack::start_with(
+        &dir,
+        &site,
+        &[
+            ("DASHBOARD_MAX_SPANS", held.as_str()),
+            ("DASHBOARD_MAX_SPAN_BYTES", bytes.as_str()),
+        ],
+    );
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -1,0 +1,305 @@
+//! The dashboard's compressed soak: a day of a busy shop's spans in minutes. The real
+//! `dashboard` binary, with its default bounds, receives over OTLP/HTTP protobuf 5,120,000
+//! spans from the shop's ten services (`SPANS_PER_SECOND_AT_DEFAULT_LOAD` says how long the
+//! stack takes to export that many), every span carrying high-cardinality values — a cart id in `url.path`, a checkout id, a session id —
+//! while its memory is sampled. Then a service it has never seen sends one span.
+//!
+//! It passes when memory is flat after warm-up (the second half never rises more than 10% or
+//! 8 MiB above the level at a quarter of the run), every service is still listed by name and
+//! found by a search on its name, nothing is named "(other)", and the newcomer is listed and
+//! found. Prints a Markdown table (the README's) and exits non-zero when a check fails.
+//!
+//!   cargo bench -p dashboard --bench soak                    # 10,000 batches of 512 spans
+//!   SOAK_BATCHES=2000 cargo bench -p dashboard --bench soak  # a shorter run
+//!
+//! Loopback only; bounded by count.
+
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use apiary_testkit::free_port;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+
+const SERVICES: [&str; 10] = [
+    "gateway",
+    "catalog",
+    "cart",
+    "checkout",
+    "inventory",
+    "payment",
+    "shipping",
+    "reviews",
+    "recommendations",
+    "orders",
+];
+const BATCH: usize = 512;
+const CONCURRENCY: usize = 4;
+/// What the whole stack exports under `apiary up`'s default load (5 journeys/s), measured
+/// from the dashboard's span count over a minute (README, *Performance*).
+const SPANS_PER_SECOND_AT_DEFAULT_LOAD: f64 = 60.0;
+/// Memory is sampled after every this many batches.
+const SAMPLE_EVERY: usize = 250;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Batch `n`: 512 server spans of one service, each with values never seen before.
+fn batch(n: usize, service: &str, now_ns: u64) -> Vec<u8> {
+    let spans = (0..BATCH)
+        .map(|i| {
+            let k = (n * BATCH + i) as u64;
+            Span {
+                trace_id: (u128::from(k) + 1).to_be_bytes().to_vec(),
+                span_id: (k + 1).to_be_bytes().to_vec(),
+                name: "GET /api/carts/{cart_id}".into(),
+                kind: 2,
+                start_time_unix_nano: now_ns + k * 1000,
+                end_time_unix_nano: now_ns + k * 1000 + 3_000_000,
+                attributes: vec![
+                    kv("http.request.method", "GET"),
+                    kv("http.route", "/api/carts/{cart_id}"),
+                    kv("url.path", &format!("/api/carts/{k:032x}")),
+                    kv("apiary.checkout_id", &format!("co-{k:016x}")),
+                    kv("session.id", &format!("s-{:012x}", k / 7)),
+                ],
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", service), kv("service.namespace", "apiary")],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("query")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// `service` is listed by `/api/services` and a search on its name finds its traces.
+async fn findable(http: &reqwest::Client, api: &str, service: &str) -> bool {
+    let listed = get_json(http, &format!("{api}/api/services"))
+        .await
+        .as_array()
+        .is_some_and(|l| l.iter().any(|s| s["name"] == service));
+    let found = get_json(http, &format!("{api}/api/traces?service={service}&limit=1"))
+        .await
+        .as_array()
+        .is_some_and(|t| !t.is_empty());
+    listed && found
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let batches: usize = std::env::var("SOAK_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let (ui, grpc, otlp) = (free_port(), free_port(), free_port());
+    let server = Command::new(env!("CARGO_BIN_EXE_dashboard"))
+        .env("APIARY_PORT", ui.to_string())
+        .env("DASHBOARD_OTLP_GRPC_PORT", grpc.to_string())
+        .env("DASHBOARD_OTLP_HTTP_PORT", otlp.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map(Server)
+        .expect("start the dashboard");
+    let pid = server.0.id();
+    let http = reqwest::Client::new();
+    let api = format!("http://127.0.0.1:{ui}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http
+        .get(format!("{api}/health/ready"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "dashboard did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let idle = rss_mib(pid);
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+
+    eprintln!("sending {batches} batches of {BATCH} high-cardinality spans…");
+    let next = Arc::new(AtomicUsize::new(0));
+    let samples = Arc::new(std::sync::Mutex::new(Vec::<(usize, f64)>::new()));
+    let url = format!("http://127.0.0.1:{otlp}/v1/traces");
+    let start = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (http, url, next, samples) =
+                (http.clone(), url.clone(), next.clone(), samples.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= batches {
+                        return;
+                    }
+                    let body = batch(n, SERVICES[n % SERVICES.len()], now_ns);
+                    // A refusal (429/503 with Retry-After) is the dashboard protecting itself:
+                    // wait as told and send the same batch again (bounded).
+                    for _ in 0..50 {
+                        let resp = http
+                            .post(&url)
+                            .header("content-type", "application/x-protobuf")
+                            .body(body.clone())
+                            .send()
+                            .await
+                            .expect("export");
+                        match resp.status().as_u16() {
+                            200 => break,
+                            429 | 503 => tokio::time::sleep(Duration::from_millis(200)).await,
+                            other => panic!("batch {n}: {other}"),
+                        }
+                    }
+                    if n % SAMPLE_EVERY == 0 {
+                        samples
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((n, rss_mib(pid)));
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("an export worker");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let end_rss = rss_mib(pid);
+
+    let mut samples = samples.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    samples.sort_by_key(|(n, _)| *n);
+    samples.push((batches, end_rss));
+    let at = |share: f64| {
+        let n = (batches as f64 * share) as usize;
+        samples
+            .iter()
+            .find(|(b, _)| *b >= n)
+            .map_or(end_rss, |(_, r)| *r)
+    };
+    let quarter = at(0.25);
+    let second_half_peak = samples
+        .iter()
+        .filter(|(b, _)| *b >= batches / 2)
+        .map(|(_, r)| *r)
+        .fold(0.0, f64::max);
+    let flat = second_half_peak <= (quarter * 1.10).max(quarter + 8.0);
+
+    let mut missing = Vec::new();
+    for s in SERVICES {
+        if !findable(&http, &api, s).await {
+            missing.push(s);
+        }
+    }
+    let services = get_json(&http, &format!("{api}/api/services")).await;
+    let other = services.to_string().contains("(other)");
+    // A service never seen before, after the flood of distinct values.
+    let newcomer = batch(batches, "newcomer", now_ns);
+    let resp = http
+        .post(&url)
+        .header("content-type", "application/x-protobuf")
+        .body(newcomer)
+        .send()
+        .await
+        .expect("newcomer");
+    assert_eq!(resp.status(), 200);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let newcomer_found = findable(&http, &api, "newcomer").await;
+    let store = get_json(&http, &format!("{api}/api/store")).await;
+
+    let spans = batches * BATCH;
+    println!(
+        "| compressed soak: {spans} high-cardinality spans ({:.0} h of the stack's export at its default load) | measured |",
+        spans as f64 / SPANS_PER_SECOND_AT_DEFAULT_LOAD / 3600.0
+    );
+    println!("|---|---|");
+    println!(
+        "| sent in | {secs:.0} s ({:.0} spans/s) |",
+        spans as f64 / secs
+    );
+    println!(
+        "| memory (RSS) | idle {idle:.0} MiB; a quarter in {quarter:.0} MiB; second-half peak {second_half_peak:.0} MiB; end {end_rss:.0} MiB: {} |",
+        if flat { "flat" } else { "GROWING" }
+    );
+    println!(
+        "| held at the end | {} spans, {} bytes of spans |",
+        store["spans"], store["span_bytes"]
+    );
+    println!(
+        "| the ten services listed and searchable by name | {} |",
+        if missing.is_empty() {
+            "all ten".to_owned()
+        } else {
+            format!("MISSING {missing:?}")
+        }
+    );
+    println!(
+        "| anything named \"(other)\" | {} |",
+        if other { "YES" } else { "no" }
+    );
+    println!(
+        "| a new service after the flood listed and found | {} |",
+        if newcomer_found { "yes" } else { "NO" }
+    );
+    drop(server);
+    if flat && missing.is_empty() && !other && newcomer_found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
