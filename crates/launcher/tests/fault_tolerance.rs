@@ -363,7 +363,7 @@ impl Suite {
         let memory_flat = growth.0 <= (growth.2 * 0.10).max(8.0);
         Verdict {
             scenario: "dashboard (the OTLP receiver) killed and restarted under load".into(),
-            promise: "0 failed shopper requests; p99 within 10% (10 ms floor); services' memory flat; dropped telemetry counted",
+            promise: "0 failed shopper requests; services' memory flat; dropped telemetry counted (p99 reported)",
             measured: format!(
                 "{errors} of {requests} requests failed; p99 {p99:.1} ms (undisturbed {p99_base:.1} ms, {p99_note} 10%/10 ms; reported, not asserted); dashboard back in {:.1} s; largest RSS change {:+.1} MiB ({}); {:.0} telemetry items dropped (counted)",
                 away.as_secs_f64(),
@@ -499,7 +499,7 @@ impl Suite {
         let classes = overload["errors_by_class"].to_string();
         Verdict {
             scenario: format!("2x overload at the gateway ({rate:.0} product pages/s offered)"),
-            promise: "answers within its deadline + 5%; goodput >= 80% of capacity; shed requests are fast 503s",
+            promise: "answers within its deadline + 5%; shed requests are 503s (goodput vs capacity reported)",
             measured: format!(
                 "capacity {capacity:.0}/s (closed loop, 64 users); goodput {goodput:.0}/s ({:.0}%, reported, not asserted); slowest answer {max_ms:.0} ms (deadline {deadline_ms:.0} ms); {shed:.0} shed; errors {classes}",
                 100.0 * goodput / capacity.max(1.0)
