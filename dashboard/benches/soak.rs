@@ -99,7 +99,10 @@ fn batch(n: usize, service: &str, now_ns: u64) -> Vec<u8> {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![kv("service.name", service), kv("service.namespace", "apiary")],
+                attributes: vec![
+                    kv("service.name", service),
+                    kv("service.namespace", "apiary"),
+                ],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
