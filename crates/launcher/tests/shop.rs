@@ -85,6 +85,15 @@ struct Shop {
 }
 
 impl Shop {
+    /// Shoppers of `stack`'s gateway, with an empty ledger.
+    fn shared(http: &reqwest::Client, stack: &StackManifest) -> Arc<Self> {
+        Arc::new(Self {
+            http: http.clone(),
+            gateway: stack.url("gateway"),
+            ledger: Mutex::new(Ledger::default()),
+        })
+    }
+
     async fn call(&self, label: &str, req: reqwest::RequestBuilder) -> Option<(u16, Value)> {
         match req.send().await {
             Ok(resp) => {
@@ -313,11 +322,7 @@ async fn a_thousand_journeys_reconcile_exactly_and_a_checkout_trace_spans_the_sh
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let shop = Arc::new(Shop {
-        http: http.clone(),
-        gateway: stack.url("gateway"),
-        ledger: Mutex::new(Ledger::default()),
-    });
+    let shop = Shop::shared(&http, &stack);
     let shelves = Arc::new(shelves());
     assert!(!shelves.sold_out.is_empty() && !shelves.scarce.is_empty());
 
@@ -575,11 +580,7 @@ async fn payment_killed_during_checkouts_leaves_no_charge_without_an_order() {
         .timeout(Duration::from_secs(40))
         .build()
         .expect("client");
-    let shop = Arc::new(Shop {
-        http: http.clone(),
-        gateway: stack.url("gateway"),
-        ledger: Mutex::new(Ledger::default()),
-    });
+    let shop = Shop::shared(&http, &stack);
     let shelves = Arc::new(shelves());
     let answered = Arc::new(Mutex::new(BTreeMap::<u16, usize>::new()));
     let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -804,11 +805,7 @@ async fn checkout_killed_three_times_during_checkouts_loses_no_charge_order_or_s
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client");
-    let shop = Arc::new(Shop {
-        http: http.clone(),
-        gateway: stack.url("gateway"),
-        ledger: Mutex::new(Ledger::default()),
-    });
+    let shop = Shop::shared(&http, &stack);
     let shelves = Arc::new(shelves());
     let done = Arc::new(AtomicUsize::new(0));
     let placed = Arc::new(Mutex::new(BTreeMap::<String, i64>::new()));
