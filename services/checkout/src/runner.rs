@@ -170,8 +170,8 @@ impl SagaRunner {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(id)
                 .cloned();
-            match self.saga.store.get(id).await {
-                Ok(Some((saga, _))) if saga.state != SagaState::Running => return Some(saga),
+            match self.saga.store.saga(id).await {
+                Ok(Some(saga)) if saga.state != SagaState::Running => return Some(saga),
                 Ok(Some(_)) => {}
                 Ok(None) => return None,
                 Err(e) => {

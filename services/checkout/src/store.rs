@@ -208,6 +208,17 @@ impl RawSaga {
     }
 }
 
+fn select_saga(conn: &Connection, id: &str) -> Result<Option<SagaRecord>> {
+    conn.query_row(
+        &format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE checkout_id = ?1"),
+        [id],
+        read_saga,
+    )
+    .optional()?
+    .map(RawSaga::decode)
+    .transpose()
+}
+
 fn log(conn: &Connection, id: &str, step: &str, phase: &str, at: i64) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO saga_log (checkout_id, step, phase, at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -417,19 +428,22 @@ impl SagaStore {
             .await
     }
 
+    /// A saga without its log (what a waiter polls).
+    pub async fn saga(&self, id: &str) -> Result<Option<SagaRecord>> {
+        let id = id.to_owned();
+        self.db
+            .run("saga_get", move |conn| select_saga(conn, &id))
+            .await
+    }
+
     /// A saga and its log.
     pub async fn get(&self, id: &str) -> Result<Option<(SagaRecord, Vec<SagaLogEntry>)>> {
         let id = id.to_owned();
         self.db
             .run("saga_get", move |conn| {
-                let raw = conn
-                    .query_row(
-                        &format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE checkout_id = ?1"),
-                        [&id],
-                        read_saga,
-                    )
-                    .optional()?;
-                let Some(raw) = raw else { return Ok(None) };
+                let Some(saga) = select_saga(conn, &id)? else {
+                    return Ok(None);
+                };
                 let mut stmt = conn.prepare_cached(
                     "SELECT step, phase, at_ms FROM saga_log WHERE checkout_id = ?1 ORDER BY seq",
                 )?;
@@ -442,7 +456,7 @@ impl SagaStore {
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(Some((raw.decode()?, log)))
+                Ok(Some((saga, log)))
             })
             .await
     }
