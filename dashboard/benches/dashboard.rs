@@ -6,13 +6,13 @@
 //!
 //! Prints a Markdown table (the README's). Loopback only; every phase is bounded in count.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 mod support;
-use support::{BATCH, batch, export_all};
+use support::{BATCH, Server, batch, export_all, rss_mib};
 
 const BATCHES: usize = 2000;
 const HELD: usize = 1_000_000;
@@ -25,18 +25,6 @@ use apiary_testkit::free_port;
 const SERVICES: [&str; 10] = [
     "svc-0", "svc-1", "svc-2", "svc-3", "svc-4", "svc-5", "svc-6", "svc-7", "svc-8", "svc-9",
 ];
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
-}
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     let idx = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
@@ -54,15 +42,6 @@ async fn sample(http: &reqwest::Client, url: &str) -> (f64, f64) {
     }
     ms.sort_by(f64::total_cmp);
     (percentile(&ms, 0.5), percentile(&ms, 0.99))
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Keeps the load generator off the dashboard's core.
@@ -94,16 +73,7 @@ async fn main() {
     let pid = server.0.id();
     let http = reqwest::Client::new();
     let api = format!("http://127.0.0.1:{ui}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http
-        .get(format!("{api}/health/ready"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "dashboard did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_ready(&http, &api).await;
     let idle = rss_mib(pid);
 
     eprintln!("encoding {BATCHES} batches of {BATCH} spans…");

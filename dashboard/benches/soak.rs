@@ -13,18 +13,23 @@
 //!
 //! Loopback only; bounded by count.
 
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apiary_testkit::free_port;
+
+// Only the process helpers: this bench makes its own high-cardinality spans.
+#[allow(dead_code)]
+mod support;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
+use support::{Server, rss_mib};
 
 const SERVICES: [&str; 10] = [
     "gateway",
@@ -42,26 +47,6 @@ const BATCH: usize = 512;
 const CONCURRENCY: usize = 4;
 /// Memory is sampled after every this many batches.
 const SAMPLE_EVERY: usize = 250;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
@@ -157,16 +142,7 @@ async fn main() -> ExitCode {
     let pid = server.0.id();
     let http = reqwest::Client::new();
     let api = format!("http://127.0.0.1:{ui}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http
-        .get(format!("{api}/health/ready"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "dashboard did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_ready(&http, &api).await;
     let idle = rss_mib(pid);
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -127,3 +127,45 @@ pub fn batch(n: usize, services: &[&str]) -> Vec<u8> {
     }
     .encode_to_vec()
 }
+
+/// The dashboard binary as a child process, killed when dropped.
+#[allow(dead_code)] // the UI's bench starts the whole stack instead
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Resident memory of a process, in MiB.
+#[allow(dead_code)]
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Waits (at most 20 s) until the dashboard at `api` answers its readiness probe.
+#[allow(dead_code)]
+pub async fn wait_ready(http: &reqwest::Client, api: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while http
+        .get(format!("{api}/health/ready"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dashboard did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
