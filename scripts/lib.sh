@@ -63,3 +63,19 @@ build_ui() {
   log "building the dashboard UI bundle (wasm)"
   PATH="$UI_TOOLS_DIR/binaryen/node_modules/.bin:$PATH" cargo leptos build --release --frontend-only --precompress
 }
+
+# schemathesis (the fault-tolerance suite's contract scenario runs it against every service's
+# /openapi.json), pinned, in its own virtual environment under the tools directory so that it
+# neither needs root nor touches the system's Python; skipped when already there. Puts it on
+# PATH for the caller.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local venv="$UI_TOOLS_DIR/schemathesis"
+  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION"; then
+    command -v python3 >/dev/null || ensure_apt python3
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+    python3 -m venv "$venv" 2>/dev/null || { ensure_apt python3-venv && python3 -m venv "$venv"; }
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export PATH="$venv/bin:$PATH"
+}

@@ -10,6 +10,8 @@ ensure_rust_tools
 ensure_ui_tools
 # What the browser tests drive: Debian's Chromium and its WebDriver.
 ensure_apt chromium chromium-driver
+# What the fault-tolerance suite's contract scenario runs against every service's OpenAPI.
+ensure_schemathesis
 log "formatting"
 cargo fmt --all -- --check
 log "lints"

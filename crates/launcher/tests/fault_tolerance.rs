@@ -10,11 +10,12 @@
 //! | a downstream answers 100% 503 | retries amplify the callee's load at most 1.2x |
 //! | each durable service (orders, inventory, payment, checkout) killed mid-checkout | 0 charges without an order, 0 orders without a charge, stock reconciles, nothing left on hold |
 //! | 2x the gateway's capacity offered | answers within its deadline + 5%; what is shed is a 503; goodput against capacity reported |
+//! | SIGTERM to a service with requests in flight | every in-flight request answered, their spans reach the dashboard, exit status 0 |
+//! | an OTLP flood at 10x the dashboard's ingest capacity | its memory plateaus under its budgets; refusals are 429/503 with Retry-After; it never restarts |
+//! | every service's OpenAPI document under schemathesis (all checks) | 0 server errors; every response conforms to the document (status, content type, schema); schema-valid requests accepted, invalid ones refused with a 4xx |
 //!
 //! Speed figures (p99, goodput, the flood's multiple of capacity) are printed, not asserted:
 //! timed assertions flake on these shared 2-core machines.
-//! | SIGTERM to a service with requests in flight | every in-flight request answered, their spans reach the dashboard, exit status 0 |
-//! | an OTLP flood at 10x the dashboard's ingest capacity | its memory plateaus under its budgets; refusals are 429/503 with Retry-After; it never restarts |
 //!
 //! Ignored in the main test run (it needs `cargo build --release --workspace --bins` and a few
 //! minutes); `scripts/test.sh` runs it with `--ignored`, and so can you:
@@ -606,6 +607,83 @@ impl Suite {
         }
     }
 
+    /// Every service's `/openapi.json` under schemathesis with every check, one service
+    /// after the other against the live stack (no faults set).
+    async fn contracts_under_schemathesis(&self) -> Verdict {
+        /// Each service's time budget: the examples and coverage phases finish well within
+        /// it, fuzzing and stateful testing repeat until it is spent.
+        const SECONDS_PER_SERVICE: u64 = 30;
+        self.reset_faults().await;
+        let config =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts/schemathesis.toml");
+        let mut generated = 0_u64;
+        let mut failed = Vec::new();
+        for service in SERVICES {
+            let output = self.dir.join(format!("schemathesis-{service}.txt"));
+            let log = std::fs::File::create(&output).expect("schemathesis log");
+            let mut child = Command::new("schemathesis")
+                .arg("--config-file")
+                .arg(&config)
+                .args(["run", &format!("{}/openapi.json", self.stack.url(service))])
+                .args(["--checks", "all", "--max-examples", "25", "--workers", "1"])
+                .args(["--max-time", &SECONDS_PER_SERVICE.to_string()])
+                .args(["--seed", "7", "--no-color"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("schemathesis not found: scripts/test.sh installs it (pip install schemathesis==4.32.5)");
+            let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_SERVICE + 120);
+            let status = loop {
+                if let Some(status) = child.try_wait().expect("schemathesis status") {
+                    break Some(status);
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
+            let text = std::fs::read_to_string(&output).unwrap_or_default();
+            let cases = schemathesis_cases(&text);
+            generated += cases;
+            let clean = status.is_some_and(|s| s.success()) && cases > 0;
+            eprintln!(
+                "schemathesis {service}: {cases} cases, {}",
+                match status {
+                    Some(s) if clean => format!("clean ({s})"),
+                    Some(s) => format!("FAILED ({s}); output in {}", output.display()),
+                    None => "did not finish in time".to_owned(),
+                }
+            );
+            if !clean {
+                // The failures section names each operation, check and a curl to reproduce.
+                let failures = text
+                    .split("FAILURES")
+                    .nth(1)
+                    .and_then(|rest| rest.split("SUMMARY").next())
+                    .unwrap_or(&text);
+                eprintln!("{failures}");
+                failed.push(service);
+            }
+        }
+        Verdict {
+            scenario: "every service's OpenAPI under schemathesis".to_owned(),
+            promise: "0 server errors; responses conform to the documents; valid requests accepted, invalid refused with a 4xx",
+            measured: format!(
+                "{} services, {generated} generated test cases (all checks, {SECONDS_PER_SERVICE} s each); failing: {}",
+                SERVICES.len(),
+                if failed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    failed.join(", ")
+                }
+            ),
+            kept: failed.is_empty(),
+        }
+    }
+
     async fn sigterm_with_requests_in_flight(&self) -> Verdict {
         const IN_FLIGHT: usize = 24;
         // Slow every catalog request so that many are in flight when the signal arrives.
@@ -684,6 +762,16 @@ impl Suite {
 
 /// An OTLP/JSON export of `spans` server spans from a service outside the stack, each with its
 /// own trace, span and high-cardinality `url.path`.
+/// The test cases a schemathesis run reports in its summary ("4311 generated, ...").
+fn schemathesis_cases(output: &str) -> u64 {
+    output
+        .lines()
+        .filter_map(|line| line.trim().split_once(" generated"))
+        .filter_map(|(n, _)| n.trim().parse().ok())
+        .next_back()
+        .unwrap_or(0)
+}
+
 fn flood_body(sender: usize, body: usize, spans: usize) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -732,8 +820,11 @@ async fn the_stack_keeps_its_fault_tolerance_promises() {
     }
     report(suite.sigterm_with_requests_in_flight().await);
     report(suite.overload_at_the_gateway().await);
-    // Last: it leaves a service called "flood" in the dashboard.
+    // It leaves a service called "flood" in the dashboard.
     report(suite.otlp_flood().await);
+    // Last: schemathesis places orders, charges and reservations that no checkout made, so
+    // the reconciliations above must have run before it.
+    report(suite.contracts_under_schemathesis().await);
 
     let mut table =
         String::from("| scenario | promise | measured | verdict |\n|---|---|---|---|\n");
@@ -753,4 +844,13 @@ async fn the_stack_keeps_its_fault_tolerance_promises() {
         .collect();
     assert!(broken.is_empty(), "promises broken: {broken:?}\n{table}");
     drop(suite);
+}
+
+#[test]
+fn schemathesis_summaries_give_their_case_counts() {
+    let clean = "Test cases:\n  4311 generated, 4311 passed\n\nSeed: 7\n";
+    assert_eq!(schemathesis_cases(clean), 4311);
+    let failing = "Test cases:\n  4510 generated, 4 found 4 unique failures\n";
+    assert_eq!(schemathesis_cases(failing), 4510);
+    assert_eq!(schemathesis_cases("error: connection refused"), 0);
 }

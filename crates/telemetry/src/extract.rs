@@ -45,10 +45,46 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Rejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        integral_floats_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(|err| Rejection {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_body",
+                message: format!(
+                    "Failed to deserialize the JSON body into the target type: {}: {}",
+                    err.path(),
+                    err.inner()
+                ),
+            })
+    }
+}
+
+/// JSON has one number type: `2.0` and `2` are the same integer (JSON Schema counts both as
+/// `integer`, and OpenAPI 3.1 clients may send either), but serde refuses a float where an
+/// integer field is declared. Numbers with no fractional part that fit an `i64`/`u64` are
+/// made integers before the body is deserialised; any other float stays a float.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+            {
+                // 2^63 and 2^64 bound the exactly representable integer floats of each type.
+                if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                    *value = Value::from(f as i64);
+                } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    *value = Value::from(f as u64);
+                }
+            }
         }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
 }
 
@@ -142,5 +178,35 @@ mod tests {
         assert_eq!(body["error"]["code"], "invalid_body");
         let (status, _) = call("application/json", r#"{"quantity":2}"#).await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn an_integral_float_is_an_integer_and_a_fraction_is_not() {
+        let (status, _) = call("application/json", r#"{"quantity":2.0}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call("application/json", r#"{"quantity":1e3}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = call("application/json", r#"{"quantity":2.5}"#).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message
+                .starts_with("Failed to deserialize the JSON body into the target type: quantity:"),
+            "{message}"
+        );
+        let (status, _) = call("application/json", r#"{"quantity":-3.0}"#).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn nested_integral_floats_become_integers_within_range() {
+        let mut value = serde_json::json!({"a": [1.0, 1.5, {"b": -4.0}], "c": 1e30, "d": "2.0"});
+        integral_floats_as_integers(&mut value);
+        assert_eq!(value["a"][0], serde_json::json!(1));
+        assert!(value["a"][0].is_i64());
+        assert!(value["a"][1].is_f64());
+        assert_eq!(value["a"][2]["b"], serde_json::json!(-4));
+        assert!(value["c"].is_f64(), "out of range stays a float");
+        assert_eq!(value["d"], "2.0");
     }
 }

@@ -54,8 +54,10 @@ async fn json_payload_too_large(response: Response) -> Response {
     }
 }
 
-/// `GET /openapi.json` serving `doc` (each service's `#[derive(OpenApi)]` document).
-pub fn openapi_route(doc: utoipa::openapi::OpenApi) -> Router {
+/// `GET /openapi.json` serving `doc` (each service's `#[derive(OpenApi)]` document), amended
+/// with the answers every service's standard parts can give (see [`document_standard_answers`]).
+pub fn openapi_route(mut doc: utoipa::openapi::OpenApi) -> Router {
+    document_standard_answers(&mut doc);
     let doc = std::sync::Arc::new(doc);
     Router::new().route(
         "/openapi.json",
@@ -64,6 +66,102 @@ pub fn openapi_route(doc: utoipa::openapi::OpenApi) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     )
+}
+
+/// Adds to every operation of `doc` the answers the shared parts give, so no document omits
+/// a status its service can send: 400 from the extractors (an unparsable path or query, a
+/// body that is not JSON), 413/415/422 for operations with a JSON body (too large, not
+/// `application/json`, the wrong shape), 503 from the standard layers (shed, timed out, not
+/// ready) and `5XX` for injected faults and failing downstreams. A status an operation
+/// already documents keeps its own description.
+///
+/// It also states two conventions of the shared parts: an optional query parameter may be
+/// sent empty (`?limit=`; each service's description says what empty means, usually "as if
+/// absent"), and the shared schemas every document refers to (`ErrorBody`, `ProductId`,
+/// `TokenId`) are defined once here.
+pub fn document_standard_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, schema) in [
+        ("ErrorBody", apiary_wire::ErrorBody::schema()),
+        ("ErrorDetail", apiary_wire::ErrorDetail::schema()),
+        ("ProductId", apiary_wire::ids::ProductId::schema()),
+        ("TokenId", apiary_wire::ids::TokenId::schema()),
+    ] {
+        components.schemas.entry(name.to_owned()).or_insert(schema);
+    }
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let path_has_parameters = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.parameter_in == ParameterIn::Query
+                    && parameter.required == Required::False
+                {
+                    parameter
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .insert("allowEmptyValue".to_owned(), true.into());
+                }
+            }
+            let has_body = operation.request_body.is_some();
+            let has_parameters =
+                path_has_parameters || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let mut add = |status: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            };
+            if has_body || has_parameters {
+                add(
+                    "400",
+                    "bad_path, bad_query or malformed_json: a parameter or the body cannot be parsed",
+                );
+            }
+            if has_body {
+                add("413", "body_too_large");
+                add(
+                    "415",
+                    "unsupported_media_type: the body is not application/json",
+                );
+                add(
+                    "422",
+                    "invalid_body: well-formed JSON that does not match the schema",
+                );
+            }
+            add(
+                "503",
+                "overloaded (shed), timed out, not ready, or an injected fault",
+            );
+            add(
+                "5XX",
+                "an injected fault (drills) or a failing downstream service",
+            );
+        }
+    }
 }
 
 /// Limits every service applies.
@@ -269,5 +367,87 @@ pub fn bind_lifetime_to_supervisor() {
             eprintln!("supervisor {expected} is gone; exiting");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
+
+    #[test]
+    fn every_operation_documents_the_standard_answers_and_keeps_its_own() {
+        let with_body = OperationBuilder::new()
+            .request_body(Some(RequestBodyBuilder::new().build()))
+            .response("400", ResponseBuilder::new().description("invalid_cart_id"))
+            .build();
+        let with_path = OperationBuilder::new()
+            .parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path),
+            )
+            .build();
+        let bare = OperationBuilder::new()
+            .parameter(
+                ParameterBuilder::new()
+                    .name("limit")
+                    .parameter_in(ParameterIn::Query)
+                    .required(utoipa::openapi::Required::False),
+            )
+            .parameter(
+                ParameterBuilder::new()
+                    .name("ids")
+                    .parameter_in(ParameterIn::Query)
+                    .required(utoipa::openapi::Required::True),
+            )
+            .build();
+        let mut doc = OpenApiBuilder::new()
+            .paths(
+                PathsBuilder::new()
+                    .path("/a", PathItem::new(HttpMethod::Post, with_body))
+                    .path("/b/{id}", PathItem::new(HttpMethod::Get, with_path))
+                    .path("/c", PathItem::new(HttpMethod::Get, bare)),
+            )
+            .build();
+        super::document_standard_answers(&mut doc);
+        let statuses = |path: &str| -> Vec<String> {
+            let item = &doc.paths.paths[path];
+            let op = item.post.as_ref().or(item.get.as_ref()).expect("operation");
+            op.responses.responses.keys().cloned().collect()
+        };
+        assert_eq!(statuses("/a"), ["400", "413", "415", "422", "503", "5XX"]);
+        assert_eq!(statuses("/b/{id}"), ["400", "503", "5XX"]);
+        assert_eq!(statuses("/c"), ["400", "503", "5XX"]);
+        let c = doc.paths.paths["/c"].get.as_ref().expect("get");
+        let empty_allowed: Vec<(&str, bool)> = c
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| {
+                let allowed = p
+                    .extensions
+                    .as_ref()
+                    .and_then(|e| e.get("allowEmptyValue"))
+                    .is_some_and(|v| v == &serde_json::Value::Bool(true));
+                (p.name.as_str(), allowed)
+            })
+            .collect();
+        assert_eq!(empty_allowed, [("limit", true), ("ids", false)]);
+        let components = doc.components.as_ref().expect("components");
+        for shared in ["ErrorBody", "ErrorDetail", "ProductId", "TokenId"] {
+            assert!(components.schemas.contains_key(shared), "{shared}");
+        }
+        let kept = &doc.paths.paths["/a"]
+            .post
+            .as_ref()
+            .expect("post")
+            .responses
+            .responses["400"];
+        let utoipa::openapi::RefOr::T(kept) = kept else {
+            panic!("a response, not a reference")
+        };
+        assert_eq!(kept.description, "invalid_cart_id");
     }
 }

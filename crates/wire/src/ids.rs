@@ -14,6 +14,10 @@ use std::fmt;
 
 /// Longest token id: the gateway mints UUIDs (36), callers may send their own keys.
 pub const MAX_TOKEN_LEN: usize = 64;
+/// [`ProductId::is_valid`] as a JSON Schema pattern (the OpenAPI documents state it).
+pub const PRODUCT_ID_PATTERN: &str = "^(BK|MU|VI)-[0-9]{4}$";
+/// [`TokenId::is_valid`] as a JSON Schema pattern.
+pub const TOKEN_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 /// Characters of a refused product id shown back in the message.
 const SHOWN_PRODUCT_CHARS: usize = 40;
 /// Characters of a refused token id shown back: enough to show one just over the limit.
@@ -53,6 +57,46 @@ impl ProductId {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// The documents' `ProductId` schema: a string of [`PRODUCT_ID_PATTERN`].
+impl utoipa::PartialSchema for ProductId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        id_schema(
+            PRODUCT_ID_PATTERN,
+            "BK-0001",
+            "BK, MU or VI, a dash and four digits",
+        )
+    }
+}
+
+impl utoipa::ToSchema for ProductId {}
+
+/// The documents' `TokenId` schema: a string of [`TOKEN_ID_PATTERN`].
+impl utoipa::PartialSchema for TokenId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        id_schema(
+            TOKEN_ID_PATTERN,
+            "c0ffee-42",
+            "1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        )
+    }
+}
+
+impl utoipa::ToSchema for TokenId {}
+
+fn id_schema(
+    pattern: &str,
+    example: &str,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .examples([example])
+        .into()
 }
 
 impl fmt::Display for ProductId {
@@ -212,6 +256,41 @@ macro_rules! token_id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_patterns_accept_exactly_what_the_parsers_accept() {
+        let product = regex::Regex::new(PRODUCT_ID_PATTERN).expect("pattern");
+        let token = regex::Regex::new(TOKEN_ID_PATTERN).expect("pattern");
+        let long = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        for raw in [
+            "BK-0001",
+            "MU-9999",
+            "VI-0420",
+            "XX-0001",
+            "bk-0001",
+            "BK-001",
+            "BK-00011",
+            "",
+            "BK-０００1",
+            "BK_0001",
+            "abc",
+            "a_b-C9",
+            "a b",
+            "a/b",
+            "ä",
+            &long,
+            &too_long,
+            "\n",
+        ] {
+            assert_eq!(
+                product.is_match(raw),
+                ProductId::is_valid(raw),
+                "product {raw:?}"
+            );
+            assert_eq!(token.is_match(raw), TokenId::is_valid(raw), "token {raw:?}");
+        }
+    }
 
     #[test]
     fn product_ids_name_a_department_and_four_digits() {

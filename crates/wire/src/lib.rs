@@ -29,7 +29,7 @@ pub struct Money {
     /// Amount in minor units, e.g. 1299 for 12.99.
     pub amount_minor: i64,
     /// ISO 4217 code, e.g. "EUR".
-    #[schema(value_type = String, example = "EUR")]
+    #[schema(value_type = String, pattern = "^[A-Z]{3}$", example = "EUR")]
     pub currency: Currency,
 }
 

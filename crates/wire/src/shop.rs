@@ -9,10 +9,19 @@ use utoipa::ToSchema;
 
 use crate::Money;
 
+/// Most units of one product on a line (cart, reservation, quote, order): the documents state
+/// it as each quantity's `maximum`.
+pub const MAX_LINE_QUANTITY: u32 = 99;
+/// Most lines in one reservation, quote or order: each `items`/`lines` array's `maxItems`.
+pub const MAX_LINES: usize = 50;
+
 /// A product and a quantity (carts, reservations, quotes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LineItem {
+    #[schema(value_type = crate::ids::ProductId)]
     pub product_id: String,
+    /// 1 to [`MAX_LINE_QUANTITY`] units.
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: u32,
 }
 
@@ -34,6 +43,8 @@ pub type AddToCart = LineItem;
 /// `PUT /carts/{cart_id}/items/{product_id}`: sets the line's quantity (0 removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SetQuantity {
+    /// 0 (removes the line) to [`MAX_LINE_QUANTITY`].
+    #[schema(minimum = 0, maximum = 99)]
     pub quantity: u32,
 }
 
@@ -68,7 +79,9 @@ pub struct StockLevels {
 /// `POST /reservations`: idempotent by `reservation_id` (the same id with other items is 409).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReserveRequest {
+    #[schema(value_type = crate::ids::TokenId)]
     pub reservation_id: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<LineItem>,
 }
 
@@ -97,11 +110,19 @@ pub struct Reservation {
 /// Card details, only ever sent to payment (never logged, traced or stored in full).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Card {
-    /// 12–19 digits; spaces and dashes are ignored.
+    /// 12–19 digits; spaces and dashes are ignored. The Luhn check digit must hold (422
+    /// `invalid_card_number` otherwise, which no schema can state).
+    #[schema(
+        pattern = "^[ -]*([0-9][ -]*){12,19}$",
+        example = "4242 4242 4242 4242"
+    )]
     pub number: String,
+    #[schema(minimum = 1, maximum = 12)]
     pub expiry_month: u8,
-    /// Four digits, e.g. 2030.
+    /// A year of this century, e.g. 2030 (a past month is a 402 `expired_card` decline).
+    #[schema(minimum = 2000, maximum = 2099)]
     pub expiry_year: u16,
+    #[schema(pattern = "^[0-9]{3,4}$", example = "123")]
     pub cvc: String,
 }
 
@@ -119,6 +140,7 @@ impl std::fmt::Debug for Card {
 /// `invalid_cvc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChargeRequest {
+    #[schema(value_type = crate::ids::TokenId)]
     pub idempotency_key: String,
     pub amount: Money,
     pub card: Card,
@@ -148,6 +170,7 @@ pub struct Charge {
 /// it is refused — this is what makes "the charge call timed out, cancel it" safe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VoidRequest {
+    #[schema(value_type = crate::ids::TokenId)]
     pub idempotency_key: String,
 }
 
@@ -186,7 +209,9 @@ pub struct Ledger {
 /// `unsupported_destination`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct QuoteRequest {
+    #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<LineItem>,
 }
 
@@ -228,9 +253,16 @@ pub struct ProductReviews {
 /// `POST /products/{product_id}/reviews` -> 201 [`Review`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NewReview {
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: u8,
+    /// A display name: 1-60 characters after trimming, not an e-mail address (no `@`).
+    #[schema(pattern = "^[^@]*[^@\\s][^@]*$", max_length = 60)]
     pub author: String,
+    /// 1-120 characters after trimming.
+    #[schema(pattern = "\\S", max_length = 120)]
     pub title: String,
+    /// 1-2000 characters after trimming.
+    #[schema(pattern = "\\S", max_length = 2000)]
     pub body: String,
 }
 
@@ -256,9 +288,14 @@ pub struct Recommendations {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OrderLine {
+    #[schema(value_type = crate::ids::ProductId)]
     pub product_id: String,
+    /// 1-500 characters after trimming.
+    #[schema(pattern = "\\S", max_length = 500)]
     pub title: String,
+    /// Positive, in the order's currency.
     pub unit_price: Money,
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: u32,
 }
 
@@ -266,13 +303,19 @@ pub struct OrderLine {
 /// `total` must equal the lines plus shipping (422 otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NewOrder {
+    #[schema(value_type = crate::ids::TokenId)]
     pub order_id: String,
+    #[schema(value_type = crate::ids::TokenId)]
     pub cart_id: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub lines: Vec<OrderLine>,
     pub shipping: Money,
     pub total: Money,
+    #[schema(value_type = crate::ids::TokenId)]
     pub charge_id: String,
+    #[schema(value_type = crate::ids::TokenId)]
     pub reservation_id: String,
+    #[schema(value_type = crate::ids::TokenId)]
     pub quote_id: String,
 }
 
@@ -314,7 +357,8 @@ pub struct OrderSummary {
 /// Where to ship.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ShippingAddress {
-    /// ISO 3166 alpha-2.
+    /// ISO 3166 alpha-2; a country shipping does not serve is 422 `unsupported_destination`.
+    #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
 }
 
@@ -322,7 +366,9 @@ pub struct ShippingAddress {
 /// the reservation id and the payment idempotency key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CheckoutRequest {
+    #[schema(value_type = crate::ids::TokenId)]
     pub checkout_id: String,
+    #[schema(value_type = crate::ids::TokenId)]
     pub cart_id: String,
     pub card: Card,
     pub shipping: ShippingAddress,
@@ -411,4 +457,83 @@ pub struct CheckoutStatus {
 pub struct CompensationStatus {
     pub pending: u64,
     pub completed_total: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    fn schema_of<T: PartialSchema>() -> serde_json::Value {
+        serde_json::to_value(T::schema()).expect("schema serializes")
+    }
+
+    fn number(v: &serde_json::Value) -> f64 {
+        v.as_f64().unwrap_or_else(|| panic!("a number, got {v}"))
+    }
+
+    #[test]
+    fn the_documented_bounds_are_the_limits_the_services_enforce() {
+        let quantity_max = f64::from(MAX_LINE_QUANTITY);
+        let lines_max = MAX_LINES as f64;
+        let line = schema_of::<LineItem>();
+        assert_eq!(
+            number(&line["properties"]["quantity"]["maximum"]),
+            quantity_max
+        );
+        let set = schema_of::<SetQuantity>();
+        assert_eq!(
+            number(&set["properties"]["quantity"]["maximum"]),
+            quantity_max
+        );
+        let order_line = schema_of::<OrderLine>();
+        assert_eq!(
+            number(&order_line["properties"]["quantity"]["maximum"]),
+            quantity_max
+        );
+        for (name, schema, field) in [
+            ("ReserveRequest", schema_of::<ReserveRequest>(), "items"),
+            ("QuoteRequest", schema_of::<QuoteRequest>(), "items"),
+            ("NewOrder", schema_of::<NewOrder>(), "lines"),
+        ] {
+            assert_eq!(
+                number(&schema["properties"][field]["maxItems"]),
+                lines_max,
+                "{name}"
+            );
+            assert_eq!(
+                number(&schema["properties"][field]["minItems"]),
+                1.0,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_card_patterns_accept_what_payment_accepts_and_refuse_the_rest() {
+        let card = schema_of::<Card>();
+        let pattern = |field: &str| {
+            regex::Regex::new(
+                card["properties"][field]["pattern"]
+                    .as_str()
+                    .expect("pattern"),
+            )
+            .expect("a valid pattern")
+        };
+        let number = pattern("number");
+        for ok in [
+            "4242424242424242",
+            "4242 4242 4242 4242",
+            "4242-4242-4242",
+            " 5555555555554444 ",
+        ] {
+            assert!(number.is_match(ok), "{ok}");
+        }
+        for bad in ["4242", "4242x4242424242424", "42424242424242424242"] {
+            assert!(!number.is_match(bad), "{bad}");
+        }
+        let cvc = pattern("cvc");
+        assert!(cvc.is_match("123") && cvc.is_match("1234"));
+        assert!(!cvc.is_match("12") && !cvc.is_match("12a"));
+    }
 }

@@ -1,9 +1,9 @@
 //! Domain types that parse: once constructed, they are valid.
 
 /// Most units of one product in a cart.
-pub const MAX_LINE_UNITS: u32 = 99;
+pub const MAX_LINE_UNITS: u32 = apiary_wire::shop::MAX_LINE_QUANTITY;
 /// Most distinct products in a cart.
-pub const MAX_LINES: usize = 50;
+pub const MAX_LINES: usize = apiary_wire::shop::MAX_LINES;
 
 apiary_wire::token_id!(
     /// A cart id: 1–64 characters of `[A-Za-z0-9_-]` (the gateway mints UUIDs).

@@ -38,7 +38,7 @@ fn to_wire(id: &CartId, view: CartView) -> axum::Json<Cart> {
 #[utoipa::path(
     get,
     path = "/carts/{cart_id}",
-    params(("cart_id" = String, Path, description = "1-64 characters of [A-Za-z0-9_-]")),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path, description = "1-64 characters of [A-Za-z0-9_-]")),
     responses(
         (status = 200, body = Cart),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_cart_id"),
@@ -57,7 +57,7 @@ pub async fn get_cart(
 #[utoipa::path(
     post,
     path = "/carts/{cart_id}/items",
-    params(("cart_id" = String, Path, description = "1-64 characters of [A-Za-z0-9_-]")),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path, description = "1-64 characters of [A-Za-z0-9_-]")),
     request_body = LineItem,
     responses(
         (status = 200, body = Cart),
@@ -84,8 +84,8 @@ pub async fn add_item(
     put,
     path = "/carts/{cart_id}/items/{product_id}",
     params(
-        ("cart_id" = String, Path, description = "1-64 characters of [A-Za-z0-9_-]"),
-        ("product_id" = String, Path, description = "e.g. BK-0001"),
+        ("cart_id" = apiary_wire::ids::TokenId, Path, description = "1-64 characters of [A-Za-z0-9_-]"),
+        ("product_id" = apiary_wire::ids::ProductId, Path, description = "e.g. BK-0001"),
     ),
     request_body = SetQuantityBody,
     responses(
@@ -113,8 +113,8 @@ pub async fn set_quantity(
     delete,
     path = "/carts/{cart_id}/items/{product_id}",
     params(
-        ("cart_id" = String, Path, description = "1-64 characters of [A-Za-z0-9_-]"),
-        ("product_id" = String, Path, description = "e.g. BK-0001"),
+        ("cart_id" = apiary_wire::ids::TokenId, Path, description = "1-64 characters of [A-Za-z0-9_-]"),
+        ("product_id" = apiary_wire::ids::ProductId, Path, description = "e.g. BK-0001"),
     ),
     responses(
         (status = 200, body = Cart),
@@ -138,7 +138,7 @@ pub async fn remove_item(
 #[utoipa::path(
     delete,
     path = "/carts/{cart_id}",
-    params(("cart_id" = String, Path, description = "1-64 characters of [A-Za-z0-9_-]")),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path, description = "1-64 characters of [A-Za-z0-9_-]")),
     responses(
         (status = 204, description = "the cart is gone (or never was)"),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_cart_id"),

@@ -46,6 +46,8 @@ impl Category {
 
 /// Largest page a listing returns.
 pub const MAX_LIMIT: usize = 100;
+/// Largest offset accepted (far past the end of any catalog; the documents state it).
+pub const MAX_OFFSET: usize = 1_000_000;
 /// Longest search text accepted.
 pub const MAX_QUERY_CHARS: usize = 100;
 
@@ -111,7 +113,9 @@ impl ListQuery {
             None | Some("") => 0,
             Some(raw) => raw
                 .parse::<usize>()
-                .map_err(|_| "offset must be a whole number, 0 or more".to_owned())?,
+                .ok()
+                .filter(|n| *n <= MAX_OFFSET)
+                .ok_or_else(|| format!("offset must be a whole number from 0 to {MAX_OFFSET}"))?,
         };
         Ok(Self {
             category,

@@ -15,11 +15,11 @@ use crate::domain::{ListQuery, ProductId};
     get,
     path = "/products",
     params(
-        ("category" = Option<String>, Query, description = "books, music or video"),
-        ("q" = Option<String>, Query, description = "text matched against title and creator (max 100 chars)"),
-        ("limit" = Option<usize>, Query, description = "page size, 1-100 (default 20)"),
-        ("offset" = Option<usize>, Query, description = "matches to skip (default 0)"),
-        ("ids" = Option<String>, Query, description = "comma-separated product ids (at most 100): only those; unknown ids are left out"),
+        ("category" = Option<String>, Query, pattern = "^(books|music|video)?$", description = "books, music or video; empty or absent: every category"),
+        ("q" = Option<String>, Query, max_length = 100, description = "text matched against title and creator (max 100 characters)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "page size, 1-100 (default 20)"),
+        ("offset" = Option<usize>, Query, minimum = 0, maximum = 1000000, description = "matches to skip (default 0)"),
+        ("ids" = Option<String>, Query, pattern = "^\\s*((BK|MU|VI)-[0-9]{4}\\s*(,\\s*(BK|MU|VI)-[0-9]{4}\\s*)*)?$", description = "comma-separated product ids (at most 100 distinct): only those; unknown ids are left out"),
     ),
     responses(
         (status = 200, body = ProductPage),
@@ -54,7 +54,7 @@ pub async fn list_products(
 #[utoipa::path(
     get,
     path = "/products/{id}",
-    params(("id" = String, Path, description = "product id, e.g. BK-0001")),
+    params(("id" = apiary_wire::ids::ProductId, Path, description = "product id, e.g. BK-0001")),
     responses(
         (status = 200, body = Product),
         (status = 400, body = apiary_wire::ErrorBody, description = "malformed id"),

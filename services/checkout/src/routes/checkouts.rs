@@ -75,7 +75,7 @@ fn respond(answer: Answer) -> Response {
 #[utoipa::path(
     get,
     path = "/checkouts/{checkout_id}",
-    params(("checkout_id" = String, Path, description = "1-64 of A-Za-z0-9_-")),
+    params(("checkout_id" = apiary_wire::ids::TokenId, Path, description = "1-64 of A-Za-z0-9_-")),
     responses(
         (status = 200, body = CheckoutStatus),
         (status = 404, body = apiary_wire::ErrorBody, description = "checkout_not_found"),

@@ -19,7 +19,7 @@ pub enum InvalidInput {
 /// Longest id accepted (the contracts' id rule, [`apiary_wire::ids`]).
 pub const MAX_ID_LEN: usize = apiary_wire::ids::MAX_TOKEN_LEN;
 /// Most units of one product in a cart line.
-pub const MAX_QUANTITY: u32 = 99;
+pub const MAX_QUANTITY: u32 = apiary_wire::shop::MAX_LINE_QUANTITY;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {

@@ -31,7 +31,7 @@ pub async fn create_cart() -> (StatusCode, axum::Json<NewCartView>) {
     get,
     path = "/api/carts/{cart_id}",
     tag = "carts",
-    params(("cart_id" = String, Path, description = "1-64 of A-Z a-z 0-9 _ -")),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path, description = "1-64 of A-Z a-z 0-9 _ -")),
     responses(
         (status = 200, body = CartView),
         (status = 400, body = apiary_wire::ErrorBody, description = "malformed cart id"),
@@ -56,7 +56,7 @@ pub async fn get_cart(
     post,
     path = "/api/carts/{cart_id}/items",
     tag = "carts",
-    params(("cart_id" = String, Path)),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path)),
     request_body = AddItemBody,
     responses(
         (status = 200, body = CartView),
@@ -88,11 +88,12 @@ pub async fn add_item(
     put,
     path = "/api/carts/{cart_id}/items/{product_id}",
     tag = "carts",
-    params(("cart_id" = String, Path), ("product_id" = String, Path)),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path), ("product_id" = apiary_wire::ids::ProductId, Path)),
     request_body = SetQuantityBody,
     responses(
         (status = 200, body = CartView),
         (status = 400, body = apiary_wire::ErrorBody),
+        (status = 404, body = apiary_wire::ErrorBody, description = "line_not_found: the product is not in the cart"),
         (status = 409, body = apiary_wire::ErrorBody, description = "out_of_stock"),
         (status = 422, body = apiary_wire::ErrorBody, description = "invalid_quantity"),
         (status = 502, body = apiary_wire::ErrorBody),
@@ -118,7 +119,7 @@ pub async fn set_item_quantity(
     delete,
     path = "/api/carts/{cart_id}/items/{product_id}",
     tag = "carts",
-    params(("cart_id" = String, Path), ("product_id" = String, Path)),
+    params(("cart_id" = apiary_wire::ids::TokenId, Path), ("product_id" = apiary_wire::ids::ProductId, Path)),
     responses(
         (status = 200, body = CartView),
         (status = 400, body = apiary_wire::ErrorBody),

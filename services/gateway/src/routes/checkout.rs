@@ -21,7 +21,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
     post,
     path = "/api/checkout",
     tag = "checkout",
-    params(("Idempotency-Key" = Option<String>, Header, description = "becomes the checkout and order id")),
+    params(("Idempotency-Key" = Option<apiary_wire::ids::TokenId>, Header, description = "becomes the checkout and order id")),
     request_body = CheckoutBody,
     responses(
         (status = 201, body = CheckoutResult, headers(("location" = String, description = "/api/orders/{order_id}"))),
@@ -87,7 +87,7 @@ pub async fn checkout(
     get,
     path = "/api/checkouts/{checkout_id}",
     tag = "checkout",
-    params(("checkout_id" = String, Path, description = "the Idempotency-Key of the checkout")),
+    params(("checkout_id" = apiary_wire::ids::TokenId, Path, description = "the Idempotency-Key of the checkout")),
     responses(
         (status = 200, body = CheckoutStatus),
         (status = 400, body = apiary_wire::ErrorBody, description = "malformed id"),

@@ -14,7 +14,7 @@ use crate::storefront;
     get,
     path = "/api/orders/{order_id}",
     tag = "orders",
-    params(("order_id" = String, Path)),
+    params(("order_id" = apiary_wire::ids::TokenId, Path)),
     responses(
         (status = 200, body = Order),
         (status = 400, body = apiary_wire::ErrorBody, description = "malformed id"),

@@ -36,10 +36,10 @@ pub async fn list_categories(
     path = "/api/products",
     tag = "products",
     params(
-        ("category" = Option<String>, Query, description = "books, music or video"),
-        ("q" = Option<String>, Query, description = "search text (title or creator)"),
-        ("limit" = Option<usize>, Query, description = "page size, 1-100 (default 20)"),
-        ("offset" = Option<usize>, Query, description = "matches to skip"),
+        ("category" = Option<String>, Query, pattern = "^(books|music|video)?$", description = "books, music or video; empty or absent: every category"),
+        ("q" = Option<String>, Query, max_length = 100, description = "search text (title or creator), at most 100 characters"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "page size, 1-100 (default 20)"),
+        ("offset" = Option<usize>, Query, minimum = 0, maximum = 1000000, description = "matches to skip"),
     ),
     responses(
         (status = 200, body = ProductPage),
@@ -70,7 +70,7 @@ pub async fn list_products(
     get,
     path = "/api/products/{id}",
     tag = "products",
-    params(("id" = String, Path, description = "product id, e.g. BK-0001")),
+    params(("id" = apiary_wire::ids::ProductId, Path, description = "product id, e.g. BK-0001")),
     responses(
         (status = 200, body = ProductPageView),
         (status = 400, body = apiary_wire::ErrorBody, description = "malformed id"),

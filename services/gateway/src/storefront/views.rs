@@ -106,8 +106,10 @@ pub struct CartLineView {
 /// `POST /api/carts/{cart_id}/items`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AddItemBody {
+    #[schema(value_type = apiary_wire::ids::ProductId)]
     pub product_id: String,
     /// 1 to 99.
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -115,6 +117,7 @@ pub struct AddItemBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SetQuantityBody {
     /// 0 (removes the line) to 99.
+    #[schema(minimum = 0, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -123,6 +126,7 @@ pub struct SetQuantityBody {
 // `Debug` is safe: the card's own `Debug` prints `Card(redacted)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CheckoutBody {
+    #[schema(value_type = apiary_wire::ids::TokenId)]
     pub cart_id: String,
     pub card: apiary_wire::shop::Card,
     pub shipping: apiary_wire::shop::ShippingAddress,

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use apiary_wire::shop::{LineItem, ReserveRequest};
 
 /// Most lines one reservation may hold (a cart is never larger).
-pub const MAX_LINES: usize = 50;
+pub const MAX_LINES: usize = apiary_wire::shop::MAX_LINES;
 /// Most units of one product per line.
-pub const MAX_QUANTITY: u32 = 99;
+pub const MAX_QUANTITY: u32 = apiary_wire::shop::MAX_LINE_QUANTITY;
 /// Most ids one `GET /stock?ids=` may ask for.
 pub const MAX_STOCK_IDS: usize = 100;
 
@@ -117,7 +117,8 @@ pub fn canonical(lines: impl Iterator<Item = (String, u32)>) -> Vec<(String, u32
     lines
 }
 
-/// `GET /stock?ids=a,b,c`: 1–100 distinct product ids, in the order asked (duplicates dropped).
+/// `GET /stock?ids=a,b,c`: up to 100 distinct product ids, in the order asked (duplicates and
+/// empty entries dropped). An empty list (`?ids=`) asks for no products, not for all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockQuery(Vec<ProductId>);
 
@@ -129,9 +130,6 @@ impl StockQuery {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect();
-        if parts.is_empty() {
-            return Err(("invalid_ids", "ids lists no product id".to_owned()));
-        }
         if parts.len() > MAX_STOCK_IDS {
             return Err((
                 "invalid_ids",
@@ -233,11 +231,8 @@ mod tests {
         let q = StockQuery::parse("BK-0001, MU-0002,BK-0001,").expect("valid");
         let ids: Vec<&str> = q.ids().iter().map(ProductId::as_str).collect();
         assert_eq!(ids, ["BK-0001", "MU-0002"]);
-        assert_eq!(StockQuery::parse("").expect_err("empty").0, "invalid_ids");
-        assert_eq!(
-            StockQuery::parse(" , ").expect_err("empty").0,
-            "invalid_ids"
-        );
+        assert_eq!(StockQuery::parse("").map(|q| q.ids().len()), Ok(0));
+        assert_eq!(StockQuery::parse(" , ").map(|q| q.ids().len()), Ok(0));
         assert_eq!(
             StockQuery::parse("BK-0001,nope").expect_err("bad").0,
             "invalid_product_id"

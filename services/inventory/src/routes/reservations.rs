@@ -54,7 +54,7 @@ pub async fn reserve_stock(
 #[utoipa::path(
     get,
     path = "/reservations/{reservation_id}",
-    params(("reservation_id" = String, Path)),
+    params(("reservation_id" = apiary_wire::ids::TokenId, Path)),
     responses(
         (status = 200, body = Reservation),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_reservation_id"),
@@ -76,7 +76,7 @@ pub async fn get_reservation(
 #[utoipa::path(
     post,
     path = "/reservations/{reservation_id}/commit",
-    params(("reservation_id" = String, Path)),
+    params(("reservation_id" = apiary_wire::ids::TokenId, Path)),
     responses(
         (status = 200, body = Reservation),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_reservation_id"),
@@ -105,7 +105,7 @@ pub async fn commit_reservation(
 #[utoipa::path(
     post,
     path = "/reservations/{reservation_id}/release",
-    params(("reservation_id" = String, Path)),
+    params(("reservation_id" = apiary_wire::ids::TokenId, Path)),
     responses(
         (status = 200, body = Reservation),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_reservation_id"),

@@ -20,7 +20,7 @@ pub struct StockParams {
     get,
     path = "/stock",
     params(
-        ("ids" = Option<String>, Query, description = "comma-separated product ids, at most 100; all products when absent"),
+        ("ids" = Option<String>, Query, pattern = "^\\s*((BK|MU|VI)-[0-9]{4}\\s*)?(,\\s*((BK|MU|VI)-[0-9]{4}\\s*)?)*$", description = "comma-separated product ids, at most 100 distinct; all products when absent, none when empty"),
     ),
     responses(
         (status = 200, body = StockLevels),
@@ -37,7 +37,11 @@ pub async fn list_stock(
         Some(raw) => {
             let query =
                 StockQuery::parse(&raw).map_err(|(code, msg)| AppError::bad_request(code, msg))?;
-            state.store.stock_of(query.ids().to_vec()).await?
+            if query.ids().is_empty() {
+                Vec::new()
+            } else {
+                state.store.stock_of(query.ids().to_vec()).await?
+            }
         }
     };
     Ok(Json(StockLevels { items }))
@@ -47,7 +51,7 @@ pub async fn list_stock(
 #[utoipa::path(
     get,
     path = "/stock/{product_id}",
-    params(("product_id" = String, Path, description = "product id, e.g. BK-0001")),
+    params(("product_id" = apiary_wire::ids::ProductId, Path, description = "product id, e.g. BK-0001")),
     responses(
         (status = 200, body = StockLevel),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_product_id"),

@@ -5,9 +5,9 @@ use apiary_wire::ids::{ProductId, TokenId};
 use apiary_wire::shop::NewOrder;
 
 /// Most lines one order may have (a cart is never larger).
-pub const MAX_LINES: usize = 50;
+pub const MAX_LINES: usize = apiary_wire::shop::MAX_LINES;
 /// Most units of one product per line.
-pub const MAX_QUANTITY: u32 = 99;
+pub const MAX_QUANTITY: u32 = apiary_wire::shop::MAX_LINE_QUANTITY;
 /// Longest product title kept on an order line.
 pub const MAX_TITLE_CHARS: usize = 500;
 /// Largest feed page.

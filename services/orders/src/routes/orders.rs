@@ -56,8 +56,8 @@ pub struct FeedParams {
     get,
     path = "/orders",
     params(
-        ("after_seq" = Option<i64>, Query, description = "return orders after this seq (default 0)"),
-        ("limit" = Option<u32>, Query, description = "page size, 1-500 (default 100)"),
+        ("after_seq" = Option<i64>, Query, minimum = 0, description = "return orders after this seq (default 0)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size, 1-500 (default 100)"),
     ),
     responses(
         (status = 200, body = OrderFeed),
@@ -89,7 +89,7 @@ pub async fn order_summary(
 #[utoipa::path(
     get,
     path = "/orders/{order_id}",
-    params(("order_id" = String, Path)),
+    params(("order_id" = apiary_wire::ids::TokenId, Path)),
     responses(
         (status = 200, body = Order),
         (status = 400, body = apiary_wire::ErrorBody, description = "invalid_order_id"),

@@ -133,7 +133,7 @@ pub async fn create_charge(
 #[utoipa::path(
     get,
     path = "/charges/{charge_id}",
-    params(("charge_id" = String, Path, description = "e.g. ch_0b7c…")),
+    params(("charge_id" = apiary_wire::ids::TokenId, Path, description = "e.g. ch_0b7c…")),
     responses(
         (status = 200, body = Charge),
         (status = 404, body = apiary_wire::ErrorBody, description = "charge_not_found"),

@@ -20,7 +20,7 @@ pub const MAX_LIMIT: u32 = 1000;
     get,
     path = "/ledger",
     params(
-        ("status" = Option<String>, Query, description = "captured or voided (default: both)"),
+        ("status" = Option<String>, Query, pattern = "^(captured|voided)$", description = "captured or voided (default: both)"),
         ("after_seq" = Option<i64>, Query, minimum = 0, description = "the cursor: charges after this one (default 0, the start)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "charges per page (default 500)"),
     ),

@@ -19,8 +19,8 @@ pub const SERVED: &str = "shop_recommendations_served_total";
     get,
     path = "/recommendations/{product_id}",
     params(
-        ("product_id" = String, Path, description = "e.g. BK-0001"),
-        ("limit" = Option<usize>, Query, description = "how many, 1-20 (default 4)"),
+        ("product_id" = apiary_wire::ids::ProductId, Path, description = "e.g. BK-0001"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 20, description = "how many, 1-20 (default 4)"),
     ),
     responses(
         (status = 200, body = Recommendations, description = "model is co-purchase or similar"),

@@ -17,8 +17,8 @@ use crate::domain::{Limit, ReviewDraft};
     get,
     path = "/products/{product_id}/reviews",
     params(
-        ("product_id" = String, Path, description = "e.g. BK-0001"),
-        ("limit" = Option<u32>, Query, description = "reviews to return, 1-50 (default 10)"),
+        ("product_id" = apiary_wire::ids::ProductId, Path, description = "e.g. BK-0001"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 50, description = "reviews to return, 1-50 (default 10)"),
     ),
     responses(
         (status = 200, body = ProductReviews),
@@ -48,7 +48,7 @@ pub async fn list_reviews(
 #[utoipa::path(
     post,
     path = "/products/{product_id}/reviews",
-    params(("product_id" = String, Path, description = "e.g. BK-0001")),
+    params(("product_id" = apiary_wire::ids::ProductId, Path, description = "e.g. BK-0001")),
     request_body = NewReview,
     responses(
         (status = 201, body = Review),

@@ -67,9 +67,35 @@ impl IntoResponse for AppError {
         apiary_wire::Money,
         apiary_wire::ErrorBody,
         apiary_wire::ErrorDetail
-    ))
+    )),
+    modifiers(&ServedCountries)
 )]
 pub struct ApiDoc;
+
+/// States the countries shipping serves as the `enum` of `QuoteRequest.country`, from the
+/// same list the service checks (any other well-formed code is 422 `unsupported_destination`).
+struct ServedCountries;
+
+impl utoipa::Modify for ServedCountries {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::Schema;
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(request))) = components.schemas.get_mut("QuoteRequest")
+        else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(country))) = request.properties.get_mut("country") {
+            country.enum_values = Some(
+                crate::domain::Destination::served()
+                    .map(serde_json::Value::from)
+                    .collect(),
+            );
+        }
+    }
+}
 
 /// The API routes (operational routes and middleware are added by `standard_router`).
 pub fn router(state: AppState) -> Router {

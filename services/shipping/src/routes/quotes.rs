@@ -61,7 +61,7 @@ pub async fn create_quote(
 #[utoipa::path(
     get,
     path = "/quotes/{quote_id}",
-    params(("quote_id" = String, Path, description = "q_ and a UUID")),
+    params(("quote_id" = apiary_wire::ids::TokenId, Path, description = "q_ and a UUID")),
     responses(
         (status = 200, body = Quote),
         (status = 404, body = apiary_wire::ErrorBody, description = "quote_not_found"),
