@@ -506,7 +506,8 @@ impl Suite {
                 100.0 * goodput / capacity.max(1.0)
             ),
             // Goodput is a throughput figure: reported, not asserted (the load generator
-            // shares the two cores; CI measured 70% once where this machine measured 91-142%).
+            // shares the two cores; with the edge admitting 512 at once it was 56-95% here,
+            // with EDGE_MAX_IN_FLIGHT = 96, 77-97%).
             // Asserted: answers within the deadline, and shed answers are the only errors.
             kept: max_ms <= deadline_ms * 1.05
                 && overload["errors_by_class"]

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
 use crate::clients::Clients;
-use crate::config::Config;
+use crate::config::{Config, EDGE_MAX_IN_FLIGHT};
 use crate::html::{self, PageError};
 use crate::routes::{self, AppState};
 
@@ -35,6 +35,7 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     state: AppState,
+    max_in_flight: usize,
 }
 
 impl Application {
@@ -47,12 +48,18 @@ impl Application {
             listener,
             port,
             state,
+            max_in_flight: config.max_in_flight,
         })
     }
 
-    /// The full router (JSON API, HTML shop, operational routes, middleware), for socket-free
-    /// tests.
+    /// The full router (JSON API, HTML shop, operational routes, middleware) with the default
+    /// edge limit, for socket-free tests.
     pub fn router(state: AppState) -> axum::Router {
+        Self::router_shedding_past(state, EDGE_MAX_IN_FLIGHT)
+    }
+
+    /// The full router, shedding past `max_in_flight` requests at once.
+    pub fn router_shedding_past(state: AppState, max_in_flight: usize) -> axum::Router {
         // Ready means the shop can sell: catalog, cart and checkout answer. Reviews,
         // recommendations, inventory and orders are not required — the pages degrade without
         // them (and the checkout, which needs inventory, reports that itself).
@@ -81,6 +88,7 @@ impl Application {
             });
         let limits = ServeLimits {
             body_limit: MAX_BODY,
+            max_in_flight,
             ..ServeLimits::default()
         };
         let app = routes::router(state.clone()).merge(html::router(state));
@@ -117,6 +125,7 @@ impl Service for Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        apiary_telemetry::serve(self.listener, Self::router(self.state), shutdown, DRAIN).await
+        let app = Self::router_shedding_past(self.state, self.max_in_flight);
+        apiary_telemetry::serve(self.listener, app, shutdown, DRAIN).await
     }
 }

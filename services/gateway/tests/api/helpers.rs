@@ -68,6 +68,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         reviews: at(&servers[4], OPTIONAL_TIMEOUT),
         recommendations: at(&servers[5], OPTIONAL_TIMEOUT),
         orders: at(&servers[6], ms(500)),
+        max_in_flight: gateway::config::EDGE_MAX_IN_FLIGHT,
         breaker: None,
     };
     tweak(&mut config);

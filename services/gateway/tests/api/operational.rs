@@ -98,3 +98,46 @@ async fn unknown_api_routes_are_json_404s() {
     assert_eq!(resp.status(), 404);
     assert_eq!(crate::helpers::error_code(resp).await, "not_found");
 }
+
+#[tokio::test]
+async fn the_edge_sheds_past_its_configured_limit_with_a_fast_503() {
+    let app = crate::helpers::spawn_with(|config| config.max_in_flight = 2).await;
+    // Each admitted page holds its permit while catalog takes 250 ms to answer.
+    Mock::given(path("/products/BK-0001"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(product_json("BK-0001"))
+                .set_delay(std::time::Duration::from_millis(250)),
+        )
+        .mount(&app.catalog)
+        .await;
+    let page = "/api/products/BK-0001";
+    let answers = tokio::join!(
+        app.get(page),
+        app.get(page),
+        app.get(page),
+        app.get(page),
+        app.get(page),
+        app.get(page)
+    );
+    let answers = [
+        answers.0, answers.1, answers.2, answers.3, answers.4, answers.5,
+    ];
+    let mut served = 0;
+    let mut shed = 0;
+    for answer in answers {
+        match answer.status().as_u16() {
+            200 => served += 1,
+            503 => {
+                assert_eq!(crate::helpers::error_code(answer).await, "overloaded");
+                shed += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        (1..=2).contains(&served),
+        "at most the limit served at once: {served}"
+    );
+    assert_eq!(shed, 6 - served, "the rest shed");
+}
