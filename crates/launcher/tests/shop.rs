@@ -25,22 +25,8 @@ const DECLINED_CARDS: [(&str, &str); 3] = [
     ("4100000000000019", "fraud_suspected"),
 ];
 
-/// SplitMix64: journeys are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+// SplitMix64: journeys are the same on every run.
+use apiary_seed::SplitMix64 as Rng;
 
 /// Products by how much stock the seed gives them.
 struct Shelves {
@@ -232,7 +218,7 @@ impl Shop {
 
     /// One shopper's visit.
     async fn journey(&self, seed: u64, shelves: &Shelves) {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let kind = rng.below(100);
         if kind < 25 {
             self.browse(&mut rng, shelves).await;

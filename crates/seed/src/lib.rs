@@ -42,11 +42,18 @@ pub fn shipped_json() -> &'static str {
     SHIPPED
 }
 
-/// SplitMix64: tiny, well known, and stable forever.
-struct Rng(u64);
+/// SplitMix64: tiny, well known, and stable forever — the one generator behind everything
+/// seeded in the project (this catalog, the reviews service's reviews, the storefront test's
+/// journeys), so their output never changes with a random-number crate's release.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
 
-impl Rng {
-    fn next(&mut self) -> u64 {
+impl SplitMix64 {
+    pub const fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -54,14 +61,24 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below_u64(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
+    /// An index in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        self.below_u64(n as u64) as usize
+    }
+
+    /// One of `items` ("" when there are none).
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let i = self.below(items.len());
+        items.get(i).copied().unwrap_or_default()
     }
 }
+
+type Rng = SplitMix64;
 
 const ADJECTIVES: &[&str] = &[
     "Silent", "Golden", "Hidden", "Broken", "Northern", "Electric", "Quiet", "Burning", "Lost",
@@ -239,7 +256,7 @@ fn person(rng: &mut Rng) -> String {
 
 /// Generates the seed: 320 products, deterministic.
 pub fn generate() -> Vec<SeedProduct> {
-    let mut rng = Rng(0x00A9_1A4F_5EED);
+    let mut rng = Rng::new(0x00A9_1A4F_5EED);
     let mut out = Vec::new();
     for spec in CATEGORIES {
         for n in 1..=spec.count {

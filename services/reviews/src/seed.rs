@@ -9,27 +9,7 @@
 use apiary_seed::SeedProduct;
 use apiary_wire::shop::Review;
 
-/// SplitMix64: tiny, well known, and stable forever.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        let i = self.below(items.len() as u64) as usize;
-        items.get(i).copied().unwrap_or_default()
-    }
-}
+use apiary_seed::SplitMix64 as Rng;
 
 const SEED: u64 = 0x5EED_0000_4E71_E755;
 /// 2023-01-01T00:00:00Z.
@@ -118,7 +98,7 @@ fn noun(category: &str) -> &'static str {
 }
 
 fn rating(rng: &mut Rng) -> u8 {
-    let mut roll = rng.below(100);
+    let mut roll = rng.below_u64(100);
     for (rating, weight) in RATING_WEIGHTS {
         if roll < weight {
             return rating;
@@ -130,8 +110,8 @@ fn rating(rng: &mut Rng) -> u8 {
 
 /// A v4-shaped UUID from the generator (deterministic, unlike `Uuid::new_v4`).
 fn review_id(rng: &mut Rng) -> String {
-    let hi = rng.next().to_be_bytes();
-    let lo = rng.next().to_be_bytes();
+    let hi = rng.next_u64().to_be_bytes();
+    let lo = rng.next_u64().to_be_bytes();
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&hi);
     bytes[8..].copy_from_slice(&lo);
@@ -140,10 +120,10 @@ fn review_id(rng: &mut Rng) -> String {
 
 /// The seed reviews for `products`, in product order.
 pub fn generate(products: &[SeedProduct]) -> Vec<Review> {
-    let mut rng = Rng(SEED);
+    let mut rng = Rng::new(SEED);
     let mut reviews = Vec::new();
     for product in products {
-        let n = rng.below(MAX_PER_PRODUCT + 1);
+        let n = rng.below_u64(MAX_PER_PRODUCT + 1);
         let noun = noun(&product.category);
         for _ in 0..n {
             let rating = rating(&mut rng);
@@ -166,7 +146,7 @@ pub fn generate(products: &[SeedProduct]) -> Vec<Review> {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(" ");
-            let offset = i64::try_from(rng.below(SPAN_MS)).unwrap_or(0);
+            let offset = i64::try_from(rng.below_u64(SPAN_MS)).unwrap_or(0);
             reviews.push(Review {
                 review_id: review_id(&mut rng),
                 product_id: product.id.clone(),
