@@ -1,5 +1,6 @@
 //! Configuration from the environment; a malformed value stops start-up naming the variable.
 
+use secrecy::SecretString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +11,8 @@ use crate::monitor::Thresholds;
 use crate::otlp::http::HttpLimits;
 use crate::store::Limits;
 
-#[derive(Debug, Clone, PartialEq)]
+/// `Debug` prints no token or key (they are `SecretString`s).
+#[derive(Debug, Clone)]
 pub struct Config {
     /// `APIARY_HOST` (127.0.0.1). Any other address turns on the token and the OTLP key.
     pub host: IpAddr,
@@ -40,9 +42,9 @@ pub struct Config {
     /// `APIARY_MANIFEST`: the stack manifest whose services are scraped and probed.
     pub manifest: Option<PathBuf>,
     /// `DASHBOARD_TOKEN`: the UI/API token off loopback (random when unset).
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
     /// `DASHBOARD_API_KEY`: the OTLP key off loopback (the token when unset).
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     /// `DASHBOARD_UNSECURED` or `--unsecured`: no token or key even off loopback.
     pub unsecured: bool,
     /// `DASHBOARD_MAX_EVENT_STREAMS` (64): `/api/events` streams open at once (503 past it).
@@ -58,7 +60,7 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// `APIARY_CONTROL_TOKEN`: the bearer token every fault, drill and load change needs, even on
     /// loopback (random, written to `<data_dir>/control.token`, when unset).
-    pub control_token: Option<String>,
+    pub control_token: Option<SecretString>,
     /// `APIARY_LOAD_URL`: the load generator's control API (traffic spikes, `/api/load`).
     pub load_url: Option<String>,
 }
@@ -154,11 +156,11 @@ impl Config {
                 )?,
             },
             data_dir: env::raw(src, "APIARY_DATA_DIR").map(PathBuf::from),
-            control_token: env::raw(src, "APIARY_CONTROL_TOKEN"),
+            control_token: env::raw(src, "APIARY_CONTROL_TOKEN").map(SecretString::from),
             load_url: env::raw(src, "APIARY_LOAD_URL"),
             manifest: env::raw(src, "APIARY_MANIFEST").map(PathBuf::from),
-            token: env::raw(src, "DASHBOARD_TOKEN"),
-            api_key: env::raw(src, "DASHBOARD_API_KEY"),
+            token: env::raw(src, "DASHBOARD_TOKEN").map(SecretString::from),
+            api_key: env::raw(src, "DASHBOARD_API_KEY").map(SecretString::from),
             unsecured: env::bool_or(src, "DASHBOARD_UNSECURED", false)?,
             max_event_streams: env::count_or(src, "DASHBOARD_MAX_EVENT_STREAMS", 64)?,
             allowed_hosts: env::raw(src, "DASHBOARD_ALLOWED_HOSTS")
@@ -213,6 +215,25 @@ mod tests {
                 var
             );
         }
+    }
+
+    #[test]
+    fn debug_never_prints_a_token_or_key() {
+        let c = Config::from_source(&[
+            ("DASHBOARD_TOKEN", "tok3n-value"),
+            ("DASHBOARD_API_KEY", "k3y-value"),
+            ("APIARY_CONTROL_TOKEN", "c0ntrol-value"),
+        ])
+        .expect("config");
+        let shown = format!("{c:?}");
+        for secret in ["tok3n-value", "k3y-value", "c0ntrol-value"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            c.token.as_ref().map(|t| t.expose_secret()),
+            Some("tok3n-value")
+        );
     }
 
     #[test]

@@ -50,6 +50,9 @@ async fn main() -> ExitCode {
             match &app.access {
                 Access::Loopback => {}
                 Access::Token { token, .. } => {
+                    // Printed once, on purpose: the operator needs it to open the UI (the
+                    // way Jupyter prints its token); nothing else ever logs it.
+                    let token = secrecy::ExposeSecret::expose_secret(token);
                     tracing::warn!(
                         "not on loopback: open the UI with ?token={token} (API: Authorization: Bearer {token}; OTLP: x-api-key)"
                     );

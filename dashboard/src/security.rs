@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 pub const TOKEN_COOKIE: &str = "apiary_token";
@@ -28,22 +29,22 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The OTLP key; `None` means none is required.
+/// The OTLP key; `None` means none is required. `Debug` never prints it.
 #[derive(Debug, Clone, Default)]
-pub struct ApiKey(pub Option<Arc<str>>);
+pub struct ApiKey(pub Option<SecretString>);
 
 impl ApiKey {
     pub fn accepts(&self, given: Option<&str>) -> bool {
         match &self.0 {
             None => true,
-            Some(key) => given.is_some_and(|g| same(g, key)),
+            Some(key) => given.is_some_and(|g| same(g, key.expose_secret())),
         }
     }
 }
 
-/// The UI/API token; `None` means none is required.
+/// The UI/API token; `None` means none is required. `Debug` never prints it.
 #[derive(Debug, Clone, Default)]
-pub struct Token(pub Option<Arc<str>>);
+pub struct Token(pub Option<SecretString>);
 
 fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -157,16 +158,16 @@ pub async fn require_allowed_host(
 
 /// Middleware guarding the UI and API.
 pub async fn require_token(State(token): State<Token>, req: Request, next: Next) -> Response {
-    let Some(expected) = token.0.clone() else {
+    let Some(expected) = token.0.as_ref().map(ExposeSecret::expose_secret) else {
         return next.run(req).await;
     };
     let headers = req.headers();
-    if bearer(headers).is_some_and(|t| same(t, &expected))
-        || cookie_token(headers).is_some_and(|t| same(t, &expected))
+    if bearer(headers).is_some_and(|t| same(t, expected))
+        || cookie_token(headers).is_some_and(|t| same(t, expected))
     {
         return next.run(req).await;
     }
-    if query_token(&req).is_some_and(|t| same(&t, &expected)) {
+    if query_token(&req).is_some_and(|t| same(&t, expected)) {
         let mut resp = next.run(req).await;
         let cookie = format!("{TOKEN_COOKIE}={expected}; Path=/; HttpOnly; SameSite=Strict");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -202,7 +203,7 @@ mod tests {
 
     #[test]
     fn keys_compare_exactly() {
-        let key = ApiKey(Some(Arc::from("s3cret")));
+        let key = ApiKey(Some("s3cret".into()));
         assert!(key.accepts(Some("s3cret")));
         assert!(!key.accepts(Some("s3cre")));
         assert!(!key.accepts(Some("s3cret!")));

@@ -1,6 +1,7 @@
 //! Building and running the dashboard server: three listeners (UI/API, OTLP gRPC, OTLP HTTP),
 //! the monitor loop, and graceful shutdown of all of them together.
 
+use secrecy::SecretString;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,13 +38,16 @@ pub enum StartError {
     Token(std::io::Error),
 }
 
-/// What to tell the person starting it about access.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to tell the person starting it about access (`Debug` prints neither secret).
+#[derive(Debug, Clone)]
 pub enum Access {
     /// Loopback: open.
     Loopback,
     /// Off loopback with a token and an OTLP key.
-    Token { token: String, api_key: String },
+    Token {
+        token: SecretString,
+        api_key: SecretString,
+    },
     /// Off loopback, `--unsecured`.
     Unsecured,
 }
@@ -89,7 +93,9 @@ impl Application {
         } else {
             let token = match &config.token {
                 Some(t) => t.clone(),
-                None => security::generate_token().map_err(StartError::Token)?,
+                None => security::generate_token()
+                    .map_err(StartError::Token)?
+                    .into(),
             };
             let api_key = config.api_key.clone().unwrap_or_else(|| token.clone());
             Access::Token { token, api_key }
@@ -143,8 +149,8 @@ impl Application {
         let (token, key, warning) = match &self.access {
             Access::Loopback => (Token::default(), ApiKey::default(), None),
             Access::Token { token, api_key } => (
-                Token(Some(Arc::from(token.as_str()))),
-                ApiKey(Some(Arc::from(api_key.as_str()))),
+                Token(Some(token.clone())),
+                ApiKey(Some(api_key.clone())),
                 None,
             ),
             Access::Unsecured => (

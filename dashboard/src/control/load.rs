@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub struct LoadClient {
     base: String,
-    token: String,
+    /// `Debug` never prints it.
+    token: SecretString,
     http: reqwest::Client,
 }
 
@@ -20,10 +22,10 @@ pub enum LoadError {
 }
 
 impl LoadClient {
-    pub fn new(base: &str, token: &str) -> Self {
+    pub fn new(base: &str, token: SecretString) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
+            token,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(3))
                 .build()
@@ -63,7 +65,7 @@ impl LoadClient {
         let resp = self
             .http
             .post(format!("{}/{action}", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(self.token.expose_secret())
             .json(body)
             .send()
             .await

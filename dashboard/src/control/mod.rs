@@ -25,6 +25,7 @@ pub mod load;
 pub mod routes;
 pub mod runner;
 
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,7 +40,8 @@ pub use faults::Faults;
 #[derive(Debug)]
 pub struct Control {
     pub faults: Arc<Faults>,
-    pub token: Arc<str>,
+    /// `Debug` never prints it.
+    pub token: SecretString,
     pub drills_dir: PathBuf,
     pub reports_dir: PathBuf,
     pub load: Option<load::LoadClient>,
@@ -62,7 +64,7 @@ impl Control {
     pub fn start(
         manifest_path: &std::path::Path,
         data_dir: Option<PathBuf>,
-        token: Option<String>,
+        token: Option<SecretString>,
         load_url: Option<String>,
         annotations: Arc<Annotations>,
         snapshots: watch::Receiver<Arc<Snapshot>>,
@@ -76,17 +78,17 @@ impl Control {
         let base = manifest
             .base_flags(manifest_path)
             .map_err(ControlError::Setup)?;
-        let token: Arc<str> = match token.filter(|t| !t.is_empty()) {
-            Some(t) => Arc::from(t),
+        let token: SecretString = match token.filter(|t| !t.expose_secret().is_empty()) {
+            Some(t) => t,
             None => {
                 let t = crate::security::generate_token()
                     .map_err(|e| ControlError::Setup(format!("cannot make a token: {e}")))?;
                 apiary_manifest::write_control_token(&data_dir, &t)
                     .map_err(|e| ControlError::Setup(format!("{}: {e}", data_dir.display())))?;
-                Arc::from(t)
+                t.into()
             }
         };
-        let load = load_url.map(|u| load::LoadClient::new(&u, &token));
+        let load = load_url.map(|u| load::LoadClient::new(&u, token.clone()));
         let audit = Arc::new(audit::Audit::new(data_dir.join("audit.jsonl")));
         let faults = Faults::start(
             shape,

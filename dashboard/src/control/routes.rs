@@ -1,5 +1,6 @@
 //! `/api/faults`, `/api/drills`, `/api/load`.
 
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -69,7 +70,7 @@ async fn guard(State(control): Shared, req: Request, next: Next) -> Response {
         );
     }
     let ok = crate::security::bearer(req.headers())
-        .is_some_and(|given| crate::security::same(given, &control.token));
+        .is_some_and(|given| crate::security::same(given, control.token.expose_secret()));
     if !ok {
         return json_error(
             StatusCode::UNAUTHORIZED,

@@ -96,7 +96,7 @@ async fn stack_in(dir: tempfile::TempDir, load: Option<&MockServer>) -> Stack {
     config.manifest = Some(manifest(dir.path()));
     let data = dir.path().join("data");
     config.data_dir = Some(data.clone());
-    config.control_token = Some(TOKEN.to_owned());
+    config.control_token = Some(TOKEN.into());
     config.load_url = load.map(MockServer::uri);
     let dash = spawn(config, Vec::new()).await;
     // The control plane takes the flag file over as the server starts.
