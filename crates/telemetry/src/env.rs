@@ -151,6 +151,39 @@ pub fn listen_address(
     Ok((host, port_or(src, "APIARY_PORT", default_port)?))
 }
 
+/// Where one downstream service lives and how long one call to it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downstream {
+    /// `<NAME>_URL`: the service's base URL.
+    pub url: String,
+    /// `<NAME>_TIMEOUT_MS`: the budget of one call (the request's deadline may shorten it).
+    pub timeout: Duration,
+}
+
+impl Downstream {
+    /// `<name>_URL` (`http://127.0.0.1:<default_port>`) and `<name>_TIMEOUT_MS`
+    /// (`default_timeout_ms`).
+    pub fn from_source(
+        src: &impl Source,
+        name: &str,
+        default_port: u16,
+        default_timeout_ms: u64,
+    ) -> Result<Self, EnvError> {
+        Ok(Self {
+            url: url_or(
+                src,
+                &format!("{name}_URL"),
+                &format!("http://127.0.0.1:{default_port}"),
+            )?,
+            timeout: millis_or(
+                src,
+                &format!("{name}_TIMEOUT_MS"),
+                Duration::from_millis(default_timeout_ms),
+            )?,
+        })
+    }
+}
+
 /// An `http://` or `https://` base URL without a trailing slash.
 pub fn url_or(src: &impl Source, var: &str, default: &str) -> Result<String, EnvError> {
     let v = raw(src, var).unwrap_or_else(|| default.to_owned());

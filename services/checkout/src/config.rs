@@ -8,12 +8,7 @@ use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
 
 use crate::saga::CrashPoint;
 
-/// One downstream: where it is and how long one call may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Downstream {
-    pub url: String,
-    pub timeout: Duration,
-}
+pub use apiary_telemetry::env::Downstream;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -43,26 +38,6 @@ pub struct Config {
     pub crash_at: Option<CrashPoint>,
 }
 
-fn downstream(
-    src: &impl Source,
-    name: &str,
-    default_port: u16,
-    default_timeout_ms: u64,
-) -> Result<Downstream, EnvError> {
-    Ok(Downstream {
-        url: env::url_or(
-            src,
-            &format!("{name}_URL"),
-            &format!("http://127.0.0.1:{default_port}"),
-        )?,
-        timeout: env::millis_or(
-            src,
-            &format!("{name}_TIMEOUT_MS"),
-            Duration::from_millis(default_timeout_ms),
-        )?,
-    })
-}
-
 impl Config {
     pub fn from_env() -> Result<Self, EnvError> {
         Self::from_source(&ProcessEnv)
@@ -73,12 +48,12 @@ impl Config {
         Ok(Self {
             host,
             port,
-            cart: downstream(src, "CART", 8002, 1000)?,
-            catalog: downstream(src, "CATALOG", 8001, 1000)?,
-            inventory: downstream(src, "INVENTORY", 8004, 2000)?,
-            shipping: downstream(src, "SHIPPING", 8006, 1000)?,
-            payment: downstream(src, "PAYMENT", 8005, 3000)?,
-            orders: downstream(src, "ORDERS", 8009, 2000)?,
+            cart: Downstream::from_source(src, "CART", 8002, 1000)?,
+            catalog: Downstream::from_source(src, "CATALOG", 8001, 1000)?,
+            inventory: Downstream::from_source(src, "INVENTORY", 8004, 2000)?,
+            shipping: Downstream::from_source(src, "SHIPPING", 8006, 1000)?,
+            payment: Downstream::from_source(src, "PAYMENT", 8005, 3000)?,
+            orders: Downstream::from_source(src, "ORDERS", 8009, 2000)?,
             compensation_retry: env::millis_or(
                 src,
                 "CHECKOUT_COMPENSATION_RETRY_MS",

@@ -1,41 +1,11 @@
 //! Configuration from the environment; a malformed value stops start-up naming the variable.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
 use apiary_telemetry::resilience::BreakerConfig;
 
-/// Where one downstream lives and how long one call to it may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Downstream {
-    /// `<NAME>_URL`: the service's base URL.
-    pub url: String,
-    /// `<NAME>_TIMEOUT_MS`: the budget of one call (the request's deadline may shorten it).
-    pub timeout: Duration,
-}
-
-impl Downstream {
-    fn from_source(
-        src: &impl Source,
-        name: &str,
-        default_port: u16,
-        default_timeout_ms: u64,
-    ) -> Result<Self, EnvError> {
-        Ok(Self {
-            url: env::url_or(
-                src,
-                &format!("{name}_URL"),
-                &format!("http://127.0.0.1:{default_port}"),
-            )?,
-            timeout: env::millis_or(
-                src,
-                &format!("{name}_TIMEOUT_MS"),
-                Duration::from_millis(default_timeout_ms),
-            )?,
-        })
-    }
-}
+pub use apiary_telemetry::env::Downstream;
 
 /// Requests the gateway serves at once before it sheds with a fast 503 (`APIARY_MAX_IN_FLIGHT`).
 ///
@@ -100,6 +70,8 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
