@@ -12,8 +12,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod inventory;
 pub mod orders;
-pub mod recommendations;
-pub mod reviews;
+pub mod product_part;
 
 use apiary_telemetry::HttpClient;
 
@@ -22,8 +21,7 @@ pub use catalog::CatalogClient;
 pub use checkout::CheckoutClient;
 pub use inventory::InventoryClient;
 pub use orders::OrdersClient;
-pub use recommendations::RecommendationsClient;
-pub use reviews::ReviewsClient;
+pub use product_part::{RecommendationsClient, ReviewsClient};
 
 use crate::config::{Config, Downstream};
 
