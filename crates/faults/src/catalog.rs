@@ -458,39 +458,77 @@ impl Default for Caps {
     }
 }
 
-fn check_percent(what: &str, p: f64, caps: &Caps) -> Result<(), String> {
-    if !(p.is_finite() && p > 0.0 && p <= 100.0) {
-        return Err(format!(
-            "{what} must be more than 0 and at most 100, got {p}"
-        ));
-    }
+/// Why a fault cannot be set on this stack (each message says what to change).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidFault {
+    #[error("unknown service {service:?}; known: {}", known.join(", "))]
+    UnknownService { service: String, known: Vec<String> },
+    #[error("{what} must be more than 0 and at most {max}, got {got}")]
+    OutOfRange {
+        what: &'static str,
+        max: f64,
+        got: f64,
+    },
+    #[error("{what} {got}% is over the blast-radius cap of {cap}%")]
+    OverCap {
+        what: &'static str,
+        got: f64,
+        cap: f64,
+    },
+    #[error("route {0:?} must look like \"METHOD /path/{{param}}\" (as in http.route)")]
+    Route(String),
+    #[error("status must be 500, 502, 503 or 504, got {0}")]
+    Status(u16),
+    #[error("jitter_ms must be 0..60000, got {0}")]
+    Jitter(f64),
+    #[error("{0} has no data store to slow down")]
+    NoStore(String),
+    #[error("cart has no in-memory store in this stack")]
+    NoMemoryCart,
+    #[error("card_prefix must be 1 to 8 digits (a BIN range)")]
+    CardPrefix,
+    #[error("give exactly one of product_id or card_prefix")]
+    OneTarget,
+    #[error("version {0:?} must name a new version")]
+    Version(String),
+    #[error("{service} does not call {peer}")]
+    NotACaller { service: String, peer: String },
+    #[error("{a} and {b} do not talk to each other")]
+    NoLink { a: String, b: String },
+    #[error("retries must be 1..20, got {0}")]
+    Retries(u32),
+    #[error("{0} calls no other service")]
+    CallsNobody(String),
+    #[error("factor must be more than 1 and at most {max}, got {got}")]
+    SpikeFactor { max: f64, got: f64 },
+}
+
+fn check_percent(what: &'static str, p: f64, caps: &Caps) -> Result<(), InvalidFault> {
+    check_amount(what, p, 100.0)?;
     if p > caps.max_percent {
-        return Err(format!(
-            "{what} {p}% is over the blast-radius cap of {}%",
-            caps.max_percent
-        ));
+        return Err(InvalidFault::OverCap {
+            what,
+            got: p,
+            cap: caps.max_percent,
+        });
     }
     Ok(())
 }
 
-fn check_amount(what: &str, v: f64, max: f64) -> Result<(), String> {
+fn check_amount(what: &'static str, v: f64, max: f64) -> Result<(), InvalidFault> {
     if !(v.is_finite() && v > 0.0 && v <= max) {
-        return Err(format!(
-            "{what} must be more than 0 and at most {max}, got {v}"
-        ));
+        return Err(InvalidFault::OutOfRange { what, max, got: v });
     }
     Ok(())
 }
 
-fn check_route(route: Option<&String>) -> Result<(), String> {
+fn check_route(route: Option<&String>) -> Result<(), InvalidFault> {
     match route {
         Some(r)
             if r.split_once(' ')
                 .is_none_or(|(m, p)| m.is_empty() || !p.starts_with('/')) =>
         {
-            Err(format!(
-                "route {r:?} must look like \"METHOD /path/{{param}}\" (as in http.route)"
-            ))
+            Err(InvalidFault::Route(r.clone()))
         }
         _ => Ok(()),
     }
@@ -580,14 +618,13 @@ impl FaultSpec {
     }
 
     /// Refuses what cannot apply to this stack or is over a cap, saying why.
-    pub fn validate(&self, shape: &Shape, caps: &Caps) -> Result<(), String> {
+    pub fn validate(&self, shape: &Shape, caps: &Caps) -> Result<(), InvalidFault> {
         for s in self.services() {
             if !shape.has(&s) {
-                let known: Vec<&str> = shape.services.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "unknown service {s:?}; known: {}",
-                    known.join(", ")
-                ));
+                return Err(InvalidFault::UnknownService {
+                    known: shape.services.keys().cloned().collect(),
+                    service: s.to_string(),
+                });
             }
         }
         if let Some(p) = self.percent() {
@@ -606,12 +643,12 @@ impl FaultSpec {
                 status: Some(status),
                 ..
             } if ![500, 502, 503, 504].contains(status) => {
-                return Err(format!("status must be 500, 502, 503 or 504, got {status}"));
+                return Err(InvalidFault::Status(*status));
             }
             FaultSpec::Latency { ms, jitter_ms, .. } => {
                 check_amount("ms", *ms, 60_000.0)?;
                 if !(jitter_ms.is_finite() && (0.0..=60_000.0).contains(jitter_ms)) {
-                    return Err(format!("jitter_ms must be 0..60000, got {jitter_ms}"));
+                    return Err(InvalidFault::Jitter(*jitter_ms));
                 }
             }
             FaultSpec::CpuBurn { ms, .. } => check_amount("ms", *ms, 1_000.0)?,
@@ -619,11 +656,11 @@ impl FaultSpec {
             FaultSpec::SlowStore { service, ms } => {
                 check_amount("ms", *ms, 30_000.0)?;
                 if shape.store(service).is_none() {
-                    return Err(format!("{service} has no data store to slow down"));
+                    return Err(InvalidFault::NoStore(service.clone()));
                 }
             }
             FaultSpec::CartStoreLost {} if shape.store(CART) != Some(StoreKind::Memory) => {
-                return Err("cart has no in-memory store in this stack".to_owned());
+                return Err(InvalidFault::NoMemoryCart);
             }
             FaultSpec::TargetedFailure {
                 product_id,
@@ -634,22 +671,28 @@ impl FaultSpec {
                 (None, Some(p))
                     if (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {}
                 (None, Some(_)) => {
-                    return Err("card_prefix must be 1 to 8 digits (a BIN range)".to_owned());
+                    return Err(InvalidFault::CardPrefix);
                 }
                 _ => {
-                    return Err("give exactly one of product_id or card_prefix".to_owned());
+                    return Err(InvalidFault::OneTarget);
                 }
             },
             FaultSpec::BadDeploy { version, .. }
                 if version.is_empty() || version == CURRENT_VERSION || version.len() > 40 =>
             {
-                return Err(format!("version {version:?} must name a new version"));
+                return Err(InvalidFault::Version(version.clone()));
             }
             FaultSpec::Unreachable { service, peer } if !shape.calls(service, peer) => {
-                return Err(format!("{service} does not call {peer}"));
+                return Err(InvalidFault::NotACaller {
+                    service: service.clone(),
+                    peer: peer.clone(),
+                });
             }
             FaultSpec::Partition { a, b } if !shape.calls(a, b) && !shape.calls(b, a) => {
-                return Err(format!("{a} and {b} do not talk to each other"));
+                return Err(InvalidFault::NoLink {
+                    a: a.clone(),
+                    b: b.clone(),
+                });
             }
             FaultSpec::RetryStorm {
                 service,
@@ -657,28 +700,31 @@ impl FaultSpec {
                 peer,
             } => {
                 if !(1..=20).contains(retries) {
-                    return Err(format!("retries must be 1..20, got {retries}"));
+                    return Err(InvalidFault::Retries(*retries));
                 }
                 if shape
                     .services
                     .get(service)
                     .is_none_or(|s| s.depends_on.is_empty())
                 {
-                    return Err(format!("{service} calls no other service"));
+                    return Err(InvalidFault::CallsNobody(service.clone()));
                 }
                 if let Some(p) = peer
                     && !shape.calls(service, p)
                 {
-                    return Err(format!("{service} does not call {p}"));
+                    return Err(InvalidFault::NotACaller {
+                        service: service.clone(),
+                        peer: p.clone(),
+                    });
                 }
             }
             FaultSpec::TrafficSpike { factor }
                 if !(factor.is_finite() && *factor > 1.0 && *factor <= caps.max_spike_factor) =>
             {
-                return Err(format!(
-                    "factor must be more than 1 and at most {}, got {factor}",
-                    caps.max_spike_factor
-                ));
+                return Err(InvalidFault::SpikeFactor {
+                    max: caps.max_spike_factor,
+                    got: *factor,
+                });
             }
             _ => {}
         }
@@ -1122,8 +1168,17 @@ mod tests {
             let err = spec(v.clone())
                 .validate(&shape, &caps)
                 .expect_err(&v.to_string());
-            assert!(err.contains(why), "{v}: {err}");
+            assert!(err.to_string().contains(why), "{v}: {err}");
         }
+        // The refusal is a value a caller can match on, not only a message.
+        let unknown = spec(json!({"kind": "crash", "service": "ledger", "percent": 10}))
+            .validate(&shape, &caps)
+            .expect_err("unknown service");
+        assert!(
+            matches!(&unknown, InvalidFault::UnknownService { service, known }
+                if service == "ledger" && known.iter().any(|k| k == "cart")),
+            "{unknown:?}"
+        );
         assert!(serde_json::from_value::<FaultSpec>(json!({"kind": "meltdown"})).is_err());
         assert!(
             serde_json::from_value::<FaultSpec>(

@@ -14,7 +14,7 @@ pub mod flagd;
 pub mod runtime;
 
 pub use catalog::{
-    Caps, FaultSpec, FlagChange, RenderError, Scope, ServiceShape, Shape, StoreKind, base_flags,
-    render, render_faults,
+    Caps, FaultSpec, FlagChange, InvalidFault, RenderError, Scope, ServiceShape, Shape, StoreKind,
+    base_flags, render, render_faults,
 };
 pub use flagd::{Flag, FlagSet, Unit, canonical_label, label_mismatches, write_flag_file};

@@ -83,7 +83,7 @@ pub enum FaultError {
     #[error("ttl_s must be 1 to {max} seconds, got {got}")]
     TtlOutOfRange { max: u64, got: u64 },
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] apiary_faults::InvalidFault),
     #[error("{active} faults are active, the cap is {cap}: clear one first")]
     TooMany { active: usize, cap: usize },
     #[error("{0}")]
