@@ -91,7 +91,7 @@ pub fn base_flags(
 ) -> Result<apiary_faults::FlagSet, LaunchError> {
     manifest
         .base_flags(manifest_path)
-        .map_err(LaunchError::Usage)
+        .map_err(|e| LaunchError::Usage(e.to_string()))
 }
 
 pub fn load_manifest(args: &ManifestArgs) -> Result<(PathBuf, Manifest), LaunchError> {

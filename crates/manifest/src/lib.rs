@@ -246,6 +246,28 @@ pub enum ManifestError {
     NotFound { start: PathBuf },
 }
 
+/// Why the manifest's fault flag file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagFileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a flagd flag file: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: variant labels must say their values:\n  {}", path.display(), mislabelled.join("\n  "))]
+    Mislabelled {
+        path: PathBuf,
+        mislabelled: Vec<String>,
+    },
+}
+
 impl Manifest {
     /// Parses and validates manifest text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Self, ManifestError> {
@@ -280,22 +302,25 @@ impl Manifest {
     /// The fault flags at their defaults: the `[faults] flags` file when it exists (refused,
     /// naming each variant, if a label does not say its value), else generated from the
     /// manifest. The launcher and the dashboard both start from this.
-    pub fn base_flags(&self, manifest_path: &Path) -> Result<apiary_faults::FlagSet, String> {
+    pub fn base_flags(
+        &self,
+        manifest_path: &Path,
+    ) -> Result<apiary_faults::FlagSet, FlagFileError> {
         let path = self.resolve(manifest_path, &self.faults.flags);
         if !path.is_file() {
             return Ok(apiary_faults::base_flags(&self.fault_shape()));
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let set: apiary_faults::FlagSet = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a flagd flag file: {e}", path.display()))?;
-        let lies = apiary_faults::label_mismatches(&set);
-        if !lies.is_empty() {
-            return Err(format!(
-                "{}: variant labels must say their values:\n  {}",
-                path.display(),
-                lies.join("\n  ")
-            ));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => return Err(FlagFileError::Read { path, source }),
+        };
+        let set: apiary_faults::FlagSet = match serde_json::from_str(&text) {
+            Ok(set) => set,
+            Err(source) => return Err(FlagFileError::Parse { path, source }),
+        };
+        let mislabelled = apiary_faults::label_mismatches(&set);
+        if !mislabelled.is_empty() {
+            return Err(FlagFileError::Mislabelled { path, mislabelled });
         }
         Ok(set)
     }

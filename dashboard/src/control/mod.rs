@@ -54,8 +54,24 @@ pub struct Control {
 pub enum ControlError {
     #[error(transparent)]
     Manifest(#[from] apiary_manifest::ManifestError),
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Flags(#[from] apiary_manifest::FlagFileError),
+    #[error("cannot create {}: {source}", dir.display())]
+    DataDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot make a token: {0}")]
+    Token(#[source] std::io::Error),
+    #[error("cannot write the control token into {}: {source}", dir.display())]
+    WriteToken {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Faults(#[from] faults::FaultError),
 }
 
 impl Control {
@@ -71,20 +87,24 @@ impl Control {
     ) -> Result<Arc<Self>, ControlError> {
         let manifest = apiary_manifest::Manifest::load(manifest_path)?;
         let data_dir = data_dir.unwrap_or_else(|| manifest.data_dir(manifest_path));
-        std::fs::create_dir_all(&data_dir).map_err(|e| {
-            ControlError::Setup(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        if let Err(source) = std::fs::create_dir_all(&data_dir) {
+            return Err(ControlError::DataDir {
+                dir: data_dir,
+                source,
+            });
+        }
         let shape = manifest.fault_shape();
-        let base = manifest
-            .base_flags(manifest_path)
-            .map_err(ControlError::Setup)?;
+        let base = manifest.base_flags(manifest_path)?;
         let token: SecretString = match token.filter(|t| !t.expose_secret().is_empty()) {
             Some(t) => t,
             None => {
-                let t = crate::security::generate_token()
-                    .map_err(|e| ControlError::Setup(format!("cannot make a token: {e}")))?;
-                apiary_manifest::write_control_token(&data_dir, &t)
-                    .map_err(|e| ControlError::Setup(format!("{}: {e}", data_dir.display())))?;
+                let t = crate::security::generate_token().map_err(ControlError::Token)?;
+                apiary_manifest::write_control_token(&data_dir, &t).map_err(|source| {
+                    ControlError::WriteToken {
+                        dir: data_dir.clone(),
+                        source,
+                    }
+                })?;
                 t.into()
             }
         };
@@ -98,8 +118,7 @@ impl Control {
             audit,
             annotations,
             load.clone(),
-        )
-        .map_err(|e| ControlError::Setup(e.to_string()))?;
+        )?;
         let faults = Arc::new(faults);
         tokio::spawn(faults.clone().run_expiry());
         let reports_dir = data_dir.join("drill-reports");
