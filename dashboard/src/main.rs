@@ -8,11 +8,24 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use clap::Parser;
 use dashboard::startup::Access;
 use dashboard::{Application, Config};
 
+/// Apiary's dashboard: the OTLP receiver, the scraper of every service in the manifest, the
+/// UI and its API, and the fault control plane. Everything else is configured by its
+/// environment (APIARY_MANIFEST, APIARY_HOST, APIARY_PORT, DASHBOARD_*: see dashboard/README.md).
+#[derive(Debug, Parser)]
+#[command(name = "dashboard", version)]
+struct Cli {
+    /// Off loopback, accept anyone: no UI/API token and no OTLP key (also DASHBOARD_UNSECURED).
+    #[arg(long)]
+    unsecured: bool,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     apiary_telemetry::server::bind_lifetime_to_supervisor();
     let mut config = match Config::from_env() {
         Ok(c) => c,
@@ -21,17 +34,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--unsecured" => config.unsecured = true,
-            other => {
-                eprintln!(
-                    "dashboard: unknown argument '{other}' (the only one is --unsecured; the rest is configured by environment, see its README)"
-                );
-                return ExitCode::from(2);
-            }
-        }
-    }
+    config.unsecured |= cli.unsecured;
     let telemetry = match apiary_telemetry::init_console_only() {
         Ok(g) => g,
         Err(err) => {

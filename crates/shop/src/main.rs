@@ -23,7 +23,8 @@ macro_rules! services {
         fn run(name: &str) -> Option<ExitCode> {
             $(
                 if name == $krate::SERVICE.name {
-                    return Some(runtime().block_on(apiary_telemetry::server::run_service(
+                    // The command line was this binary's (`apiary-shop <service>`).
+                    return Some(runtime().block_on(apiary_telemetry::server::run_service_with(
                         $krate::SERVICE,
                         $krate::Config::from_env(),
                         $krate::Application::build,

@@ -272,9 +272,54 @@ pub trait Service: Send + Sized {
     ) -> impl Future<Output = std::io::Result<()>> + Send;
 }
 
-/// A service binary's whole `main`: bind to the supervisor, read configuration (a malformed
-/// variable exits 2 naming it), set up telemetry, build, serve until SIGINT/SIGTERM, flush.
+/// A service binary's command line: `--help` and `--version`, nothing else (a service is
+/// configured by its environment). `Err` carries the exit code when the process should stop:
+/// 0 after help or version, 2 for anything it does not take.
+pub fn service_command_line<I, T>(info: crate::ServiceInfo, args: I) -> Result<(), u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let command = clap::Command::new(info.name)
+        .version(info.version)
+        .about(format!(
+            "Apiary's {} service. It takes no arguments: it is configured by its environment \
+         (APIARY_HOST, APIARY_PORT, APIARY_DATA_DIR, OTEL_*, and its own variables listed in \
+         the README), and `apiary up` starts it.",
+            info.name
+        ));
+    match command.try_get_matches_from(args) {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let _ = err.print();
+            Err(u8::try_from(err.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
+/// A service binary's whole `main`: its command line ([`service_command_line`] over the
+/// process's arguments), then as [`run_service_with`].
 pub async fn run_service<C, S, E, B, F>(
+    info: crate::ServiceInfo,
+    config: Result<C, crate::env::EnvError>,
+    build: B,
+) -> std::process::ExitCode
+where
+    S: Service,
+    E: std::fmt::Display,
+    B: FnOnce(C) -> F,
+    F: Future<Output = Result<S, E>>,
+{
+    if let Err(code) = service_command_line(info, std::env::args_os()) {
+        return std::process::ExitCode::from(code);
+    }
+    run_service_with(info, config, build).await
+}
+
+/// Runs a service whose command line has been read: bind to the supervisor, read
+/// configuration (a malformed variable exits 2 naming it), set up telemetry, build, serve
+/// until SIGINT/SIGTERM, flush.
+pub async fn run_service_with<C, S, E, B, F>(
     info: crate::ServiceInfo,
     config: Result<C, crate::env::EnvError>,
     build: B,
@@ -372,6 +417,31 @@ pub fn bind_lifetime_to_supervisor() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_service_answers_help_and_version_and_refuses_arguments() {
+        let info = crate::ServiceInfo {
+            name: "catalog",
+            version: "1.2.3",
+        };
+        assert_eq!(super::service_command_line(info, ["catalog"]), Ok(()));
+        assert_eq!(
+            super::service_command_line(info, ["catalog", "--help"]),
+            Err(0)
+        );
+        assert_eq!(
+            super::service_command_line(info, ["catalog", "--version"]),
+            Err(0)
+        );
+        assert_eq!(
+            super::service_command_line(info, ["catalog", "--port=1"]),
+            Err(2)
+        );
+        assert_eq!(
+            super::service_command_line(info, ["catalog", "extra"]),
+            Err(2)
+        );
+    }
+
     use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
     use utoipa::openapi::request_body::RequestBodyBuilder;
     use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
