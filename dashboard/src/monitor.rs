@@ -347,7 +347,7 @@ struct Watched {
     points: VecDeque<Point>,
     last_seen: Option<u64>,
     /// Ok, or why the last probe failed; None before the first probe.
-    ready: Option<Result<(), String>>,
+    ready: Option<Result<(), NotReady>>,
     metrics_ok: bool,
     last_scrape: Option<Instant>,
     memory: Option<f64>,
@@ -405,9 +405,35 @@ pub struct Restarted {
     pub ago: Duration,
 }
 
+/// Why a service's readiness probe failed (its text is the health reason shown).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    #[error("readiness probe timed out")]
+    TimedOut,
+    #[error("unreachable")]
+    Unreachable,
+    /// It answered, not ready: the status and the checks its body names as failed.
+    #[error("not ready ({status}){}", if failed.is_empty() { String::new() } else { format!(": {}", failed.join(", ")) })]
+    Failed {
+        status: reqwest::StatusCode,
+        failed: Vec<String>,
+    },
+}
+
+/// Why a scrape of `/metrics` gave nothing (its series keep a gap).
+#[derive(Debug, thiserror::Error)]
+pub enum ScrapeError {
+    #[error("/metrics did not answer: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("/metrics answered {0}")]
+    Status(reqwest::StatusCode),
+    #[error(transparent)]
+    Parse(#[from] red::ParseError),
+}
+
 /// Judges health from the probe, restarts and RED.
 pub fn judge(
-    ready: Option<&Result<(), String>>,
+    ready: Option<&Result<(), NotReady>>,
     restarted: Option<Restarted>,
     rps: f64,
     error_rate: f64,
@@ -417,7 +443,7 @@ pub fn judge(
 ) -> (Health, Option<String>) {
     match ready {
         None => (Health::Unknown, Some("no probe answer yet".into())),
-        Some(Err(why)) => (Health::Down, Some(why.clone())),
+        Some(Err(why)) => (Health::Down, Some(why.to_string())),
         Some(Ok(())) => {
             if let Some(r) = restarted
                 && r.ago.as_secs_f64() < t.restart_hold_s
@@ -552,18 +578,18 @@ pub async fn run(
 async fn poll(
     client: &reqwest::Client,
     target: &Target,
-) -> (Result<Scraped, String>, Result<(), String>) {
+) -> (Result<Scraped, ScrapeError>, Result<(), NotReady>) {
     let metrics = async {
         let resp = client
             .get(format!("{}/metrics", target.base_url))
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(ScrapeError::Unreachable)?;
         if !resp.status().is_success() {
-            return Err(format!("/metrics answered {}", resp.status()));
+            return Err(ScrapeError::Status(resp.status()));
         }
-        let text = resp.text().await.map_err(|e| e.to_string())?;
-        red::parse(&text)
+        let text = resp.text().await.map_err(ScrapeError::Unreachable)?;
+        Ok(red::parse(&text)?)
     };
     let ready = async {
         match client
@@ -571,8 +597,8 @@ async fn poll(
             .send()
             .await
         {
-            Err(e) if e.is_timeout() => Err("readiness probe timed out".to_owned()),
-            Err(_) => Err("unreachable".to_owned()),
+            Err(e) if e.is_timeout() => Err(NotReady::TimedOut),
+            Err(_) => Err(NotReady::Unreachable),
             Ok(resp) if resp.status().is_success() => Ok(()),
             Ok(resp) => {
                 let status = resp.status();
@@ -583,20 +609,12 @@ async fn poll(
                     .and_then(|v| {
                         v["failed"].as_array().map(|a| {
                             a.iter()
-                                .filter_map(|x| x.as_str())
+                                .filter_map(|x| x.as_str().map(str::to_owned))
                                 .collect::<Vec<_>>()
-                                .join(", ")
                         })
                     })
                     .unwrap_or_default();
-                Err(format!(
-                    "not ready ({status}){}",
-                    if failed.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {failed}")
-                    }
-                ))
+                Err(NotReady::Failed { status, failed })
             }
         }
     };
@@ -974,6 +992,24 @@ mod tests {
     /// Issue 13: every fault and drill window was kept for ever. Closed windows past the
     /// charts' 15 minutes are dropped now, and open ones stay whatever their age.
     #[test]
+    fn a_failed_probe_says_why_as_the_health_reason() {
+        let failed = NotReady::Failed {
+            status: reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            failed: vec!["store".into(), "catalog".into()],
+        };
+        assert_eq!(
+            failed.to_string(),
+            "not ready (503 Service Unavailable): store, catalog"
+        );
+        let bare = NotReady::Failed {
+            status: reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            failed: Vec::new(),
+        };
+        assert_eq!(bare.to_string(), "not ready (503 Service Unavailable)");
+        assert_eq!(NotReady::TimedOut.to_string(), "readiness probe timed out");
+    }
+
+    #[test]
     fn annotations_keep_only_what_a_snapshot_can_show() {
         let a = Annotations::default();
         let window = |name: &str, start: u64| FaultWindow {
@@ -1057,7 +1093,7 @@ mod tests {
         );
         assert_eq!(
             judge(
-                Some(&Err("unreachable".into())),
+                Some(&Err(NotReady::Unreachable)),
                 None,
                 10.0,
                 0.0,
@@ -1117,7 +1153,7 @@ mod tests {
         );
         assert_eq!(
             judge(
-                Some(&Err("unreachable".into())),
+                Some(&Err(NotReady::Unreachable)),
                 restarted(1),
                 10.0,
                 0.0,

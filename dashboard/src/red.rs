@@ -167,8 +167,13 @@ fn unshield(value: &str) -> String {
     value.replace(OPEN, "{").replace(CLOSE, "}")
 }
 
+/// Text the `prometheus-parse` crate refused.
+#[derive(Debug, thiserror::Error)]
+#[error("not Prometheus text: {0}")]
+pub struct ParseError(#[source] std::io::Error);
+
 /// Parses Prometheus text with the `prometheus-parse` crate.
-pub fn parse(text: &str) -> Result<Scraped, String> {
+pub fn parse(text: &str) -> Result<Scraped, ParseError> {
     let lines = text.lines().map(|l| {
         Ok(if l.starts_with('#') {
             l.to_owned()
@@ -176,7 +181,7 @@ pub fn parse(text: &str) -> Result<Scraped, String> {
             shield(l)
         })
     });
-    let scrape = prometheus_parse::Scrape::parse(lines).map_err(|e| e.to_string())?;
+    let scrape = prometheus_parse::Scrape::parse(lines).map_err(ParseError)?;
     let mut out = Scraped::default();
     for sample in scrape.samples {
         if sample.metric == SERVER_HISTOGRAM {
