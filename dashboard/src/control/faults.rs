@@ -24,26 +24,35 @@ pub struct FaultRequest {
     pub reason: Option<String>,
 }
 
+/// Why a fault request's body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BadFaultRequest {
+    #[error("the body must be a JSON object")]
+    NotAnObject,
+    #[error("ttl_s must be a whole number of seconds, got {0}")]
+    Ttl(serde_json::Value),
+    #[error("reason must be a string, got {0}")]
+    Reason(serde_json::Value),
+    #[error(transparent)]
+    Spec(#[from] serde_json::Error),
+}
+
 impl FaultRequest {
     /// Reads the request body; the spec's own fields are checked strictly (unknown ones refused).
-    pub fn from_json(body: serde_json::Value) -> Result<Self, String> {
+    pub fn from_json(body: serde_json::Value) -> Result<Self, BadFaultRequest> {
         let serde_json::Value::Object(mut map) = body else {
-            return Err("the body must be a JSON object".into());
+            return Err(BadFaultRequest::NotAnObject);
         };
         let ttl_s = match map.remove("ttl_s") {
             None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .ok_or_else(|| format!("ttl_s must be a whole number of seconds, got {v}"))?,
-            ),
+            Some(v) => Some(v.as_u64().ok_or(BadFaultRequest::Ttl(v))?),
         };
         let reason = match map.remove("reason") {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(s)) => Some(s.chars().take(200).collect()),
-            Some(v) => return Err(format!("reason must be a string, got {v}")),
+            Some(v) => return Err(BadFaultRequest::Reason(v)),
         };
-        let spec =
-            serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
+        let spec = serde_json::from_value(serde_json::Value::Object(map))?;
         Ok(Self {
             spec,
             ttl_s,

@@ -294,7 +294,7 @@ async fn game_day(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>)
     };
     let drill = match g.drill() {
         Ok(d) => d,
-        Err(e) => return unprocessable("invalid_game_day", e),
+        Err(e) => return unprocessable("invalid_game_day", e.to_string()),
     };
     let problems = drill.problems(c.faults.shape(), &c.faults.caps());
     if !problems.is_empty() {

@@ -267,25 +267,34 @@ pub const GAME_DAY_MAX_S: f64 = 3600.0;
 /// Faults a game day may pick from at most.
 pub const GAME_DAY_MAX_ALLOWED: usize = 32;
 
+/// A game day's parameters out of their ranges.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadGameDay {
+    #[error(
+        "interval_s and fault_duration_s are [min, max] seconds with \
+         {GAME_DAY_MIN_S} <= min <= max <= {GAME_DAY_MAX_S}"
+    )]
+    Ranges,
+    #[error("duration_s must be {GAME_DAY_MIN_S} to {GAME_DAY_MAX_S} seconds")]
+    Duration,
+    #[error("give 1 to {GAME_DAY_MAX_ALLOWED} allowed faults")]
+    Allowed,
+}
+
 impl GameDay {
-    pub fn drill(&self) -> Result<Drill, String> {
+    pub fn drill(&self) -> Result<Drill, BadGameDay> {
         // Sane ranges: a game day is for people watching a dashboard, so every time is whole
         // seconds to an hour, and the schedule stays short enough to read.
         let seconds = |v: f64| (GAME_DAY_MIN_S..=GAME_DAY_MAX_S).contains(&v);
         let ok = |r: [f64; 2]| seconds(r[0]) && seconds(r[1]) && r[0] <= r[1];
         if !(ok(self.interval_s) && ok(self.fault_duration_s)) {
-            return Err(format!(
-                "interval_s and fault_duration_s are [min, max] seconds with \
-                 {GAME_DAY_MIN_S} <= min <= max <= {GAME_DAY_MAX_S}"
-            ));
+            return Err(BadGameDay::Ranges);
         }
         if !seconds(self.duration_s) {
-            return Err(format!(
-                "duration_s must be {GAME_DAY_MIN_S} to {GAME_DAY_MAX_S} seconds"
-            ));
+            return Err(BadGameDay::Duration);
         }
         if self.allowed.is_empty() || self.allowed.len() > GAME_DAY_MAX_ALLOWED {
-            return Err(format!("give 1 to {GAME_DAY_MAX_ALLOWED} allowed faults"));
+            return Err(BadGameDay::Allowed);
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
         let mut faults = Vec::new();
@@ -860,7 +869,11 @@ mod tests {
         }
         let mut g = game_day(1);
         g.allowed = vec![g.allowed[0].clone(); GAME_DAY_MAX_ALLOWED + 1];
-        assert!(g.drill().is_err(), "too many allowed faults");
+        assert_eq!(
+            g.drill().err(),
+            Some(BadGameDay::Allowed),
+            "too many allowed faults"
+        );
     }
 
     /// Issue 13: a run task that failed left its report "running" for ever (and with it the
