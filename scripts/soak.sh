@@ -2,8 +2,11 @@
 # The live soak: the whole stack as `apiary up` runs it (release binaries, the dashboard, the
 # repository's apiary.toml and ports) under shopper load for a bounded time, each process's
 # memory sampled as it goes; then the checks that a long day must not break:
-#   - memory flat after warm-up: every process's last RSS within 10% or 16 MiB of its RSS when
-#     the warm-up ended;
+#   - memory flat after warm-up: every process's peak RSS over the last two minutes within 10%
+#     or 16 MiB of its peak over the two minutes after the warm-up ended (peaks, not single
+#     samples: allocators swing by a few MiB). The warm-up is half the run by default: the
+#     dashboard's log store (50,000 records) takes about 35 minutes to fill at 20 journeys/s,
+#     and until its stores are full its memory rightly grows;
 #   - every service still listed by name in the dashboard and found by a trace search on its
 #     name, nothing named "(other)";
 #   - no service restarted.
@@ -21,7 +24,7 @@ source scripts/lib.sh
 MINUTES="${SOAK_MINUTES:-60}"
 RATE="${SOAK_RATE:-20}"
 SAMPLE_S="${SOAK_SAMPLE_S:-30}"
-WARMUP_MINUTES="${SOAK_WARMUP_MINUTES:-10}"
+WARMUP_MINUTES="${SOAK_WARMUP_MINUTES:-$(( MINUTES / 2 ))}"
 [ "$WARMUP_MINUTES" -lt "$MINUTES" ] || die "SOAK_WARMUP_MINUTES must be less than SOAK_MINUTES"
 command -v python3 >/dev/null || ensure_apt python3
 cargo build --release --locked --workspace --bins >/dev/null
@@ -73,7 +76,7 @@ by = {}
 for r in rows:
     by.setdefault(r["process"], []).append((int(r["elapsed_s"]), int(r["rss_kib"]) / 1024, int(r["pss_kib"]) / 1024))
 ok = True
-print(f"| soak: {minutes} min at {rate} journeys/s | RSS after warm-up ({warmup_min} min) | RSS at the end | verdict |")
+print(f"| soak: {minutes} min at {rate} journeys/s | peak RSS, 2 min after warm-up ({warmup_min} min) | peak RSS, last 2 min | verdict |")
 print("|---|---|---|---|")
 total_warm = total_end = 0.0
 for name in sorted(by):
@@ -81,13 +84,16 @@ for name in sorted(by):
     after = [s for s in samples if s[0] >= warmup_s]
     if not after:
         continue
-    warm, last = after[0][1], after[-1][1]
+    # Peaks over two-minute windows: right after the warm-up, and at the end.
+    first = [s for s in after if s[0] < after[0][0] + 120]
+    final = [s for s in after if s[0] > after[-1][0] - 120]
+    warm, last = max(s[1] for s in first), max(s[1] for s in final)
     total_warm += after[0][2]
     total_end += after[-1][2]
     flat = last <= max(warm * 1.10, warm + 16)
     ok &= flat
-    print(f"| {name} | {warm:.0} MiB | {last:.0} MiB | {'flat' if flat else 'GROWING'} |")
-print(f"| whole stack (PSS) | {total_warm:.0} MiB | {total_end:.0} MiB | |")
+    print(f"| {name} | {warm:.0f} MiB | {last:.0f} MiB | {'flat' if flat else 'GROWING'} |")
+print(f"| whole stack (PSS) | {total_warm:.0f} MiB | {total_end:.0f} MiB | |")
 services = json.load(open(services_path))
 names = {s.get("name") for s in services}
 want = set("gateway catalog cart checkout inventory payment shipping reviews recommendations orders".split())
