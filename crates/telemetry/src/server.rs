@@ -417,34 +417,31 @@ pub fn bind_lifetime_to_supervisor() {
 
 #[cfg(test)]
 mod tests {
+    use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
+
     #[test]
     fn a_service_answers_help_and_version_and_refuses_arguments() {
         let info = crate::ServiceInfo {
             name: "catalog",
             version: "1.2.3",
         };
-        assert_eq!(super::service_command_line(info, ["catalog"]), Ok(()));
-        assert_eq!(
-            super::service_command_line(info, ["catalog", "--help"]),
-            Err(0)
-        );
-        assert_eq!(
-            super::service_command_line(info, ["catalog", "--version"]),
-            Err(0)
-        );
-        assert_eq!(
-            super::service_command_line(info, ["catalog", "--port=1"]),
-            Err(2)
-        );
-        assert_eq!(
-            super::service_command_line(info, ["catalog", "extra"]),
-            Err(2)
-        );
+        for (extra, outcome) in [
+            (None, Ok(())),
+            (Some("--help"), Err(0)),
+            (Some("--version"), Err(0)),
+            (Some("--port=1"), Err(2)),
+            (Some("extra"), Err(2)),
+        ] {
+            let args = std::iter::once("catalog").chain(extra);
+            assert_eq!(
+                super::service_command_line(info, args),
+                outcome,
+                "{extra:?}"
+            );
+        }
     }
-
-    use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
-    use utoipa::openapi::request_body::RequestBodyBuilder;
-    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathItem, PathsBuilder, ResponseBuilder};
 
     #[test]
     fn every_operation_documents_the_standard_answers_and_keeps_its_own() {
