@@ -29,13 +29,12 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
-# The dashboard UI's build tools, each skipped when present: the wasm32 target; wasm-opt from
-# binaryen >= 117 (Debian's binaryen 108 mis-numbers the second table that wasm-bindgen adds
-# for externrefs, and the page then fails with "WebAssembly.Table.grow(): failed to grow
-# table"), taken from npm's `binaryen` package into a tools directory; and cargo-leptos
-# pinned to 0.2.47 (the last release that builds on rustc 1.95; its wasm-bindgen is 0.2.105,
-# which dashboard-ui pins) with `no_downloads` (only package registries are reachable, so it
-# must not fetch tools). The cargo-leptos install takes about 11-20 minutes on 2 cores, once.
+# The dashboard UI's build tools, each skipped when present: the wasm32 target, and wasm-opt
+# from binaryen >= 117 (Debian's binaryen 108 mis-numbers the second table that wasm-bindgen
+# adds for externrefs, and the page then fails with "WebAssembly.Table.grow(): failed to grow
+# table"), taken from npm's `binaryen` package into a tools directory. wasm-bindgen itself is a
+# library inside the workspace (crates/ui-build), so nothing is `cargo install`ed: installing
+# cargo-leptos took 11-20 minutes on 2 cores before a first run could start.
 UI_TOOLS_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/apiary-tools"
 BINARYEN_VERSION=132.0.0
 ensure_ui_tools() {
@@ -49,19 +48,17 @@ ensure_ui_tools() {
     log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into $UI_TOOLS_DIR"
     npm install --no-audit --no-fund --prefix "$UI_TOOLS_DIR/binaryen" "binaryen@$BINARYEN_VERSION"
   fi
-  if ! cargo leptos --version 2>/dev/null | grep -q '0\.2\.47'; then
-    log "installing cargo-leptos 0.2.47 (once; 11-20 minutes on 2 cores)"
-    cargo install cargo-leptos --version 0.2.47 --locked --features no_downloads
-  fi
 }
 
-# The UI's browser half: dashboard-ui built to wasm with `hydrate` (profile wasm-release),
-# optimised by wasm-opt, plus its CSS and assets, into target/site (the dashboard serves it
-# from there), each with a .gz and .br twin that the dashboard sends to browsers accepting
-# them. The server half is part of the dashboard binary, which `cargo build` builds.
+# The UI's browser half into target/site (the dashboard serves it from there): dashboard-ui
+# built to wasm with `hydrate` (profile wasm-release), wasm-bindgen's glue, wasm-opt, its CSS
+# and assets, each with a .gz and .br twin that the dashboard sends to browsers accepting them
+# (crates/ui-build; it keeps the optimised wasm when cargo's is unchanged). The server half is
+# part of the dashboard binary, which `cargo build` builds; `--release` because the release
+# build (which the scripts run first) has already built the task.
 build_ui() {
   log "building the dashboard UI bundle (wasm)"
-  PATH="$UI_TOOLS_DIR/binaryen/node_modules/.bin:$PATH" cargo leptos build --release --frontend-only --precompress
+  WASM_OPT="$UI_TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" cargo run --quiet --locked --release -p apiary-ui-build
 }
 
 # schemathesis (the fault-tolerance suite's contract scenario runs it against every service's

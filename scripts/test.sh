@@ -20,7 +20,6 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo clippy --locked -p dashboard-ui --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 log "building the service binaries the end-to-end tests start"
 cargo build --locked --workspace --bins
-build_ui
 log "fuzzing the OTLP decoders (30 s)"
 # cargo-fuzz builds with coverage instrumentation only (-s none): that works on the stable
 # toolchain; sanitizers would need nightly.
@@ -30,6 +29,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --
 if [ "${CI:-}" = true ]; then rm -rf dashboard/fuzz/target; fi
 log "building the release binaries the drill tests run (as \`apiary up\` does)"
 cargo build --release --locked --workspace --bins
+build_ui
 log "tests (disk free: $(df -h . | awk 'NR == 2 { print $4 }'))"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

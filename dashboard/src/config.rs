@@ -52,7 +52,7 @@ pub struct Config {
     /// `DASHBOARD_ALLOWED_HOSTS`: comma-separated host names the UI and API answer to besides
     /// loopback and the bound address (`*`: any). See [`crate::security::AllowedHosts`].
     pub allowed_hosts: Vec<String>,
-    /// `DASHBOARD_SITE_ROOT`: the UI bundle built by cargo-leptos (default: `site` next to the
+    /// `DASHBOARD_SITE_ROOT`: the UI bundle built by apiary-ui-build (default: `site` next to the
     /// binary's profile directory, i.e. `target/site`).
     pub site_root: Option<PathBuf>,
     /// `APIARY_DATA_DIR`: where the fault flag file, the audit log, the control token and drill

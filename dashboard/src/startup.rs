@@ -221,7 +221,7 @@ impl Application {
         if !site.has_bundle() {
             tracing::warn!(
                 site_root = %site.root.display(),
-                "no UI bundle: pages render but do not update live (build it with `cargo leptos build --release --frontend-only`, or set DASHBOARD_SITE_ROOT)"
+                "no UI bundle: pages render but do not update live (build it with `cargo run --release -p apiary-ui-build`, or set DASHBOARD_SITE_ROOT)"
             );
         }
         let pages = dashboard_ui::server::router(

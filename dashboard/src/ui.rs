@@ -58,7 +58,7 @@ impl ApiSource for LocalApi {
     }
 }
 
-/// Where cargo-leptos puts the bundle relative to the binary: `target/<profile>/dashboard`
+/// Where apiary-ui-build puts the bundle relative to the binary: `target/<profile>/dashboard`
 /// serves `target/site`.
 pub fn default_site_root() -> PathBuf {
     std::env::current_exe()

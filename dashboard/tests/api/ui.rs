@@ -14,7 +14,7 @@ fn site_root() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("dashboard-ui-site-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("pkg")).expect("site dir");
     std::fs::write(dir.join("pkg/dashboard.css"), "body{}").expect("css");
-    // As `cargo leptos build --release --precompress` leaves it: the file and its gzip twin.
+    // As apiary-ui-build leaves it: the file and its gzip twin.
     std::fs::write(dir.join("pkg/dashboard.js"), JS).expect("js");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     std::io::Write::write_all(&mut gz, JS.as_bytes()).expect("gzip");

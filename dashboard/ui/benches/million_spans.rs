@@ -6,7 +6,7 @@
 //! frames, and layout shift.
 //!
 //!   cargo build --release --workspace --bins
-//!   cargo leptos build --release --frontend-only --precompress
+//!   cargo run --release -p apiary-ui-build
 //!   cargo bench -p dashboard-ui --bench million_spans
 //!
 //! Prints a Markdown table (the README's). Loopback only; every phase is bounded in count and
@@ -93,7 +93,7 @@ async fn main() -> ExitCode {
     let mut missing = Vec::new();
     if !site.join("pkg/dashboard.wasm").is_file() {
         missing.push(format!(
-            "the UI bundle in {} (cargo leptos build --release --frontend-only --precompress)",
+            "the UI bundle in {} (cargo run --release -p apiary-ui-build)",
             site.display()
         ));
     }

@@ -56,7 +56,7 @@ pub fn use_ui() -> Ui {
 
 /// Loads the bundle and hydrates. (Leptos' `HydrationScripts` would ask for `<name>_bg.wasm`
 /// unless the server was compiled by cargo-leptos; ours is compiled by plain `cargo build`, and
-/// cargo-leptos names the file `<name>.wasm`.)
+/// apiary-ui-build, like cargo-leptos, names the file `<name>.wasm`.)
 fn hydration_script(pkg: &str) -> String {
     format!(
         "import('/{pkg}/dashboard.js').then(m => m.default({{module_or_path: '/{pkg}/dashboard.wasm'}}).then(() => m.hydrate()));"

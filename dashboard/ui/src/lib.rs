@@ -1,5 +1,5 @@
 //! The Apiary dashboard UI: Leptos pages rendered by the dashboard server (feature `ssr`) and
-//! hydrated in the browser (feature `hydrate`, built to wasm by cargo-leptos), kept live by the
+//! hydrated in the browser (feature `hydrate`, built to wasm by `apiary-ui-build`), kept live by the
 //! server's `/api/events` stream.
 //!
 //! # Layout

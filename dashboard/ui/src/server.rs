@@ -21,7 +21,7 @@ use tower_http::services::ServeFile;
 
 use crate::app::{App, shell};
 
-/// The name cargo-leptos gives the bundle (`[workspace.metadata.leptos] output-name`).
+/// The name apiary-ui-build (and cargo-leptos) gives the bundle (`[workspace.metadata.leptos] output-name`).
 pub const OUTPUT_NAME: &str = "dashboard";
 
 /// The dashboard API as the pages read it while rendering on the server.
@@ -40,7 +40,7 @@ pub struct Backend(pub Arc<dyn ApiSource>);
 /// Where the UI's static files are, and whether they are there.
 #[derive(Debug, Clone)]
 pub struct Site {
-    /// cargo-leptos' `site-root`: holds `pkg/dashboard.{js,wasm,css}` and the public assets.
+    /// `[[workspace.metadata.leptos]]` `site-root`: holds `pkg/dashboard.{js,wasm,css}` and the public assets.
     pub root: PathBuf,
 }
 
@@ -49,7 +49,7 @@ impl Site {
         Self { root: root.into() }
     }
 
-    /// True when the hydration bundle has been built (`cargo leptos build`). Without it the
+    /// True when the hydration bundle has been built (`cargo run --release -p apiary-ui-build`). Without it the
     /// pages still render on the server, but do not update live.
     pub fn has_bundle(&self) -> bool {
         self.root
@@ -98,7 +98,7 @@ fn plain_name(name: &str) -> bool {
 }
 
 /// A bundle file through tower-http's `ServeFile`: the `.br` or `.gz` sibling that
-/// `cargo leptos build --release --precompress` writes is sent when the browser accepts it
+/// apiary-ui-build writes is sent when the browser accepts it
 /// (the 1.6 MB wasm goes out as about a quarter of that), `Last-Modified` answers a
 /// revalidation with 304, and the content type comes from the name.
 async fn serve_file(path: PathBuf, name: &str, req: Request) -> Response {
@@ -123,7 +123,7 @@ async fn serve_file(path: PathBuf, name: &str, req: Request) -> Response {
 
 fn apiary_style_not_found(name: &str) -> Response {
     let body = serde_json::json!({"error": {"code": "not_found", "message": format!(
-        "no UI file '{}' (is the bundle built? run `cargo leptos build --release --frontend-only`)",
+        "no UI file '{}' (is the bundle built? run `cargo run --release -p apiary-ui-build`)",
         name.chars().take(64).collect::<String>()
     )}});
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()

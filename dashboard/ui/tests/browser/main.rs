@@ -6,7 +6,7 @@
 //! Drills page. Screenshots of every page go to `artifacts/browser/` (or `APIARY_ARTIFACTS`).
 //!
 //! Needs the workspace binaries (`cargo build --workspace --bins`), the UI bundle
-//! (`cargo leptos build --release --frontend-only`), `chromium` and `chromedriver`; so it is
+//! (`cargo run --release -p apiary-ui-build`), `chromium` and `chromedriver`; so it is
 //! ignored by default and `scripts/test.sh` runs it with `--ignored`.
 
 mod stack;
@@ -36,7 +36,7 @@ fn site_root() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target/site"));
     assert!(
         root.join("pkg/dashboard.wasm").is_file(),
-        "no UI bundle in {}: run `cargo leptos build --release --frontend-only`",
+        "no UI bundle in {}: run `cargo run --release -p apiary-ui-build`",
         root.display()
     );
     root
