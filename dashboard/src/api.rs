@@ -1,6 +1,6 @@
 //! The dashboard's JSON API (see `GET /api/openapi.json`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +14,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
-use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_stream::wrappers::WatchStream;
 
-use crate::model::{AttrValue, Attrs, SpanKind, StoredLog, StoredSpan, hex, parse_trace_id};
+use dashboard_api::{
+    Attributes, LogRecord, Snapshot as SnapshotView, Span, SpanEvent, TraceDetail, TraceSummary,
+};
+
+use crate::model::{AttrValue, Attrs, StoredLog, StoredSpan, hex, parse_trace_id};
 use crate::monitor::Snapshot;
 use crate::store::{SpanStore, Store};
 
@@ -92,34 +95,19 @@ fn nonempty<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
     q.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-#[derive(Debug, Serialize)]
-struct SpanView {
-    trace_id: String,
-    span_id: String,
-    parent_span_id: Option<String>,
-    service: String,
-    name: String,
-    kind: SpanKind,
-    start_unix_nano: u64,
-    end_unix_nano: u64,
-    duration_ms: f64,
-    error: bool,
-    status_message: Option<String>,
-    attributes: BTreeMap<String, AttrValue>,
-    events: Vec<EventView>,
-}
-
-#[derive(Debug, Serialize)]
-struct EventView {
-    time_unix_nano: u64,
-    name: String,
-    attributes: BTreeMap<String, AttrValue>,
-}
-
-fn attrs(a: &Attrs) -> BTreeMap<String, AttrValue> {
+fn attrs(a: &Attrs) -> Attributes {
     a.decode()
         .into_iter()
-        .map(|a| (a.key.to_string(), a.value))
+        .map(|a| {
+            let value = match a.value {
+                AttrValue::Str(s) => serde_json::Value::from(&*s),
+                AttrValue::Int(i) => serde_json::Value::from(i),
+                // A non-finite double has no JSON number: it is shown as null.
+                AttrValue::Double(d) => serde_json::Value::from(d),
+                AttrValue::Bool(b) => serde_json::Value::from(b),
+            };
+            (a.key.to_string(), value)
+        })
         .collect()
 }
 
@@ -127,75 +115,46 @@ fn ms(nanos: u64) -> f64 {
     (nanos as f64 / 1e4).round() / 100.0
 }
 
-impl SpanView {
-    /// A held span as the API shows it (its names are resolved in the store that holds it).
-    fn new(store: &SpanStore, s: &StoredSpan) -> Self {
-        Self {
-            trace_id: hex(&s.trace_id),
-            span_id: hex(&s.span_id),
-            parent_span_id: s.parent_span_id.map(|p| hex(&p)),
-            service: store.name(s.service).to_owned(),
-            name: store.name(s.name).to_owned(),
-            kind: s.kind,
-            start_unix_nano: s.start_unix_nano,
-            end_unix_nano: s.end_unix_nano,
-            duration_ms: ms(s.duration_nanos()),
-            error: s.error,
-            status_message: s.status_message().map(str::to_owned),
-            attributes: attrs(&s.attributes),
-            events: s
-                .events()
-                .iter()
-                .map(|e| EventView {
-                    time_unix_nano: e.time_unix_nano,
-                    name: e.name.to_string(),
-                    attributes: attrs(&e.attributes),
-                })
-                .collect(),
-        }
+/// A held span as the API shows it (its names are resolved in the store that holds it).
+fn span_view(store: &SpanStore, s: &StoredSpan) -> Span {
+    Span {
+        trace_id: hex(&s.trace_id),
+        span_id: hex(&s.span_id),
+        parent_span_id: s.parent_span_id.map(|p| hex(&p)),
+        service: store.name(s.service).to_owned(),
+        name: store.name(s.name).to_owned(),
+        kind: s.kind,
+        start_unix_nano: s.start_unix_nano,
+        end_unix_nano: s.end_unix_nano,
+        duration_ms: ms(s.duration_nanos()),
+        error: s.error,
+        status_message: s.status_message().map(str::to_owned),
+        attributes: attrs(&s.attributes),
+        events: s
+            .events()
+            .iter()
+            .map(|e| SpanEvent {
+                time_unix_nano: e.time_unix_nano,
+                name: e.name.to_string(),
+                attributes: attrs(&e.attributes),
+            })
+            .collect(),
     }
 }
 
-#[derive(Debug, Serialize)]
-struct LogView {
-    /// Arrival number in the store: `?after=` this returns only what arrived later.
-    seq: u64,
-    time_unix_nano: u64,
-    severity_number: i32,
-    severity_text: String,
-    body: String,
-    service: String,
-    trace_id: Option<String>,
-    span_id: Option<String>,
-    attributes: BTreeMap<String, AttrValue>,
-}
-
-impl From<(u64, &StoredLog)> for LogView {
-    fn from((seq, l): (u64, &StoredLog)) -> Self {
-        Self {
-            seq,
-            time_unix_nano: l.time_unix_nano,
-            severity_number: l.severity_number,
-            severity_text: l.severity_text.to_string(),
-            body: l.body.to_string(),
-            service: l.service.to_string(),
-            trace_id: l.trace_id.map(|t| hex(&t)),
-            span_id: l.span_id.map(|s| hex(&s)),
-            attributes: attrs(&l.attributes),
-        }
+/// A held log record, with its arrival number (`?after=` that returns only later ones).
+fn log_view((seq, l): (u64, &StoredLog)) -> LogRecord {
+    LogRecord {
+        seq,
+        time_unix_nano: l.time_unix_nano,
+        severity_number: l.severity_number,
+        severity_text: l.severity_text.to_string(),
+        body: l.body.to_string(),
+        service: l.service.to_string(),
+        trace_id: l.trace_id.map(|t| hex(&t)),
+        span_id: l.span_id.map(|s| hex(&s)),
+        attributes: attrs(&l.attributes),
     }
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct TraceSummary {
-    pub trace_id: String,
-    pub root_service: String,
-    pub root_name: String,
-    pub start_unix_nano: u64,
-    pub duration_ms: f64,
-    pub span_count: usize,
-    pub error: bool,
-    pub services: Vec<String>,
 }
 
 fn summarize(store: &SpanStore, spans: &[&StoredSpan]) -> Option<TraceSummary> {
@@ -301,21 +260,23 @@ async fn trace(State(s): State<ApiState>, Path(raw): Path<String>) -> Result<Res
         (
             summary,
             held.into_iter()
-                .map(|span| SpanView::new(&store, span))
+                .map(|span| span_view(&store, span))
                 .collect::<Vec<_>>(),
         )
     };
     spans.sort_by_key(|s| s.start_unix_nano);
-    let logs: Vec<LogView> = s
+    let logs: Vec<LogRecord> = s
         .store
         .logs
         .read()
-        .map(|l| l.of_trace(&id).into_iter().map(LogView::from).collect())
+        .map(|l| l.of_trace(&id).into_iter().map(log_view).collect())
         .unwrap_or_default();
-    Ok(
-        Json(serde_json::json!({ "summary": summary, "spans": spans, "logs": logs }))
-            .into_response(),
-    )
+    Ok(Json(TraceDetail {
+        summary,
+        spans,
+        logs,
+    })
+    .into_response())
 }
 
 fn min_severity(raw: &str) -> Result<i32, ApiError> {
@@ -334,7 +295,7 @@ fn min_severity(raw: &str) -> Result<i32, ApiError> {
     })
 }
 
-async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogView>>, ApiError> {
+async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogRecord>>, ApiError> {
     let q = params(p)?;
     let min = nonempty(&q, "severity")
         .map(min_severity)
@@ -376,14 +337,14 @@ async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogView>>
             .filter(|(_, l)| service.is_none_or(|svc| *l.service == *svc))
             .filter(matches)
             .take(limit)
-            .map(LogView::from)
+            .map(log_view)
             .collect(),
         (None, service) => store
             .newest(service)
             .take_while(is_new)
             .filter(matches)
             .take(limit)
-            .map(LogView::from)
+            .map(log_view)
             .collect(),
     };
     Ok(Json(out))
@@ -423,18 +384,17 @@ async fn store_stats(State(s): State<ApiState>) -> Response {
 
 /// A snapshot as the event stream sends it (and `GET /api/snapshot` answers): with the
 /// dashboard's own warning when it runs unsecured.
-pub fn snapshot_value(snap: &Snapshot, warning: Option<&str>) -> serde_json::Value {
-    let mut value = serde_json::to_value(snap).unwrap_or_default();
-    if let Some(w) = warning {
-        value["warning"] = serde_json::Value::from(w);
+pub fn snapshot_view(snap: &Snapshot, warning: Option<&str>) -> SnapshotView {
+    SnapshotView {
+        warning: warning.map(str::to_owned),
+        ..snap.view.clone()
     }
-    value
 }
 
 /// The current snapshot once: what the UI renders its first paint from.
 async fn snapshot(State(s): State<ApiState>) -> Response {
     let snap = s.snapshots.borrow().clone();
-    Json(snapshot_value(&snap, s.unsecured_warning)).into_response()
+    Json(snapshot_view(&snap, s.unsecured_warning)).into_response()
 }
 
 /// Server-sent events: a `snapshot` event whenever the monitor publishes one (every scrape).
@@ -458,8 +418,8 @@ async fn events(State(s): State<ApiState>) -> Response {
     let stream = WatchStream::new(s.snapshots.clone()).map(move |snap| {
         // The slot lives as long as the stream: it is given back when the client leaves.
         let _slot = &slot;
-        let value = snapshot_value(&snap, warning);
-        Ok::<_, Infallible>(Event::default().event("snapshot").data(value.to_string()))
+        let data = serde_json::to_string(&snapshot_view(&snap, warning)).unwrap_or_default();
+        Ok::<_, Infallible>(Event::default().event("snapshot").data(data))
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

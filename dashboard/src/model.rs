@@ -323,29 +323,8 @@ impl Attrs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SpanKind {
-    Unspecified,
-    Internal,
-    Server,
-    Client,
-    Producer,
-    Consumer,
-}
-
-impl SpanKind {
-    pub fn from_proto(kind: i32) -> Self {
-        match kind {
-            1 => SpanKind::Internal,
-            2 => SpanKind::Server,
-            3 => SpanKind::Client,
-            4 => SpanKind::Producer,
-            5 => SpanKind::Consumer,
-            _ => SpanKind::Unspecified,
-        }
-    }
-}
+/// OTLP's span kinds, as the API names them.
+pub use dashboard_api::SpanKind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanEvent {

@@ -9,9 +9,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::watch;
 
+pub use dashboard_api::{
+    Business, Edge, FaultWindow, Health, Latency, Node, RouteView, SeriesPoint, ServiceDetail,
+    ServiceView, Source, StoreStats, Topology,
+};
+
 use crate::model::SpanKind;
-use crate::red::{self, Delta, Interval, Latency, Scraped};
-use crate::store::{Store, StoreStats};
+use crate::red::{self, Delta, Interval, Scraped};
+use crate::store::Store;
 
 /// 15 minutes of one-second points.
 pub const SERIES_LEN: usize = 900;
@@ -53,131 +58,11 @@ impl Default for Thresholds {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    Up,
-    Degraded,
-    Down,
-    Unknown,
-}
-
 /// A service to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub name: String,
     pub base_url: String,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ServiceView {
-    pub name: String,
-    pub health: Health,
-    /// Why the health is what it is (`not ready: catalog`, `error rate 12% >= 5%`…).
-    pub reason: Option<String>,
-    pub rps: f64,
-    pub error_rate: f64,
-    pub latency_ms: Latency,
-    /// Unix milliseconds of the last scrape, probe answer or span.
-    pub last_seen: Option<u64>,
-    /// `metrics` (scraped) or `spans` (derived from server spans).
-    pub source: &'static str,
-    /// Requests/s of each of the last 60 one-second points, oldest first (the UI's sparkline).
-    pub recent_rps: Vec<f64>,
-    /// Resident memory in MiB (`process_resident_memory_bytes`), when exported.
-    pub memory_mib: Option<f64>,
-    /// Restarts seen since the dashboard started watching (`process_start_time_seconds`
-    /// changed between two scrapes).
-    pub restarts: u32,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RouteView {
-    pub route: String,
-    pub rps: f64,
-    pub error_rate: f64,
-    pub latency_ms: Latency,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SeriesPoint {
-    /// Unix milliseconds.
-    pub t: u64,
-    pub rps: f64,
-    pub error_rate: f64,
-    pub latency_ms: Latency,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ServiceDetail {
-    #[serde(flatten)]
-    pub summary: ServiceView,
-    /// Each route's RED now (last 5 s).
-    pub routes: Vec<RouteView>,
-    /// One point a second for up to 15 minutes.
-    pub series: Vec<SeriesPoint>,
-    /// The same, per route (`GET /route`); a route absent in a second has no point for it.
-    pub route_series: BTreeMap<String, Vec<SeriesPoint>>,
-    pub upstream: Vec<String>,
-    pub downstream: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Edge {
-    pub from: String,
-    pub to: String,
-    pub rps: f64,
-    pub error_rate: f64,
-    pub p95_ms: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Node {
-    pub name: String,
-    pub health: Health,
-}
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Topology {
-    pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
-}
-
-/// Shop KPIs over the last minute, from the services' `shop_*` counters.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Business {
-    pub window_seconds: f64,
-    pub orders_per_min: f64,
-    pub orders_failed_per_min: f64,
-    /// Minor units per minute, by currency.
-    pub revenue_per_min: BTreeMap<String, f64>,
-    /// Minor units, by currency.
-    pub average_order_value: BTreeMap<String, f64>,
-    /// Completed checkouts / started checkouts (None before any start).
-    pub conversion: Option<f64>,
-    pub cart_additions_per_min: f64,
-    pub checkouts_started_per_min: f64,
-    pub checkouts_completed_per_min: f64,
-    pub payment_failures_per_min: BTreeMap<String, f64>,
-    pub stockouts_per_min: f64,
-    /// Product pages shown (`shop_product_views_total`): the top of the funnel.
-    pub product_views_per_min: f64,
-    /// Carts lost with the cart store (`shop_carts_lost_total`).
-    pub carts_lost_per_min: f64,
-}
-
-/// An interval during which a fault or a drill was active; `end` is None while it still is.
-/// The control plane records them ([`Annotations`]); the UI shades them on every time-series
-/// chart and shows a banner for the active ones.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct FaultWindow {
-    /// `fault` or `drill`.
-    pub kind: String,
-    pub name: String,
-    pub service: Option<String>,
-    /// Unix milliseconds.
-    pub start: u64,
-    pub end: Option<u64>,
 }
 
 /// Fault and drill windows, written by the control plane and read by every snapshot. Only
@@ -265,29 +150,31 @@ impl Annotations {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// What the monitor publishes every scrape: the API's snapshot (what the event stream sends)
+/// and each service's detail (what `/api/services/{name}` answers). It reads as the API's
+/// snapshot (`snap.services`, `snap.business`, ...).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    /// Unix milliseconds.
-    pub at: u64,
-    pub services: Vec<ServiceView>,
-    pub business: Business,
-    pub topology: Topology,
-    pub store: StoreStats,
-    /// Fault and drill intervals of the last 15 minutes (see [`FaultWindow`]).
-    pub faults: Vec<FaultWindow>,
-    #[serde(skip)]
+    pub view: dashboard_api::Snapshot,
     pub details: BTreeMap<String, ServiceDetail>,
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = dashboard_api::Snapshot;
+
+    fn deref(&self) -> &Self::Target {
+        &self.view
+    }
 }
 
 impl Snapshot {
     pub fn empty(store: StoreStats) -> Self {
         Self {
-            at: now_ms(),
-            services: Vec::new(),
-            business: Business::default(),
-            topology: Topology::default(),
-            store,
-            faults: Vec::new(),
+            view: dashboard_api::Snapshot {
+                at: now_ms(),
+                store,
+                ..dashboard_api::Snapshot::default()
+            },
             details: BTreeMap::new(),
         }
     }
@@ -323,7 +210,7 @@ impl Point {
                 t: t_ms,
                 rps,
                 error_rate,
-                latency_ms: Latency::of(d),
+                latency_ms: red::latency(d),
             }
         };
         let view = view_of(&interval.total);
@@ -568,7 +455,7 @@ pub async fn run(
             }
         }
         let mut snapshot = build(&watched, &store, &mut graph, &thresholds, t_ms);
-        snapshot.faults = annotations.recent(t_ms);
+        snapshot.view.faults = annotations.recent(t_ms);
         if tx.send(Arc::new(snapshot)).is_err() {
             return;
         }
@@ -661,7 +548,12 @@ fn span_red(
     } else {
         0.0
     };
-    Some((rps, err, Latency::of_samples(durations), last / 1_000_000))
+    Some((
+        rps,
+        err,
+        red::latency_of_samples(durations),
+        last / 1_000_000,
+    ))
 }
 
 fn build(
@@ -679,14 +571,14 @@ fn build(
     for w in watched {
         let (now, secs) = window(&w.points, WINDOW_POINTS);
         let (mut rps, mut error_rate) = rate(&now.total, secs);
-        let mut latency = Latency::of(&now.total);
-        let mut source = "metrics";
+        let mut latency = red::latency(&now.total);
+        let mut source = Source::Metrics;
         let mut last_seen = w.last_seen;
         if !w.metrics_ok
             && let Some((r, e, l, seen)) =
                 span_red(store, &w.target.name, since, SPAN_WINDOW.as_secs_f64())
         {
-            (rps, error_rate, latency, source) = (r, e, l, "spans");
+            (rps, error_rate, latency, source) = (r, e, l, Source::Spans);
             last_seen = last_seen.max(Some(seen));
         }
         let restarted = w.last_restart.map(|at| Restarted {
@@ -734,7 +626,7 @@ fn build(
                     route: route.clone(),
                     rps,
                     error_rate,
-                    latency_ms: Latency::of(d),
+                    latency_ms: red::latency(d),
                 }
             })
             .collect();
@@ -772,12 +664,15 @@ fn build(
         }
     }
     Snapshot {
-        at: t_ms,
-        services,
-        business: business(&business_window.business, business_secs),
-        topology,
-        store: store.stats(),
-        faults: Vec::new(),
+        view: dashboard_api::Snapshot {
+            at: t_ms,
+            services,
+            business: business(&business_window.business, business_secs),
+            topology,
+            store: store.stats(),
+            faults: Vec::new(),
+            warning: None,
+        },
         details,
     }
 }
@@ -933,7 +828,7 @@ fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
             } else {
                 0.0
             },
-            p95_ms: Latency::of_samples(acc.durations).p95,
+            p95_ms: red::latency_of_samples(acc.durations).p95,
         })
         .collect();
     (edges, seen.into_iter().collect())

@@ -1,6 +1,61 @@
 //! `GET /api/openapi.json`: the API's OpenAPI 3.1 description.
 
+use dashboard_api::{
+    Business, Drills, LogRecord, Report, Runs, ServiceDetail, ServiceView, Snapshot, StoreStats,
+    Topology, TraceDetail, TraceSummary,
+};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+
+/// Adds `T`'s schema, and the schemas it refers to, to the document's components.
+fn add_schema<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
+}
+
+/// The answer of every `GET` that returns one of the API types: `(path, schema)`, where the
+/// schema is a `$ref` to the type or an array of it.
+fn answers() -> Vec<(&'static str, Value)> {
+    let one = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let many = |name: &str| json!({ "type": "array", "items": one(name) });
+    vec![
+        ("/api/services", many("ServiceView")),
+        ("/api/services/{name}", one("ServiceDetail")),
+        ("/api/traces", many("TraceSummary")),
+        ("/api/traces/{trace_id}", one("TraceDetail")),
+        ("/api/logs", many("LogRecord")),
+        ("/api/topology", one("Topology")),
+        ("/api/business", one("Business")),
+        ("/api/store", one("StoreStats")),
+        ("/api/snapshot", one("Snapshot")),
+        ("/api/drills", one("Drills")),
+        ("/api/drills/runs", one("Runs")),
+        ("/api/drills/runs/{id}", one("Report")),
+    ]
+}
+
+/// The API types' JSON Schemas, from their one definition in `dashboard-api`.
+fn type_schemas() -> serde_json::Map<String, Value> {
+    let mut schemas = Vec::new();
+    add_schema::<ServiceView>(&mut schemas);
+    add_schema::<ServiceDetail>(&mut schemas);
+    add_schema::<TraceSummary>(&mut schemas);
+    add_schema::<TraceDetail>(&mut schemas);
+    add_schema::<LogRecord>(&mut schemas);
+    add_schema::<Topology>(&mut schemas);
+    add_schema::<Business>(&mut schemas);
+    add_schema::<StoreStats>(&mut schemas);
+    add_schema::<Snapshot>(&mut schemas);
+    add_schema::<Drills>(&mut schemas);
+    add_schema::<Runs>(&mut schemas);
+    add_schema::<Report>(&mut schemas);
+    schemas
+        .into_iter()
+        .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or_default()))
+        .collect()
+}
 
 fn param(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
@@ -180,5 +235,17 @@ pub fn document() -> Value {
     );
     load["post"]["parameters"] = path_param("action");
     paths.insert("/api/load/{action}".into(), load);
+    for (path, schema) in answers() {
+        if let Some(ok) = doc["paths"][path]["get"]["responses"]["200"].as_object_mut() {
+            ok.insert("description".into(), "OK".into());
+            ok.insert(
+                "content".into(),
+                json!({ "application/json": { "schema": schema } }),
+            );
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(type_schemas());
+    }
     doc
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use dashboard_api::Latency;
 
 /// The server-duration histogram every Apiary service exports.
 pub const SERVER_HISTOGRAM: &str = "http_server_request_duration_seconds";
@@ -286,43 +286,34 @@ pub fn interval(now: &Scraped, before: &Scraped) -> Interval {
     out
 }
 
-/// p50/p95/p99 in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Latency {
-    pub p50: Option<f64>,
-    pub p95: Option<f64>,
-    pub p99: Option<f64>,
+/// p50/p95/p99 in milliseconds of a histogram delta.
+pub fn latency(delta: &Delta) -> Latency {
+    let ms = |q| {
+        delta
+            .quantile(q)
+            .map(|s| (s * 1000.0 * 100.0).round() / 100.0)
+    };
+    Latency {
+        p50: ms(0.5),
+        p95: ms(0.95),
+        p99: ms(0.99),
+    }
 }
 
-impl Latency {
-    pub fn of(delta: &Delta) -> Self {
-        let ms = |q| {
-            delta
-                .quantile(q)
-                .map(|s| (s * 1000.0 * 100.0).round() / 100.0)
-        };
-        Self {
-            p50: ms(0.5),
-            p95: ms(0.95),
-            p99: ms(0.99),
-        }
+/// The same from raw durations (milliseconds), for services known only by their spans.
+pub fn latency_of_samples(mut ms: Vec<f64>) -> Latency {
+    if ms.is_empty() {
+        return Latency::default();
     }
-
-    /// From raw durations (milliseconds), for services known only by their spans.
-    pub fn of_samples(mut ms: Vec<f64>) -> Self {
-        if ms.is_empty() {
-            return Self::default();
-        }
-        ms.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            let idx = ((q * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1;
-            Some((ms[idx] * 100.0).round() / 100.0)
-        };
-        Self {
-            p50: at(0.5),
-            p95: at(0.95),
-            p99: at(0.99),
-        }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let idx = ((q * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1;
+        Some((ms[idx] * 100.0).round() / 100.0)
+    };
+    Latency {
+        p50: at(0.5),
+        p95: at(0.95),
+        p99: at(0.99),
     }
 }
 
@@ -404,9 +395,9 @@ shop_orders_placed_total 10
 
     #[test]
     fn sample_quantiles_use_nearest_rank() {
-        let l = Latency::of_samples((1..=100).map(f64::from).collect());
+        let l = latency_of_samples((1..=100).map(f64::from).collect());
         assert_eq!((l.p50, l.p95, l.p99), (Some(50.0), Some(95.0), Some(99.0)));
-        assert_eq!(Latency::of_samples(vec![]), Latency::default());
+        assert_eq!(latency_of_samples(vec![]), Latency::default());
     }
 
     #[test]

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
-
 use rustc_hash::FxHashMap;
 
 use crate::model::{MetricPoint, Name, ReceivedSpan, StoredLog, StoredSpan, TraceId};
@@ -71,32 +69,7 @@ pub struct Counters {
 }
 
 /// What `/api/store` reports.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct StoreStats {
-    pub spans: usize,
-    pub logs: usize,
-    pub metric_points: usize,
-    pub traces: usize,
-    pub max_spans: usize,
-    pub max_logs: usize,
-    pub max_metric_points: usize,
-    /// Bytes held by spans and log records (approximate), and their budgets.
-    pub span_bytes: usize,
-    pub log_bytes: usize,
-    pub max_span_bytes: usize,
-    pub max_log_bytes: usize,
-    pub spans_received: u64,
-    pub spans_evicted: u64,
-    pub spans_refused: u64,
-    pub logs_received: u64,
-    pub logs_evicted: u64,
-    pub logs_refused: u64,
-    pub points_received: u64,
-    pub points_evicted: u64,
-    pub points_refused: u64,
-    pub attributes_dropped: u64,
-    pub values_truncated: u64,
-}
+pub use dashboard_api::StoreStats;
 
 /// What an item holds in memory, approximately: its own size, what it owns on the heap, and
 /// its share of the indexes. The byte budget is kept in these units.

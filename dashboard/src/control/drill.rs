@@ -130,28 +130,7 @@ pub struct Condition {
 }
 
 /// A signal's value now.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Reading {
-    Health(Health),
-    Number(f64),
-}
-
-impl std::fmt::Display for Reading {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reading::Health(h) => write!(
-                f,
-                "{}",
-                serde_json::to_value(h)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            ),
-            Reading::Number(n) => write!(f, "{n}"),
-        }
-    }
-}
+pub use dashboard_api::Reading;
 
 impl Condition {
     /// `payment p95_ms above 500`, for reports.

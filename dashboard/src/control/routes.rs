@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use dashboard_api::{DrillInfo, Drills, RunInfo, Runs};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -169,21 +170,23 @@ async fn audit(State(c): Shared, Query(q): Query<HashMap<String, String>>) -> Re
 }
 
 async fn list_drills(State(c): Shared) -> Response {
-    let drills: Vec<Value> = c
+    let drills = c
         .drills()
         .into_values()
-        .map(|l| {
-            json!({
-                "name": l.name,
-                "title": l.drill.as_ref().map(|d| d.title.clone()),
-                "summary": l.drill.as_ref().map(|d| d.summary.clone()),
-                "max_duration_s": l.drill.as_ref().map(|d| d.max_duration_s),
-                "symptom": l.drill.as_ref().map(|d| d.symptom.condition.describe()),
-                "problems": l.problems,
-            })
+        .map(|l| DrillInfo {
+            title: l.drill.as_ref().map(|d| d.title.clone()),
+            summary: l.drill.as_ref().map(|d| d.summary.clone()),
+            max_duration_s: l.drill.as_ref().map(|d| d.max_duration_s),
+            symptom: l.drill.as_ref().map(|d| d.symptom.condition.describe()),
+            name: l.name,
+            problems: l.problems,
         })
         .collect();
-    axum::Json(json!({"drills": drills, "dir": c.drills_dir.display().to_string()})).into_response()
+    axum::Json(Drills {
+        drills,
+        dir: c.drills_dir.display().to_string(),
+    })
+    .into_response()
 }
 
 async fn get_drill(State(c): Shared, Path(name): Path<String>) -> Response {
@@ -342,20 +345,12 @@ async fn list_runs(State(c): Shared, Query(q): Query<HashMap<String, String>>) -
             );
         }
     };
-    let runs: Vec<Value> = newest_runs(&c, limit)
+    let runs = newest_runs(&c, limit)
         .await
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "drill": r.drill, "title": r.title, "verdict": r.verdict,
-                "started_at": r.started_at, "ended_at": r.ended_at,
-                "time_to_detect_ms": r.time_to_detect_ms,
-                "time_to_recover_ms": r.time_to_recover_ms,
-                "reasons": r.reasons,
-            })
-        })
+        .iter()
+        .map(RunInfo::from)
         .collect();
-    axum::Json(json!({"runs": runs})).into_response()
+    axum::Json(Runs { runs }).into_response()
 }
 
 /// One run: live while it runs, else its report file (read alone, not found by listing).

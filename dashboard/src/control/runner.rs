@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use apiary_faults::FaultSpec;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::watch;
 
 use super::drill::{Condition, Drill, Reading, ScheduledFault, Signal};
@@ -17,74 +17,7 @@ use crate::monitor::{FaultWindow, Health, Snapshot, now_ms};
 /// How often the runner looks at the dashboard's snapshot.
 const TICK: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Running,
-    Passed,
-    Failed,
-    Aborted,
-    Stopped,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Event {
-    /// Milliseconds since the run began.
-    pub t_ms: u64,
-    pub event: String,
-}
-
-/// One scheduled fault as it happened.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct FaultOutcome {
-    pub label: String,
-    /// The service whose health is watched for this fault.
-    pub watched: Option<String>,
-    pub fault_id: Option<String>,
-    /// Milliseconds since the run began.
-    pub on_ms: Option<u64>,
-    pub off_ms: Option<u64>,
-    /// Fault on -> the watched service's health not `up` on the dashboard.
-    pub time_to_detect_ms: Option<u64>,
-    /// Fault off -> healthy again.
-    pub time_to_recover_ms: Option<u64>,
-}
-
-/// SLI values in one phase (worst seen during the fault, last seen otherwise).
-pub type Slis = std::collections::BTreeMap<String, Reading>;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Report {
-    pub id: String,
-    pub drill: String,
-    pub title: String,
-    pub verdict: Verdict,
-    /// Why it failed (empty when passed).
-    pub reasons: Vec<String>,
-    pub time_scale: f64,
-    /// Unix milliseconds.
-    pub started_at: u64,
-    pub ended_at: Option<u64>,
-    pub symptom: String,
-    /// First fault on -> the symptom shown by the dashboard.
-    pub time_to_detect_ms: Option<u64>,
-    /// Last fault off -> the symptom's service healthy again.
-    pub time_to_recover_ms: Option<u64>,
-    pub faults: Vec<FaultOutcome>,
-    pub slis: Phases,
-    pub timeline: Vec<Event>,
-    pub narrative: String,
-    /// Faults disabled in the services (`APIARY_FAULTS=off`) are not known here; a drill whose
-    /// symptom never appears fails, whatever the reason.
-    pub game_day_seed: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Phases {
-    pub before: Slis,
-    pub during: Slis,
-    pub after: Slis,
-}
+pub use dashboard_api::{Event, FaultOutcome, Phases, Report, Slis, Verdict};
 
 /// The SLIs a report records: the symptom's service RED and health, and the shop's KPIs.
 fn sli_conditions(drill: &Drill) -> Vec<(String, Condition)> {

@@ -194,6 +194,38 @@ async fn the_api_documents_itself_and_streams_snapshots() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} undocumented");
     }
+    // Every answer that is one of the API types names its schema, and the schema is there.
+    for path in [
+        "/api/services",
+        "/api/services/{name}",
+        "/api/traces/{trace_id}",
+        "/api/snapshot",
+        "/api/drills/runs/{id}",
+    ] {
+        let schema =
+            &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        let reference = schema["$ref"]
+            .as_str()
+            .or_else(|| schema["items"]["$ref"].as_str())
+            .unwrap_or_else(|| panic!("{path}: no schema in {schema}"));
+        let name = reference.trim_start_matches("#/components/schemas/");
+        let component = &doc["components"]["schemas"][name];
+        assert!(
+            component["properties"].is_object() || component["allOf"].is_array(),
+            "{path}: {name} has no schema: {component}"
+        );
+    }
+    assert!(
+        doc["components"]["schemas"]["ServiceView"]["properties"]["carts_lost_per_min"].is_null()
+            && doc["components"]["schemas"]["Business"]["properties"]["carts_lost_per_min"]
+                .is_object(),
+        "the schemas are the shared types'"
+    );
+    // And what the API answers reads as those types.
+    let (_, services) = d.get_json("/api/services").await;
+    serde_json::from_value::<Vec<dashboard_api::ServiceView>>(services).expect("services");
+    let (_, snapshot) = d.get_json("/api/snapshot").await;
+    serde_json::from_value::<dashboard_api::Snapshot>(snapshot).expect("snapshot");
     let mut resp = d
         .http
         .get(format!("{}/api/events", d.api))

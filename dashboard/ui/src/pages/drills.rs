@@ -2,91 +2,14 @@
 //! times, and one run's report (timeline, SLIs before / during / after). Read-only: drills are
 //! started with the control token, from `apiary drill run NAME`.
 
-use std::collections::BTreeMap;
-
+use dashboard_api::{Drills, Phases, Report, RunInfo, Runs, Slis, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use serde::{Deserialize, Serialize};
 
 use crate::api::{Api, encode};
 use crate::components::{EmptyState, ErrorBox};
 use crate::format;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrillInfo {
-    pub name: String,
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    pub symptom: Option<String>,
-    #[serde(default)]
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Drills {
-    pub drills: Vec<DrillInfo>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunInfo {
-    pub id: String,
-    pub drill: String,
-    pub title: String,
-    pub verdict: String,
-    pub started_at: u64,
-    pub time_to_detect_ms: Option<u64>,
-    pub time_to_recover_ms: Option<u64>,
-    #[serde(default)]
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Runs {
-    pub runs: Vec<RunInfo>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub t_ms: u64,
-    pub event: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultOutcome {
-    pub label: String,
-    pub watched: Option<String>,
-    pub time_to_detect_ms: Option<u64>,
-    pub time_to_recover_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct Phases {
-    #[serde(default)]
-    pub before: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub during: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub after: BTreeMap<String, serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub id: String,
-    pub title: String,
-    pub verdict: String,
-    #[serde(default)]
-    pub reasons: Vec<String>,
-    pub symptom: String,
-    pub started_at: u64,
-    pub time_scale: f64,
-    pub time_to_detect_ms: Option<u64>,
-    pub time_to_recover_ms: Option<u64>,
-    pub faults: Vec<FaultOutcome>,
-    pub slis: Phases,
-    pub timeline: Vec<Event>,
-    pub narrative: String,
-}
 
 /// `1.4 s`, or "not seen".
 pub fn seconds(ms: Option<u64>) -> String {
@@ -96,17 +19,17 @@ pub fn seconds(ms: Option<u64>) -> String {
     )
 }
 
-fn verdict_badge(verdict: &str) -> impl IntoView + use<> {
+fn verdict_badge(verdict: Verdict) -> impl IntoView + use<> {
     let (class, icon) = match verdict {
-        "passed" => ("badge h-up", "✓"),
-        "running" => ("badge h-unknown", "…"),
-        "aborted" | "stopped" => ("badge h-degraded", "!"),
-        _ => ("badge h-down", "✕"),
+        Verdict::Passed => ("badge h-up", "✓"),
+        Verdict::Running => ("badge h-unknown", "…"),
+        Verdict::Aborted | Verdict::Stopped => ("badge h-degraded", "!"),
+        Verdict::Failed => ("badge h-down", "✕"),
     };
     view! {
         <span class=class>
             <span class="icon" aria-hidden="true">{icon}</span>
-            <span class="word">{verdict.to_owned()}</span>
+            <span class="word">{verdict.word()}</span>
         </span>
     }
 }
@@ -217,14 +140,14 @@ fn RunTable(runs: Vec<RunInfo>) -> impl IntoView {
                     .map(|r| {
                         let href = format!("/drills/runs/{}", encode(&r.id));
                         view! {
-                            <tr class:error=r.verdict == "failed">
+                            <tr class:error=r.verdict == Verdict::Failed>
                                 <td class="num">{format::clock_ms(r.started_at)}</td>
                                 <td>
                                     <a href=href title=r.reasons.join("; ")>
                                         {r.title.clone()}
                                     </a>
                                 </td>
-                                <td>{verdict_badge(&r.verdict)}</td>
+                                <td>{verdict_badge(r.verdict)}</td>
                                 <td class="n num">{seconds(r.time_to_detect_ms)}</td>
                                 <td class="n num">{seconds(r.time_to_recover_ms)}</td>
                             </tr>
@@ -237,15 +160,7 @@ fn RunTable(runs: Vec<RunInfo>) -> impl IntoView {
 }
 
 fn sli_rows(slis: &Phases) -> Vec<(String, String, String, String)> {
-    let text = |m: &BTreeMap<String, serde_json::Value>, k: &str| {
-        m.get(k).map_or_else(
-            || "—".to_owned(),
-            |v| match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
-        )
-    };
+    let text = |m: &Slis, k: &str| m.get(k).map_or_else(|| "—".to_owned(), ToString::to_string);
     let mut keys: Vec<&String> = slis
         .before
         .keys()
@@ -297,7 +212,7 @@ pub fn RunPage() -> impl IntoView {
 fn ReportView(report: Report) -> impl IntoView {
     let rows = sli_rows(&report.slis);
     view! {
-        <h1 class="page-title">{report.title.clone()} " " {verdict_badge(&report.verdict)}</h1>
+        <h1 class="page-title">{report.title.clone()} " " {verdict_badge(report.verdict)}</h1>
         <ul class="reasons">
             {report.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}
         </ul>
@@ -401,14 +316,15 @@ mod tests {
 
     #[test]
     fn sli_rows_line_up_the_phases() {
+        use dashboard_api::{Health, Reading};
         let slis = Phases {
-            before: [("a".to_owned(), serde_json::json!("up"))].into(),
+            before: [("a".to_owned(), Reading::Health(Health::Up))].into(),
             during: [
-                ("a".to_owned(), serde_json::json!("degraded")),
-                ("b".to_owned(), serde_json::json!(2.5)),
+                ("a".to_owned(), Reading::Health(Health::Degraded)),
+                ("b".to_owned(), Reading::Number(2.5)),
             ]
             .into(),
-            after: BTreeMap::new(),
+            after: Slis::new(),
         };
         assert_eq!(
             sli_rows(&slis),

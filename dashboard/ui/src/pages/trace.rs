@@ -60,7 +60,7 @@ fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
                 " · "
                 <span class="mono">{span.name.clone()}</span>
                 " · "
-                {span.kind.clone()}
+                {span.kind.word()}
                 " · "
                 {format::ms(Some(span.duration_ms))}
                 " · "

@@ -1,0 +1,253 @@
+//! Drills and their reports (`/api/drills`, `/api/drills/runs`, `/api/drills/runs/{id}`, and
+//! the JSON report each run leaves in `.apiary/drills/`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::Health;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Running,
+    Passed,
+    Failed,
+    Aborted,
+    Stopped,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Running => "running",
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Aborted => "aborted",
+            Verdict::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// A signal's value: a health word or a number.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum Reading {
+    Health(Health),
+    Number(f64),
+}
+
+impl std::fmt::Display for Reading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reading::Health(h) => f.write_str(h.word()),
+            Reading::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    /// Milliseconds since the run began.
+    pub t_ms: u64,
+    pub event: String,
+}
+
+/// One scheduled fault as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FaultOutcome {
+    pub label: String,
+    /// The service whose health is watched for this fault.
+    #[serde(default)]
+    pub watched: Option<String>,
+    #[serde(default)]
+    pub fault_id: Option<String>,
+    /// Milliseconds since the run began.
+    #[serde(default)]
+    pub on_ms: Option<u64>,
+    #[serde(default)]
+    pub off_ms: Option<u64>,
+    /// Fault on -> the watched service's health not `up` on the dashboard.
+    #[serde(default)]
+    pub time_to_detect_ms: Option<u64>,
+    /// Fault off -> healthy again.
+    #[serde(default)]
+    pub time_to_recover_ms: Option<u64>,
+}
+
+/// SLI values in one phase (worst seen during the fault, last seen otherwise).
+pub type Slis = BTreeMap<String, Reading>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Phases {
+    pub before: Slis,
+    pub during: Slis,
+    pub after: Slis,
+}
+
+/// A drill run's report: live while it runs, then its JSON file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Report {
+    pub id: String,
+    pub drill: String,
+    pub title: String,
+    pub verdict: Verdict,
+    /// Why it failed (empty when passed).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub time_scale: f64,
+    /// Unix milliseconds.
+    pub started_at: u64,
+    #[serde(default)]
+    pub ended_at: Option<u64>,
+    pub symptom: String,
+    /// First fault on -> the symptom shown by the dashboard.
+    #[serde(default)]
+    pub time_to_detect_ms: Option<u64>,
+    /// Last fault off -> the symptom's service healthy again.
+    #[serde(default)]
+    pub time_to_recover_ms: Option<u64>,
+    #[serde(default)]
+    pub faults: Vec<FaultOutcome>,
+    #[serde(default)]
+    pub slis: Phases,
+    #[serde(default)]
+    pub timeline: Vec<Event>,
+    #[serde(default)]
+    pub narrative: String,
+    /// The seed of a game day's random schedule (None for a drill file's own schedule).
+    #[serde(default)]
+    pub game_day_seed: Option<u64>,
+}
+
+/// One entry of `/api/drills`: a drill file, or why it cannot run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DrillInfo {
+    pub name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub max_duration_s: Option<f64>,
+    /// The symptom the dashboard must show, in words (`payment p95_ms above 500`).
+    #[serde(default)]
+    pub symptom: Option<String>,
+    /// What is wrong with the file (empty when it can run).
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// `/api/drills`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Drills {
+    pub drills: Vec<DrillInfo>,
+    /// The directory the drills were read from.
+    #[serde(default)]
+    pub dir: String,
+}
+
+/// One entry of `/api/drills/runs`: a report's headline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunInfo {
+    pub id: String,
+    pub drill: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub started_at: u64,
+    #[serde(default)]
+    pub ended_at: Option<u64>,
+    #[serde(default)]
+    pub time_to_detect_ms: Option<u64>,
+    #[serde(default)]
+    pub time_to_recover_ms: Option<u64>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+impl From<&Report> for RunInfo {
+    fn from(r: &Report) -> Self {
+        Self {
+            id: r.id.clone(),
+            drill: r.drill.clone(),
+            title: r.title.clone(),
+            verdict: r.verdict,
+            started_at: r.started_at,
+            ended_at: r.ended_at,
+            time_to_detect_ms: r.time_to_detect_ms,
+            time_to_recover_ms: r.time_to_recover_ms,
+            reasons: r.reasons.clone(),
+        }
+    }
+}
+
+/// `/api/drills/runs`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Runs {
+    pub runs: Vec<RunInfo>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_are_words_or_numbers() {
+        let slis: Slis =
+            serde_json::from_str(r#"{"payment.health": "degraded", "shop.conversion": 0.25}"#)
+                .expect("reads");
+        assert_eq!(slis["payment.health"], Reading::Health(Health::Degraded));
+        assert_eq!(slis["shop.conversion"], Reading::Number(0.25));
+        assert_eq!(slis["payment.health"].to_string(), "degraded");
+        assert_eq!(
+            serde_json::to_string(&Reading::Number(3.0)).expect("json"),
+            "3.0"
+        );
+    }
+
+    #[test]
+    fn a_run_headline_is_its_report_s() {
+        let report = Report {
+            id: "r1".into(),
+            drill: "payment-slowdown".into(),
+            title: "Payment slows down".into(),
+            verdict: Verdict::Passed,
+            reasons: vec![],
+            time_scale: 0.25,
+            started_at: 1,
+            ended_at: Some(2),
+            symptom: "payment p95_ms above 500".into(),
+            time_to_detect_ms: Some(1400),
+            time_to_recover_ms: Some(2100),
+            faults: vec![],
+            slis: Phases::default(),
+            timeline: vec![],
+            narrative: String::new(),
+            game_day_seed: None,
+        };
+        let run = RunInfo::from(&report);
+        assert_eq!(run.verdict.word(), "passed");
+        assert_eq!(run.time_to_detect_ms, Some(1400));
+        assert_eq!(
+            serde_json::to_value(&run).expect("json")["verdict"],
+            "passed"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The dashboard API's JSON, defined once: the server (`dashboard`) builds these values, the
+//! UI (`dashboard-ui`, on the server and in the browser's wasm) reads them, and the OpenAPI
+//! document names them. Serde only, so the wasm build links nothing of the server.
+//!
+//! Reading is lenient where the UI can do without a field (`#[serde(default)]`), so a page
+//! served by an older or newer dashboard still renders; writing always writes every field.
+
+mod drills;
+mod snapshot;
+mod traces;
+
+pub use drills::{
+    DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs, Slis, Verdict,
+};
+pub use snapshot::{
+    Business, Edge, FaultWindow, Health, Latency, Node, RouteView, SeriesPoint, ServiceDetail,
+    ServiceView, Snapshot, Source, StoreStats, Topology,
+};
+pub use traces::{Attributes, LogRecord, Span, SpanEvent, SpanKind, TraceDetail, TraceSummary};

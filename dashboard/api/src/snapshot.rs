@@ -1,0 +1,354 @@
+//! What the monitor publishes every scrape: services with their health and RED, each service's
+//! detail, the map, the shop's KPIs, the store's counts and the fault windows
+//! (`/api/services`, `/api/services/{name}`, `/api/topology`, `/api/business`, `/api/store`,
+//! `/api/snapshot` and the `/api/events` stream).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// p50/p95/p99 in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Latency {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// up | degraded | down | unknown (a word the reader does not know reads as unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Up,
+    Degraded,
+    Down,
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl Health {
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Up => "up",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        }
+    }
+
+    /// A shape as well as a colour, so health never rests on colour alone.
+    pub fn icon(self) -> &'static str {
+        match self {
+            Health::Up => "✓",
+            Health::Degraded => "▲",
+            Health::Down => "✕",
+            Health::Unknown => "?",
+        }
+    }
+
+    /// Worst first: the order tiles draw the eye in (down 3, degraded 2, unknown 1, up 0).
+    pub fn severity(self) -> u8 {
+        match self {
+            Health::Down => 3,
+            Health::Degraded => 2,
+            Health::Unknown => 1,
+            Health::Up => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// Where a service's RED comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Its scraped `/metrics`.
+    #[default]
+    Metrics,
+    /// Its server spans (a service with no scrapable metrics).
+    Spans,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceView {
+    pub name: String,
+    #[serde(default)]
+    pub health: Health,
+    /// Why the health is what it is (`not ready: catalog`, `error rate 12% >= 5%`…).
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub rps: f64,
+    #[serde(default)]
+    pub error_rate: f64,
+    #[serde(default)]
+    pub latency_ms: Latency,
+    /// Unix milliseconds of the last scrape, probe answer or span.
+    #[serde(default)]
+    pub last_seen: Option<u64>,
+    #[serde(default)]
+    pub source: Source,
+    /// Requests/s of each of the last 60 one-second points, oldest first (the tile's sparkline).
+    #[serde(default)]
+    pub recent_rps: Vec<f64>,
+    /// Resident memory in MiB (`process_resident_memory_bytes`), when exported.
+    #[serde(default)]
+    pub memory_mib: Option<f64>,
+    /// Restarts seen since the dashboard started watching (`process_start_time_seconds`
+    /// changed between two scrapes).
+    #[serde(default)]
+    pub restarts: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RouteView {
+    pub route: String,
+    #[serde(default)]
+    pub rps: f64,
+    #[serde(default)]
+    pub error_rate: f64,
+    #[serde(default)]
+    pub latency_ms: Latency,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SeriesPoint {
+    /// Unix milliseconds.
+    pub t: u64,
+    #[serde(default)]
+    pub rps: f64,
+    #[serde(default)]
+    pub error_rate: f64,
+    #[serde(default)]
+    pub latency_ms: Latency,
+}
+
+/// `/api/services/{name}`: the summary plus routes, series and neighbours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDetail {
+    #[serde(flatten)]
+    pub summary: ServiceView,
+    /// Each route's RED now (last 5 s).
+    #[serde(default)]
+    pub routes: Vec<RouteView>,
+    /// One point a second for up to 15 minutes.
+    #[serde(default)]
+    pub series: Vec<SeriesPoint>,
+    /// The same, per route (`GET /route`); a route absent in a second has no point for it.
+    #[serde(default)]
+    pub route_series: BTreeMap<String, Vec<SeriesPoint>>,
+    #[serde(default)]
+    pub upstream: Vec<String>,
+    #[serde(default)]
+    pub downstream: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub rps: f64,
+    #[serde(default)]
+    pub error_rate: f64,
+    #[serde(default)]
+    pub p95_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Node {
+    pub name: String,
+    #[serde(default)]
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Topology {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// Shop KPIs over the last minute, from the services' `shop_*` counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Business {
+    pub window_seconds: f64,
+    pub orders_per_min: f64,
+    pub orders_failed_per_min: f64,
+    /// Minor units per minute, by currency.
+    pub revenue_per_min: BTreeMap<String, f64>,
+    /// Minor units, by currency.
+    pub average_order_value: BTreeMap<String, f64>,
+    /// Completed checkouts / started checkouts (None before any start).
+    pub conversion: Option<f64>,
+    pub cart_additions_per_min: f64,
+    pub checkouts_started_per_min: f64,
+    pub checkouts_completed_per_min: f64,
+    pub payment_failures_per_min: BTreeMap<String, f64>,
+    pub stockouts_per_min: f64,
+    /// Product pages shown (`shop_product_views_total`): the top of the funnel.
+    pub product_views_per_min: f64,
+    /// Carts lost with the cart store (`shop_carts_lost_total`).
+    pub carts_lost_per_min: f64,
+}
+
+/// An interval during which a fault or a drill was active; `end` is None while it still is.
+/// The UI shades them on every time-series chart and shows a banner for the active ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FaultWindow {
+    /// `fault` or `drill`.
+    #[serde(default)]
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Unix milliseconds.
+    pub start: u64,
+    #[serde(default)]
+    pub end: Option<u64>,
+}
+
+/// `/api/store`: what the bounded store holds, its budgets, and what passed through it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct StoreStats {
+    pub spans: usize,
+    pub logs: usize,
+    pub metric_points: usize,
+    pub traces: usize,
+    pub max_spans: usize,
+    pub max_logs: usize,
+    pub max_metric_points: usize,
+    /// Bytes held by spans and log records (approximate), and their budgets.
+    pub span_bytes: usize,
+    pub log_bytes: usize,
+    pub max_span_bytes: usize,
+    pub max_log_bytes: usize,
+    pub spans_received: u64,
+    pub spans_evicted: u64,
+    pub spans_refused: u64,
+    pub logs_received: u64,
+    pub logs_evicted: u64,
+    pub logs_refused: u64,
+    pub points_received: u64,
+    pub points_evicted: u64,
+    pub points_refused: u64,
+    pub attributes_dropped: u64,
+    pub values_truncated: u64,
+}
+
+/// One event-stream snapshot (also `GET /api/snapshot`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Snapshot {
+    /// Unix milliseconds.
+    pub at: u64,
+    pub services: Vec<ServiceView>,
+    pub business: Business,
+    pub topology: Topology,
+    pub store: StoreStats,
+    /// Fault and drill intervals of the last 15 minutes.
+    pub faults: Vec<FaultWindow>,
+    /// The dashboard's own warning (running unsecured off loopback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl Snapshot {
+    pub fn service(&self, name: &str) -> Option<&ServiceView> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn health_of(&self, name: &str) -> Health {
+        self.service(name).map(|s| s.health).unwrap_or_default()
+    }
+
+    /// Faults and drills still running.
+    pub fn active_faults(&self) -> impl Iterator<Item = &FaultWindow> {
+        self.faults.iter().filter(|f| f.end.is_none())
+    }
+
+    /// True once any service has seen a request in its RED window.
+    pub fn has_traffic(&self) -> bool {
+        self.services.iter().any(|s| s.rps > 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_without_the_newer_fields_still_reads() {
+        let raw = r#"{"at": 5, "services": [{"name": "cart", "health": "up", "rps": 1.5,
+            "error_rate": 0.0, "latency_ms": {"p50": 1.0, "p95": 2.0, "p99": null},
+            "last_seen": 4, "source": "metrics"}], "business": {"orders_per_min": 3.0},
+            "topology": {"nodes": [], "edges": []}, "store": {"spans": 1}}"#;
+        let s: Snapshot = serde_json::from_str(raw).expect("parses");
+        assert_eq!(s.services[0].health, Health::Up);
+        assert!(s.services[0].recent_rps.is_empty());
+        assert!(s.faults.is_empty());
+        assert_eq!(s.business.orders_per_min, 3.0);
+        assert!(s.has_traffic());
+    }
+
+    #[test]
+    fn unknown_or_missing_words_read_as_the_default() {
+        let n: Node =
+            serde_json::from_str(r#"{"name": "x", "health": "melting"}"#).expect("parses");
+        assert_eq!(n.health, Health::Unknown);
+        let v: ServiceView = serde_json::from_str(r#"{"name": "x"}"#).expect("parses");
+        assert_eq!(v.source, Source::Metrics);
+    }
+
+    #[test]
+    fn what_is_written_reads_back_the_same() {
+        let snap = Snapshot {
+            at: 7,
+            services: vec![ServiceView {
+                name: "payment".into(),
+                health: Health::Degraded,
+                reason: Some("p95 812 ms >= 500 ms".into()),
+                rps: 3.5,
+                source: Source::Spans,
+                memory_mib: Some(11.5),
+                restarts: 2,
+                ..ServiceView::default()
+            }],
+            business: Business {
+                carts_lost_per_min: 1.0,
+                ..Business::default()
+            },
+            warning: None,
+            ..Snapshot::default()
+        };
+        let json = serde_json::to_value(&snap).expect("serialises");
+        assert_eq!(json["services"][0]["source"], "spans");
+        assert_eq!(json["services"][0]["health"], "degraded");
+        assert_eq!(json["business"]["carts_lost_per_min"], 1.0);
+        assert!(json.get("warning").is_none(), "no warning, no key");
+        let back: Snapshot = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, snap);
+    }
+}

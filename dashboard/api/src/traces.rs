@@ -1,0 +1,157 @@
+//! Traces and logs as the API answers them (`/api/traces`, `/api/traces/{id}`, `/api/logs`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Attribute values as JSON scalars (a string, an integer, a float or a boolean; arrays and
+/// maps arrive as their text).
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TraceSummary {
+    pub trace_id: String,
+    #[serde(default)]
+    pub root_service: String,
+    #[serde(default)]
+    pub root_name: String,
+    #[serde(default)]
+    pub start_unix_nano: u64,
+    #[serde(default)]
+    pub duration_ms: f64,
+    #[serde(default)]
+    pub span_count: usize,
+    #[serde(default)]
+    pub error: bool,
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+/// OTLP's span kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    #[default]
+    Unspecified,
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl SpanKind {
+    /// OTLP's numbering (`Span.kind`); anything else is unspecified.
+    pub fn from_proto(kind: i32) -> Self {
+        match kind {
+            1 => SpanKind::Internal,
+            2 => SpanKind::Server,
+            3 => SpanKind::Client,
+            4 => SpanKind::Producer,
+            5 => SpanKind::Consumer,
+            _ => SpanKind::Unspecified,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            SpanKind::Unspecified => "unspecified",
+            SpanKind::Internal => "internal",
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpanEvent {
+    pub time_unix_nano: u64,
+    pub name: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Span {
+    pub trace_id: String,
+    pub span_id: String,
+    #[serde(default)]
+    pub parent_span_id: Option<String>,
+    pub service: String,
+    pub name: String,
+    #[serde(default)]
+    pub kind: SpanKind,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    #[serde(default)]
+    pub duration_ms: f64,
+    #[serde(default)]
+    pub error: bool,
+    #[serde(default)]
+    pub status_message: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attributes: Attributes,
+    #[serde(default)]
+    pub events: Vec<SpanEvent>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogRecord {
+    /// Arrival number in the dashboard's store: `/api/logs?after=` this returns only what
+    /// arrived later.
+    #[serde(default)]
+    pub seq: u64,
+    pub time_unix_nano: u64,
+    #[serde(default)]
+    pub severity_number: i32,
+    #[serde(default)]
+    pub severity_text: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub trace_id: Option<String>,
+    #[serde(default)]
+    pub span_id: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attributes: Attributes,
+}
+
+/// `/api/traces/{id}`: the summary, every held span, and the logs that carry the trace id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TraceDetail {
+    pub summary: TraceSummary,
+    #[serde(default)]
+    pub spans: Vec<Span>,
+    #[serde(default)]
+    pub logs: Vec<LogRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_lowercase_words() {
+        assert_eq!(
+            serde_json::to_value(SpanKind::from_proto(2)).expect("json"),
+            "server"
+        );
+        assert_eq!(SpanKind::from_proto(9), SpanKind::Unspecified);
+        let k: SpanKind = serde_json::from_str(r#""producer""#).expect("reads");
+        assert_eq!(k, SpanKind::Producer);
+        assert_eq!(SpanKind::Consumer.word(), "consumer");
+    }
+}
