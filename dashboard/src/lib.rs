@@ -33,6 +33,7 @@ pub mod red;
 pub mod security;
 pub mod startup;
 pub mod store;
+#[cfg(feature = "ui")]
 pub mod ui;
 
 pub use config::Config;

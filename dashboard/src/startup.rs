@@ -18,8 +18,6 @@ use crate::monitor::{self, Annotations, Snapshot, Target};
 use crate::otlp::{self, Ingest};
 use crate::security::{self, ApiKey, Token};
 use crate::store::Store;
-use crate::ui;
-use dashboard_ui::server::Site;
 use tower_http::compression::CompressionLayer;
 
 const DRAIN: Duration = Duration::from_secs(5);
@@ -212,31 +210,11 @@ impl Application {
             )),
         };
         let api_router = api::router(api_state).merge(control::routes::router(control));
-        let site = Site::new(
-            self.config
-                .site_root
-                .clone()
-                .unwrap_or_else(ui::default_site_root),
-        );
-        if !site.has_bundle() {
-            tracing::warn!(
-                site_root = %site.root.display(),
-                "no UI bundle: pages render but do not update live (build it with `cargo run --release -p apiary-ui-build`, or set DASHBOARD_SITE_ROOT)"
-            );
-        }
-        let pages = dashboard_ui::server::router(
-            site,
-            Arc::new(ui::LocalApi {
-                router: api_router.clone(),
-                snapshots: snap_rx,
-                warning,
-            }),
-        );
+        let with_pages = with_pages(api_router, self.config.site_root.clone(), snap_rx, warning);
         // gzip for pages and API answers (a 1000-trace search is mostly repeated keys); the
         // default predicate leaves the event stream, gRPC and small bodies alone, and the
         // bundle files arrive already compressed.
-        let mut api = api_router
-            .merge(pages)
+        let mut api = with_pages
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(
                 token,
@@ -279,4 +257,43 @@ impl Application {
         b?;
         c.map_err(std::io::Error::other)
     }
+}
+
+/// The API with the UI's pages and bundle files (feature `ui`, on by default), which read
+/// the API in process while rendering.
+#[cfg(feature = "ui")]
+fn with_pages(
+    api_router: axum::Router,
+    site_root: Option<std::path::PathBuf>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    warning: Option<&'static str>,
+) -> axum::Router {
+    let site =
+        dashboard_ui::server::Site::new(site_root.unwrap_or_else(crate::ui::default_site_root));
+    if !site.has_bundle() {
+        tracing::warn!(
+            site_root = %site.root.display(),
+            "no UI bundle: pages render but do not update live (build it with `cargo run --release -p apiary-ui-build`, or set DASHBOARD_SITE_ROOT)"
+        );
+    }
+    let pages = dashboard_ui::server::router(
+        site,
+        Arc::new(crate::ui::LocalApi {
+            router: api_router.clone(),
+            snapshots,
+            warning,
+        }),
+    );
+    api_router.merge(pages)
+}
+
+/// Without the `ui` feature (the fuzzer's build): the API alone.
+#[cfg(not(feature = "ui"))]
+fn with_pages(
+    api_router: axum::Router,
+    _site_root: Option<std::path::PathBuf>,
+    _snapshots: watch::Receiver<Arc<Snapshot>>,
+    _warning: Option<&'static str>,
+) -> axum::Router {
+    api_router
 }

@@ -123,6 +123,11 @@ pub fn BusinessPage() -> impl IntoView {
             <Kpi label="Avg order value" value=b(aov_text) />
             <Kpi label="Failed orders/min" value=b(|b| format::per_min(b.orders_failed_per_min)) />
             <Kpi label="Stock-outs/min" value=b(|b| format::per_min(b.stockouts_per_min)) />
+            <Kpi
+                label="Carts lost/min"
+                value=b(|b| format::per_min(b.carts_lost_per_min))
+                hint="carts gone with the cart store (a cart restart)"
+            />
         </section>
         <div class="columns">
             <section class="panel" aria-labelledby="funnel-h">
