@@ -20,13 +20,11 @@ use secrecy::{ExposeSecret, SecretString};
 pub const API_KEY_HEADER: &str = "x-api-key";
 pub const TOKEN_COOKIE: &str = "apiary_token";
 
-/// Compares without an early exit, so timing does not reveal a prefix.
+/// Compares in constant time (`subtle`), so timing does not reveal a matching prefix. Only
+/// the length may differ in time, and a token's length is no secret.
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// The OTLP key; `None` means none is required. `Debug` never prints it.
