@@ -151,16 +151,21 @@ impl Db {
     }
 
     /// Readiness: the database answers a trivial query.
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), Unusable> {
         self.run("ping", |c| {
             c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .map_err(StoreError::from)
         })
         .await
         .map(drop)
-        .map_err(|e: StoreError| format!("database unusable: {e}"))
+        .map_err(Unusable)
     }
 }
+
+/// The readiness check's failure: the database did not answer `SELECT 1`.
+#[derive(Debug, thiserror::Error)]
+#[error("database unusable")]
+pub struct Unusable(#[source] pub StoreError);
 
 /// Milliseconds since the Unix epoch (how every store records time).
 pub fn now_ms() -> i64 {

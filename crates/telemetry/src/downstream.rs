@@ -44,6 +44,19 @@ pub enum DownstreamError {
     Failed { peer: String, detail: String },
 }
 
+/// A required peer's liveness probe failed (a readiness check's error).
+#[derive(Debug, thiserror::Error)]
+pub enum NotLive {
+    #[error("{peer} unreachable ({})", .source.kind())]
+    Unreachable {
+        peer: String,
+        #[source]
+        source: CallError,
+    },
+    #[error("{peer} liveness answered {status}")]
+    Answered { peer: String, status: u16 },
+}
+
 impl DownstreamError {
     pub fn peer(&self) -> &str {
         match self {
@@ -228,19 +241,21 @@ impl HttpClient {
     }
 
     /// Readiness helper: the peer answers its liveness probe.
-    pub async fn live(&self) -> Result<(), String> {
+    pub async fn live(&self) -> Result<(), NotLive> {
         let resp = self
             .send("/health/live", self.get("/health/live"))
             .await
-            .map_err(|e| format!("{} unreachable: {}", self.peer(), e.kind()))?;
+            .map_err(|source| NotLive::Unreachable {
+                peer: self.peer().to_owned(),
+                source,
+            })?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(format!(
-                "{} liveness answered {}",
-                self.peer(),
-                resp.status()
-            ))
+            Err(NotLive::Answered {
+                peer: self.peer().to_owned(),
+                status: resp.status().as_u16(),
+            })
         }
     }
 }

@@ -105,12 +105,15 @@ pub async fn layer(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// What the readiness check reports while a failing-readiness fault is set.
+#[derive(Debug, thiserror::Error)]
+#[error("injected fault: readiness failing")]
+pub struct InjectedNotReady;
+
 /// The readiness check a failing-readiness fault fails.
-pub async fn readiness_check() -> Result<(), String> {
+pub async fn readiness_check() -> Result<(), InjectedNotReady> {
     match apiary_faults::runtime::get() {
-        Some(f) if f.readiness_failing().await => {
-            Err("injected fault: readiness failing".to_owned())
-        }
+        Some(f) if f.readiness_failing().await => Err(InjectedNotReady),
         _ => Ok(()),
     }
 }

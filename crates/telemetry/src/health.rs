@@ -18,7 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// Why a check failed: any error, kept with its sources (the report prints the whole chain).
+pub type CheckError = Box<dyn std::error::Error + Send + Sync>;
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), CheckError>> + Send>>;
 type CheckFn = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 
 /// The named readiness checks of one service.
@@ -75,15 +78,19 @@ impl Readiness {
         self
     }
 
-    /// Adds a check; `Err(reason)` means not ready.
-    pub fn check<F, Fut>(mut self, name: impl Into<String>, check: F) -> Self
+    /// Adds a check; an error means not ready (its message and sources are reported).
+    pub fn check<F, Fut, E>(mut self, name: impl Into<String>, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<CheckError>,
     {
         self.checks.push((
             name.into(),
-            Arc::new(move || Box::pin(check()) as CheckFuture),
+            Arc::new(move || {
+                let fut = check();
+                Box::pin(async move { fut.await.map_err(Into::into) }) as CheckFuture
+            }),
         ));
         self
     }
@@ -97,12 +104,12 @@ impl Readiness {
                 let start = Instant::now();
                 let outcome = match tokio::time::timeout(timeout, fut).await {
                     Ok(result) => result,
-                    Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
+                    Err(_) => Err(CheckTimedOut { after: timeout }.into()),
                 };
                 CheckResult {
                     name: name.clone(),
                     ok: outcome.is_ok(),
-                    error: outcome.err(),
+                    error: outcome.err().map(|e| chain(&*e)),
                     duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
                 }
             }
@@ -123,6 +130,29 @@ impl Readiness {
             failed,
         }
     }
+}
+
+/// A check that overran its bound.
+#[derive(Debug, thiserror::Error)]
+#[error("timed out after {} ms", .after.as_millis())]
+pub struct CheckTimedOut {
+    pub after: Duration,
+}
+
+/// `error: source: source's source`, each part once (a message that already ends with its
+/// source's text, as `"{x}: {source}"` messages do, does not repeat it).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        let part = source.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = source.source();
+    }
+    text
 }
 
 async fn live() -> Response {
@@ -156,11 +186,11 @@ mod tests {
     async fn failing_and_slow_checks_are_named() {
         let readiness = Readiness::new()
             .with_timeout(Duration::from_millis(50))
-            .check("store", || async { Ok(()) })
-            .check("catalog", || async { Err("connection refused".to_owned()) })
+            .check("store", || async { Ok::<(), CheckError>(()) })
+            .check("catalog", || async { Err("connection refused") })
             .check("slow", || async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                Ok(())
+                Ok::<(), CheckError>(())
             });
         let report = readiness.evaluate().await;
         assert_eq!(report.status, "not_ready");
@@ -171,6 +201,34 @@ mod tests {
             .find(|c| c.name == "slow")
             .expect("slow check");
         assert!(slow.error.as_deref().unwrap_or("").contains("timed out"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_reports_its_error_with_its_sources() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("database unusable")]
+        struct Unusable(#[source] std::io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("peer unreachable: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let readiness = Readiness::new()
+            .check("store", || async {
+                Err(Unusable(std::io::Error::other("disk I/O error")))
+            })
+            .check("peer", || async {
+                Err(Repeats(std::io::Error::other("connection refused")))
+            });
+        let report = readiness.evaluate().await;
+        let error = |name: &str| {
+            report
+                .checks
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.error.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(error("store"), "database unusable: disk I/O error");
+        assert_eq!(error("peer"), "peer unreachable: connection refused");
     }
 
     #[tokio::test]

@@ -63,7 +63,7 @@ impl Application {
             let store = for_check.clone();
             async move {
                 store.stats(Instant::now());
-                Ok(())
+                Ok::<(), apiary_telemetry::health::CheckError>(())
             }
         });
         standard_router(routes::router(store), readiness, ServeLimits::default())

@@ -280,7 +280,7 @@ impl SagaStore {
     }
 
     /// Readiness: the database answers.
-    pub async fn ping(&self) -> std::result::Result<(), String> {
+    pub async fn ping(&self) -> std::result::Result<(), apiary_store::Unusable> {
         self.db.ping().await
     }
 

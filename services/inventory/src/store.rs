@@ -150,7 +150,7 @@ impl InventoryStore {
     }
 
     /// Readiness: the database answers.
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), apiary_store::Unusable> {
         self.db.ping().await
     }
 

@@ -100,7 +100,7 @@ impl OrderStore {
     }
 
     /// Readiness: the database answers.
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), apiary_store::Unusable> {
         self.db.ping().await
     }
 

@@ -52,7 +52,7 @@ impl Application {
             let store = for_check.clone();
             async move {
                 store.len();
-                Ok(())
+                Ok::<(), apiary_telemetry::health::CheckError>(())
             }
         });
         standard_router(routes::router(store), readiness, ServeLimits::default())

@@ -67,7 +67,7 @@ impl CartClient {
             .await
     }
 
-    pub async fn live(&self) -> Result<(), String> {
+    pub async fn live(&self) -> Result<(), apiary_telemetry::downstream::NotLive> {
         self.http.live().await
     }
 

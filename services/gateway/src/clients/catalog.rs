@@ -71,7 +71,7 @@ impl CatalogClient {
     }
 
     /// Readiness: the catalog process answers its liveness probe.
-    pub async fn live(&self) -> Result<(), String> {
+    pub async fn live(&self) -> Result<(), apiary_telemetry::downstream::NotLive> {
         self.http.live().await
     }
 }

@@ -49,7 +49,7 @@ impl CheckoutClient {
             .await
     }
 
-    pub async fn live(&self) -> Result<(), String> {
+    pub async fn live(&self) -> Result<(), apiary_telemetry::downstream::NotLive> {
         self.http.live().await
     }
 }
