@@ -7,9 +7,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends protobuf-compiler npm \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
-# The UI bundle exactly as `scripts/up.sh` builds it: wasm, optimised, precompressed.
-RUN bash -c '. scripts/lib.sh && ensure_ui_tools && build_ui'
 RUN cargo build --release --locked --workspace --bins
+# The UI bundle exactly as `scripts/up.sh` builds it (wasm, optimised, precompressed), after
+# the release build, which has already compiled the bundle task (crates/ui-build).
+RUN bash -c '. scripts/lib.sh && ensure_ui_tools && build_ui'
 
 FROM debian:bookworm-slim
 COPY --from=build /src/target/release/apiary /src/target/release/apiary-load /src/target/release/dashboard /src/target/release/gateway /src/target/release/catalog /src/target/release/cart /src/target/release/checkout /src/target/release/inventory /src/target/release/payment /src/target/release/shipping /src/target/release/reviews /src/target/release/recommendations /src/target/release/orders /usr/local/bin/

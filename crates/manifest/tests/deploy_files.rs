@@ -244,8 +244,15 @@ fn the_image_ships_the_ui_bundle_built_like_the_run_command_builds_it() {
     for func in ["ensure_ui_tools() {", "build_ui() {"] {
         assert!(lib.contains(func), "scripts/lib.sh lost {func}");
     }
+    // build_ui runs the workspace's own bundle task, which always writes the twins.
     assert!(
-        lib.contains("--precompress"),
+        lib.contains("-p apiary-ui-build"),
+        "build_ui does not run apiary-ui-build"
+    );
+    let bundle = std::fs::read_to_string(repo().join("crates/ui-build/src/bundle.rs"))
+        .expect("crates/ui-build/src/bundle.rs");
+    assert!(
+        bundle.contains("precompress::twins("),
         "the bundle is built without its gzip/brotli twins"
     );
     for pkg in ["protobuf-compiler", "npm"] {
