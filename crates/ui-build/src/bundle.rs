@@ -35,7 +35,7 @@ pub fn build(project: &Project, optimise: bool) -> anyhow::Result<Report> {
     let fresh = std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp)
         && [&js, &wasm]
             .iter()
-            .all(|f| precompress::twin_path(f, "br").is_file());
+            .all(|f| f.is_file() && precompress::twin_path(f, "br").is_file());
     if !fresh {
         let _ = std::fs::remove_file(&stamp_file);
         // wasm-bindgen writes `<name>.js` and `<name>_bg.wasm` (and any `snippets/`) into a
