@@ -382,19 +382,31 @@ async fn store_stats(State(s): State<ApiState>) -> Response {
     Json(s.store.stats()).into_response()
 }
 
-/// A snapshot as the event stream sends it (and `GET /api/snapshot` answers): with the
-/// dashboard's own warning when it runs unsecured.
-pub fn snapshot_view(snap: &Snapshot, warning: Option<&str>) -> SnapshotView {
-    SnapshotView {
-        warning: warning.map(str::to_owned),
-        ..snap.view.clone()
-    }
+/// A snapshot as the event stream sends it (and `GET /api/snapshot` answers), as JSON: with
+/// the dashboard's own warning when it runs unsecured. Only then is the snapshot copied (this
+/// runs for every open stream twice a second).
+pub fn snapshot_json(snap: &Snapshot, warning: Option<&str>) -> String {
+    let json = match warning {
+        None => serde_json::to_string(&snap.view),
+        Some(w) => serde_json::to_string(&SnapshotView {
+            warning: Some(w.to_owned()),
+            ..snap.view.clone()
+        }),
+    };
+    json.unwrap_or_default()
 }
 
 /// The current snapshot once: what the UI renders its first paint from.
 async fn snapshot(State(s): State<ApiState>) -> Response {
     let snap = s.snapshots.borrow().clone();
-    Json(snapshot_view(&snap, s.unsecured_warning)).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        snapshot_json(&snap, s.unsecured_warning),
+    )
+        .into_response()
 }
 
 /// Server-sent events: a `snapshot` event whenever the monitor publishes one (every scrape).
@@ -418,7 +430,7 @@ async fn events(State(s): State<ApiState>) -> Response {
     let stream = WatchStream::new(s.snapshots.clone()).map(move |snap| {
         // The slot lives as long as the stream: it is given back when the client leaves.
         let _slot = &slot;
-        let data = serde_json::to_string(&snapshot_view(&snap, warning)).unwrap_or_default();
+        let data = snapshot_json(&snap, warning);
         Ok::<_, Infallible>(Event::default().event("snapshot").data(data))
     });
     Sse::new(stream)

@@ -5,8 +5,6 @@ use std::collections::HashSet;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
-use serde::Serialize;
-
 pub use crate::names::Name;
 
 pub type TraceId = [u8; 16];
@@ -36,8 +34,7 @@ pub fn parse_trace_id(raw: &str) -> Option<TraceId> {
 }
 
 /// An attribute value; arrays and maps are kept as their debug text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {
     Str(Arc<str>),
     Int(i64),
@@ -45,7 +42,7 @@ pub enum AttrValue {
     Bool(bool),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attr {
     pub key: Arc<str>,
     pub value: AttrValue,

@@ -54,7 +54,7 @@ impl ApiSource for LocalApi {
 
     fn snapshot_json(&self) -> String {
         let snap = self.snapshots.borrow().clone();
-        serde_json::to_string(&api::snapshot_view(&snap, self.warning)).unwrap_or_default()
+        api::snapshot_json(&snap, self.warning)
     }
 }
 
