@@ -68,7 +68,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -413,7 +413,7 @@ async fn snapshot(State(s): State<ApiState>) -> Response {
 /// The snapshot stream, or a 503 with `Retry-After` when every stream slot is taken.
 async fn events(State(s): State<ApiState>) -> Response {
     let Ok(permit) = s.event_streams.clone().try_acquire_owned() else {
-        let mut resp = apiary_telemetry::json_error(
+        let mut resp = apiary_chassis::json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_streams",
             "every event stream slot is taken (DASHBOARD_MAX_EVENT_STREAMS); retry later",

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 use crate::monitor::Thresholds;
 use crate::otlp::http::HttpLimits;
@@ -87,7 +87,7 @@ impl Config {
         let d = Limits::default();
         let h = HttpLimits::default();
         let body_limit = env::count_or(src, "DASHBOARD_OTLP_BODY_LIMIT", h.body_limit)?;
-        let (host, port) = env::listen_address(src, 8080)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8080)?;
         Ok(Self {
             host,
             port,

@@ -26,7 +26,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    apiary_telemetry::server::bind_lifetime_to_supervisor();
+    apiary_chassis::server::bind_lifetime_to_supervisor();
     let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(err) => {
@@ -67,7 +67,7 @@ async fn main() -> ExitCode {
                 }
             }
             match app
-                .run_until_stopped(apiary_telemetry::shutdown_signal())
+                .run_until_stopped(apiary_chassis::shutdown_signal())
                 .await
             {
                 Ok(()) => ExitCode::SUCCESS,

@@ -144,7 +144,7 @@ pub async fn require_allowed_host(
         return next.run(req).await;
     }
     let shown: String = host.unwrap_or("").chars().take(64).collect();
-    apiary_telemetry::json_error(
+    apiary_chassis::json_error(
         StatusCode::FORBIDDEN,
         "host_not_allowed",
         format!(
@@ -173,7 +173,7 @@ pub async fn require_token(State(token): State<Token>, req: Request, next: Next)
         }
         return resp;
     }
-    apiary_telemetry::json_error(
+    apiary_chassis::json_error(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
         "this dashboard is not on loopback: pass the token printed at start-up",

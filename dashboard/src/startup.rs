@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
+use apiary_chassis::{Readiness, ServeLimits, standard_router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -248,8 +248,8 @@ impl Application {
         );
         let grpc = otlp::grpc::serve(self.grpc, ingest, key, self.config.body_limit, stopped());
         let (a, b, c) = tokio::join!(
-            apiary_telemetry::serve(self.api, app, stopped(), DRAIN),
-            apiary_telemetry::serve(self.http, otlp_http, stopped(), DRAIN),
+            apiary_chassis::serve(self.api, app, stopped(), DRAIN),
+            apiary_chassis::serve(self.http, otlp_http, stopped(), DRAIN),
             grpc,
         );
         monitor.abort();

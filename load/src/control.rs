@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_telemetry::extract::Json;
-use apiary_telemetry::{Readiness, ServeLimits, json_error, standard_router};
+use apiary_chassis::extract::Json;
+use apiary_chassis::{Readiness, ServeLimits, json_error, standard_router};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -119,7 +119,7 @@ pub async fn serve(
     token: Token,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    apiary_telemetry::serve(
+    apiary_chassis::serve(
         listener,
         router(controller, token),
         shutdown,

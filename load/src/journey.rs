@@ -376,7 +376,7 @@ impl Shop {
                 let Some(id) = self.product_for(s) else {
                     return StepEnd::Skipped;
                 };
-                let path = format!("/api/products/{}", apiary_telemetry::encode_segment(&id));
+                let path = format!("/api/products/{}", apiary_chassis::encode_segment(&id));
                 let end = self
                     .call(s, at, span, Call::get(Action::Product, path), |_| true)
                     .await;
@@ -409,10 +409,7 @@ impl Shop {
                 let call = Call {
                     action: Action::AddToCart,
                     method: Method::POST,
-                    path: format!(
-                        "/api/carts/{}/items",
-                        apiary_telemetry::encode_segment(&cart)
-                    ),
+                    path: format!("/api/carts/{}/items", apiary_chassis::encode_segment(&cart)),
                     body: Some(serde_json::json!({"product_id": product, "quantity": quantity})),
                     idempotency_key: None,
                     // 409 out_of_stock: the shop ran out, a real outcome under load.
@@ -438,7 +435,7 @@ impl Shop {
                 let Some(cart) = s.cart.clone() else {
                     return StepEnd::Skipped;
                 };
-                let path = format!("/api/carts/{}", apiary_telemetry::encode_segment(&cart));
+                let path = format!("/api/carts/{}", apiary_chassis::encode_segment(&cart));
                 self.call(s, at, span, Call::get(Action::ViewCart, path), |_| true)
                     .await
             }
@@ -454,8 +451,8 @@ impl Shop {
                     method: Method::PUT,
                     path: format!(
                         "/api/carts/{}/items/{}",
-                        apiary_telemetry::encode_segment(&cart),
-                        apiary_telemetry::encode_segment(&product)
+                        apiary_chassis::encode_segment(&cart),
+                        apiary_chassis::encode_segment(&product)
                     ),
                     body: Some(serde_json::json!({"quantity": quantity})),
                     idempotency_key: None,
@@ -474,8 +471,8 @@ impl Shop {
                     method: Method::DELETE,
                     path: format!(
                         "/api/carts/{}/items/{}",
-                        apiary_telemetry::encode_segment(&cart),
-                        apiary_telemetry::encode_segment(&product)
+                        apiary_chassis::encode_segment(&cart),
+                        apiary_chassis::encode_segment(&product)
                     ),
                     body: None,
                     idempotency_key: None,
@@ -538,7 +535,7 @@ impl Shop {
                 let Some(order) = s.order.clone() else {
                     return StepEnd::Skipped;
                 };
-                let path = format!("/api/orders/{}", apiary_telemetry::encode_segment(&order));
+                let path = format!("/api/orders/{}", apiary_chassis::encode_segment(&order));
                 self.call(s, at, span, Call::get(Action::OrderStatus, path), |_| true)
                     .await
             }

@@ -118,7 +118,7 @@ fn validate(path: &std::path::Path) -> ExitCode {
 }
 
 async fn bench_server(args: BenchServerArgs) -> ExitCode {
-    apiary_telemetry::server::bind_lifetime_to_supervisor();
+    apiary_chassis::server::bind_lifetime_to_supervisor();
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -142,7 +142,7 @@ async fn bench_server(args: BenchServerArgs) -> ExitCode {
             None => String::new(),
         }
     );
-    match bench_server::serve(listener, stall, apiary_telemetry::shutdown_signal()).await {
+    match bench_server::serve(listener, stall, apiary_chassis::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("apiary-load bench-server: {e}");
@@ -155,7 +155,7 @@ async fn bench_server(args: BenchServerArgs) -> ExitCode {
 /// `--plot` files. Exit status 0 when the run took place, 1 when it could not (the gateway
 /// never answered, a file could not be written), 2 for a usage error (profile, target, flags).
 pub async fn run(args: LoadArgs) -> ExitCode {
-    apiary_telemetry::server::bind_lifetime_to_supervisor();
+    apiary_chassis::server::bind_lifetime_to_supervisor();
     let profile = match &args.profile {
         Some(path) => Profile::load(path),
         None => Profile::builtin_shop(),
@@ -175,7 +175,7 @@ pub async fn run(args: LoadArgs) -> ExitCode {
         }
     };
     let sdk_disabled =
-        apiary_telemetry::TelemetryConfig::from_env(&apiary_telemetry::env::ProcessEnv)
+        apiary_telemetry::TelemetryConfig::from_env(&apiary_chassis::env::ProcessEnv)
             .map(|c| c.sdk_disabled);
     let telemetry = if args.no_trace {
         apiary_telemetry::init_console_only()
@@ -283,7 +283,7 @@ async fn run_with(config: RunConfig, args: &LoadArgs) -> ExitCode {
     let signals = {
         let controller = controller.clone();
         tokio::spawn(async move {
-            apiary_telemetry::shutdown_signal().await;
+            apiary_chassis::shutdown_signal().await;
             controller.stop();
         })
     };

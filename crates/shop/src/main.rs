@@ -24,10 +24,10 @@ macro_rules! services {
             $(
                 if name == $krate::SERVICE.name {
                     // The command line was this binary's (`apiary-shop <service>`).
-                    return Some(runtime().block_on(apiary_telemetry::server::run_service_with(
+                    return Some(runtime().block_on(apiary_chassis::server::run_service_with(
                         $krate::SERVICE,
                         $krate::Config::from_env(),
-                        $krate::Application::build,
+                        $krate::build,
                     )));
                 }
             )+

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::env::{self, EnvError, Source};
 use crate::export_queue::QueueConfig;
+use apiary_env::{self as env, EnvError, Source};
 
 /// OTLP transport, from `OTEL_EXPORTER_OTLP_PROTOCOL` (`OTEL_EXPORTER_OTLP_{TRACES,LOGS}_PROTOCOL`
 /// are honoured by the exporter for the encoding of HTTP).

@@ -9,89 +9,39 @@
 //! 3. records `http_server_request_duration_seconds{http_request_method, http_route,
 //!    http_response_status_code}`, plus `error_type` for 5xx.
 //!
-//! It also carries the request's deadline (see [`crate::resilience`]) into the handler, and
-//! sheds load: past `max_in_flight` concurrent requests it answers 503 at once instead of
-//! queueing. (tower's `ConcurrencyLimit` would do the counting, but `Router::layer` builds one
-//! per route, so the limit would be per route; here one semaphore is shared by every route.)
+//! 4. adds the W3C Trace Context level 2 `traceresponse` header to the answer.
+//!
+//! It only observes: load shedding and deadlines are the service chassis's layers.
 //!
 //! Add it with `Router::layer` so that `MatchedPath` is already known when it runs.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::MatchedPath;
-use axum::http::{Method, Request};
-use tokio::sync::Semaphore;
+use axum::http::Request;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-pub const SERVER_DURATION: &str = "http_server_request_duration_seconds";
-
-/// The semconv spelling of a method: known methods as they are, anything else `_OTHER`
-/// (an unbounded method set would be a cardinality leak).
-pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "_OTHER",
-    }
-}
-
-/// Paths that are never traced or measured.
-pub fn is_operational_path(path: &str) -> bool {
-    path == "/metrics" || path.starts_with("/health/")
-}
+pub use crate::semconv::{SERVER_DURATION, is_operational_path, method_label};
 
 /// See the module documentation.
-#[derive(Debug, Clone)]
-pub struct HttpServerLayer {
-    /// The longest a request may take; also its deadline when the caller sent none.
-    max_duration: Duration,
-    in_flight: Arc<Semaphore>,
-}
-
-impl HttpServerLayer {
-    pub fn new(max_duration: Duration, max_in_flight: usize) -> Self {
-        Self {
-            max_duration,
-            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
-        }
-    }
-}
-
-impl Default for HttpServerLayer {
-    fn default() -> Self {
-        Self::new(Duration::from_secs(10), 512)
-    }
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpServerLayer;
 
 impl<S> Layer<S> for HttpServerLayer {
     type Service = HttpServer<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        HttpServer {
-            inner,
-            max_duration: self.max_duration,
-            in_flight: self.in_flight.clone(),
-        }
+        HttpServer { inner }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct HttpServer<S> {
     inner: S,
-    max_duration: Duration,
-    in_flight: Arc<Semaphore>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -118,18 +68,6 @@ where
         if is_operational_path(req.uri().path()) {
             return Box::pin(inner.call(req));
         }
-        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-            metrics::counter!("http_server_shed_total").increment(1);
-            return Box::pin(async {
-                Ok(crate::server::json_error(
-                    http::StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
-                    "too many requests in flight; retry shortly",
-                ))
-            });
-        };
-        let deadline = crate::resilience::deadline_from(req.headers(), self.max_duration);
-
         let method = method_label(req.method());
         let route = req
             .extensions()
@@ -165,8 +103,7 @@ where
         let start = Instant::now();
         Box::pin(
             async move {
-                let mut result = crate::resilience::with_deadline(deadline, inner.call(req)).await;
-                drop(permit);
+                let mut result = inner.call(req).await;
                 let elapsed = start.elapsed().as_secs_f64();
                 let span = tracing::Span::current();
                 if let Ok(response) = &mut result {
@@ -219,24 +156,4 @@ fn traceresponse(span: &tracing::Span) -> Option<http::HeaderValue> {
         sc.trace_flags().to_u8()
     );
     http::HeaderValue::from_str(&value).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_methods_collapse_to_other() {
-        assert_eq!(method_label(&Method::GET), "GET");
-        let custom = Method::from_bytes(b"PURGE").expect("valid token");
-        assert_eq!(method_label(&custom), "_OTHER");
-    }
-
-    #[test]
-    fn probes_and_scrapes_are_operational() {
-        assert!(is_operational_path("/metrics"));
-        assert!(is_operational_path("/health/ready"));
-        assert!(!is_operational_path("/api/products"));
-        assert!(!is_operational_path("/healthy"));
-    }
 }

@@ -1,42 +1,27 @@
 //! Apiary's one telemetry crate: every OpenTelemetry and metrics dependency lives here, and
-//! services call it instead of the SDK.
+//! services call it instead of the SDK. It holds telemetry only; what a service is built from
+//! besides (server, health, downstream calls, resilience, faults) is `apiary-chassis`.
 //!
 //! # Layout
 //! - [`init`] — one call per process: console logs, OTLP trace and log export (gRPC or
 //!   HTTP, from the standard `OTEL_*` variables), the Prometheus recorder. Returns a
 //!   [`TelemetryGuard`] whose [`TelemetryGuard::shutdown`] flushes traces, then logs, within a
 //!   bound. [`Pipeline`] is the same assembly with the exporters passed in, for tests.
-//! - [`config`] — what `init` reads from the environment; [`env`] — typed reads that fail with
-//!   the variable's name and expected form.
+//! - [`config`] — what `init` reads from the environment (through `apiary-env`).
 //! - [`export_queue`] — the bounded, counted export queue (why not the SDK's batch processors
 //!   is explained there).
-//! - [`http_server`] — the tower layer for inbound requests (server span + duration histogram).
-//! - [`http_client`] — the traced outbound client (client span, propagation, histogram).
-//! - [`csrf`] — refusing cross-site state changes (`Sec-Fetch-Site`, `Origin`).
-//! - [`downstream`] — typed JSON calls to peers and [`DownstreamError`] (relay 4xx, 502/503/504).
+//! - [`http_server`] — the tower layer for inbound requests (server span, duration histogram,
+//!   `traceresponse`).
+//! - [`semconv`] — the HTTP metric names and labels both sides of a call share.
 //! - [`propagation`] — W3C trace context and baggage on HTTP headers.
-//! - [`resilience`] — deadlines across calls, the circuit breaker, the retry budget.
-//! - [`extract`] — `Json`/`Query`/`Path` extractors rejecting with the JSON error body.
-//! - [`faults`] — the fault layer (flags evaluated in process through OpenFeature + flagd) and
-//!   the fault effects on outbound calls, readiness and memory.
-//! - [`health`] — `/health/live`, `/health/ready` with named checks, and `/metrics`.
-//! - [`server`] — the standard router, graceful shutdown with a drain deadline, supervision.
-//! - [`prometheus`] — the process-wide recorder and its text rendering.
+//! - [`prometheus`] — the process-wide recorder, process metrics and the `/metrics` handler.
 
 pub mod config;
-pub mod csrf;
-pub mod downstream;
-pub mod env;
 pub mod export_queue;
-pub mod extract;
-pub mod faults;
-pub mod health;
-pub mod http_client;
 pub mod http_server;
 pub mod prometheus;
 pub mod propagation;
-pub mod resilience;
-pub mod server;
+pub mod semconv;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,12 +41,8 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 pub use metrics;
 
 pub use config::{LogFormat, Protocol, TelemetryConfig};
-pub use downstream::{DownstreamError, Idempotency, encode_segment};
 pub use export_queue::{BatchSink, ExportQueue, LogItem, Logs, QueueConfig, QueueStats, Spans};
-pub use health::Readiness;
-pub use http_client::{CallError, HttpClient};
 pub use http_server::HttpServerLayer;
-pub use server::{ServeLimits, json_error, openapi_route, serve, shutdown_signal, standard_router};
 
 /// Who is reporting: the service's own name and version.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +56,7 @@ pub struct ServiceInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
     #[error(transparent)]
-    Env(#[from] env::EnvError),
+    Env(#[from] apiary_env::EnvError),
     #[error("cannot build the OTLP {signal} exporter: {source}")]
     Exporter {
         signal: &'static str,
@@ -398,7 +379,7 @@ impl TelemetryGuard {
 /// Console logs and `/metrics` only, never OTLP export: for the dashboard, which would
 /// otherwise export its own telemetry to itself.
 pub fn init_console_only() -> Result<TelemetryGuard, TelemetryError> {
-    let config = TelemetryConfig::from_env(&env::ProcessEnv)?;
+    let config = TelemetryConfig::from_env(&apiary_env::ProcessEnv)?;
     prometheus::handle();
     let pipeline = Pipeline::disabled(config);
     tracing_subscriber::registry()
@@ -411,7 +392,7 @@ pub fn init_console_only() -> Result<TelemetryGuard, TelemetryError> {
 /// Sets up telemetry for a service process from the environment and installs it globally.
 /// Must run inside a Tokio runtime.
 pub fn init(info: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
-    let config = TelemetryConfig::from_env(&env::ProcessEnv)?;
+    let config = TelemetryConfig::from_env(&apiary_env::ProcessEnv)?;
     prometheus::handle();
     let pipeline = if config.sdk_disabled {
         Pipeline::disabled(config)

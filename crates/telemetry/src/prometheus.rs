@@ -44,12 +44,12 @@ pub fn handle() -> &'static PrometheusHandle {
 
 fn describe() {
     metrics::describe_histogram!(
-        crate::http_server::SERVER_DURATION,
+        crate::semconv::SERVER_DURATION,
         metrics::Unit::Seconds,
         "Duration of HTTP server requests."
     );
     metrics::describe_histogram!(
-        crate::http_client::CLIENT_DURATION,
+        crate::semconv::CLIENT_DURATION,
         metrics::Unit::Seconds,
         "Duration of HTTP client requests."
     );
@@ -94,10 +94,23 @@ pub fn render() -> String {
     metrics::gauge!(START_TIME).set(*STARTED.get_or_init(unix_now));
     // The recorder only drops aged histogram samples when asked to; do it on every scrape.
     handle.run_upkeep();
-    if let Some(bytes) = crate::faults::resident_bytes() {
+    if let Some(bytes) = resident_bytes() {
         metrics::gauge!(RESIDENT_MEMORY).set(bytes as f64);
     }
     handle.render()
+}
+
+/// The process's resident memory, from `/proc/self/statm` (Linux; None elsewhere). Read by
+/// hand: one line of one file, where a process-metrics crate would add a dependency tree.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|p| u64::try_from(p).ok())
+        .unwrap_or(4096);
+    Some(pages * page)
 }
 
 /// `GET /metrics`.

@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::{
-    HttpClient, Logs, Pipeline, Readiness, ServeLimits, ServiceInfo, Spans, TelemetryConfig,
-    standard_router,
-};
+use apiary_chassis::{HttpClient, Readiness, ServeLimits, standard_router};
+use apiary_telemetry::{Logs, Pipeline, ServiceInfo, Spans, TelemetryConfig};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};

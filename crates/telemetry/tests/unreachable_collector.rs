@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use apiary_telemetry::{
-    Logs, Pipeline, QueueConfig, Readiness, ServeLimits, ServiceInfo, Spans, TelemetryConfig,
-    standard_router,
-};
+use apiary_chassis::{Readiness, ServeLimits, standard_router};
+use apiary_telemetry::{Logs, Pipeline, QueueConfig, ServiceInfo, Spans, TelemetryConfig};
 use axum::Router;
 use axum::routing::get;
 use opentelemetry_otlp::{LogExporter, SpanExporter, WithExportConfig};

@@ -4,7 +4,7 @@
 //! mounts, request bodies) and takes the rest from here.
 //!
 //! # Layout
-//! - [`Served`] — an [`apiary_telemetry::server::Service`] running on a Tokio task at
+//! - [`Served`] — an [`apiary_chassis::server::Service`] running on a Tokio task at
 //!   `127.0.0.1:0`, with a client and `get`/`post_json`/... helpers; stopped when dropped, or
 //!   with [`Served::stop`] when the test must know it has let go of its data (restarts).
 //!   [`served_app!`] lets a service's `TestApp` wrap one and add its own helpers.
@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use apiary_telemetry::server::Service;
+use apiary_chassis::server::Service;
 use serde_json::Value;
 
 pub mod stack;

@@ -4,9 +4,9 @@ use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use apiary_chassis::extract::Json;
+use apiary_chassis::json_error;
 use apiary_faults::FaultSpec;
-use apiary_telemetry::extract::Json;
-use apiary_telemetry::json_error;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -62,7 +62,7 @@ async fn guard(State(control): Shared, req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let authority = req.uri().authority().map(|a| a.as_str().to_owned());
-    if apiary_telemetry::csrf::is_cross_site(req.headers(), authority.as_deref()) {
+    if apiary_chassis::csrf::is_cross_site(req.headers(), authority.as_deref()) {
         tracing::warn!(path = %req.uri().path(), "cross-site control request refused");
         return json_error(
             StatusCode::FORBIDDEN,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
+use apiary_chassis::{Readiness, ServeLimits, standard_router};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -28,7 +28,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8002)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8002)?;
         let ttl_secs = env::count_or(src, "CART_TTL_SECS", 1800)?;
         let sweep_interval = env::millis_or(src, "CART_SWEEP_MS", Duration::from_secs(5))?;
         if sweep_interval.is_zero() {

@@ -1,10 +1,7 @@
 //! The cart binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use cart::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(cart::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(cart::SERVICE, cart::Config::from_env(), cart::build).await
 }

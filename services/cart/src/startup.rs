@@ -1,20 +1,17 @@
-//! Building and running the service.
+//! Building the service: its in-memory store, its readiness, its routes, its metrics, its
+//! expiry sweeper and the cart-store-lost fault.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apiary_telemetry::server::{BindError, Service, bind};
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use apiary_chassis::health::CheckError;
+use apiary_chassis::server::BindError;
+use apiary_chassis::{Bound, ServiceBuilder};
 
 use crate::config::Config;
 use crate::routes;
 use crate::store::CartStore;
-
-/// How long in-flight requests may finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(5);
+use crate::{SERVICE, metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -22,61 +19,41 @@ pub enum StartError {
     Bind(#[from] BindError),
 }
 
-/// A built service: bound, with an empty store, not yet serving.
-#[derive(Debug)]
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    store: Arc<CartStore>,
-    sweep_interval: Duration,
+/// An empty store and a bound listener: ready to run.
+pub async fn build(config: Config) -> Result<Bound, StartError> {
+    let store = Arc::new(CartStore::new(config.ttl, config.max_carts));
+    build_on(store, config).await
 }
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = Arc::new(CartStore::new(config.ttl, config.max_carts));
-        describe_metrics();
-        let (listener, port) = bind(config.host, config.port).await?;
-        tracing::info!(
-            ttl_secs = config.ttl.as_secs(),
-            max_carts = config.max_carts,
-            "cart store ready (in memory: a restart loses every cart)"
-        );
-        Ok(Self {
-            listener,
-            port,
-            store,
-            sweep_interval: config.sweep_interval,
+/// As [`build`], serving `store` (tests keep a handle on it).
+pub async fn build_on(store: Arc<CartStore>, config: Config) -> Result<Bound, StartError> {
+    tracing::info!(
+        ttl_secs = config.ttl.as_secs(),
+        max_carts = config.max_carts,
+        "cart store ready (in memory: a restart loses every cart)"
+    );
+    Ok(service(store.clone())
+        .background(
+            "cart_sweeper",
+            sweep_forever(store.clone(), config.sweep_interval),
+        )
+        .background("cart_store_lost_fault", lose_carts_while_faulted(store))
+        .bind(config.host, config.port)
+        .await?)
+}
+
+/// The service on `store`; [`ServiceBuilder::router`] serves it without a socket (tests).
+pub fn service(store: Arc<CartStore>) -> ServiceBuilder {
+    // The store is plain memory: if this process answers, the store is usable. The check
+    // still exercises the store's lock, so a wedged store shows up as not ready.
+    let checked = store.clone();
+    ServiceBuilder::new(SERVICE)
+        .metrics(metrics::describe)
+        .ready("cart_store", move || {
+            checked.stats(Instant::now());
+            async { Ok::<(), CheckError>(()) }
         })
-    }
-
-    /// The store this application serves (tests and the future fault drill reach it here).
-    pub fn store(&self) -> Arc<CartStore> {
-        self.store.clone()
-    }
-
-    /// The full router (API + operational routes + middleware), for socket-free tests.
-    pub fn router(store: Arc<CartStore>) -> axum::Router {
-        // The store is plain memory: if this process answers, the store is usable. The check
-        // still exercises the store's lock, so a wedged store shows up as not ready.
-        let for_check = store.clone();
-        let readiness = Readiness::new().check("cart_store", move || {
-            let store = for_check.clone();
-            async move {
-                store.stats(Instant::now());
-                Ok::<(), apiary_telemetry::health::CheckError>(())
-            }
-        });
-        standard_router(routes::router(store), readiness, ServeLimits::default())
-    }
-}
-
-/// Aborts the sweeper when the service stops, however it stops.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+        .routes(routes::router(store))
 }
 
 async fn sweep_forever(store: Arc<CartStore>, every: Duration) {
@@ -98,42 +75,10 @@ async fn lose_carts_while_faulted(store: Arc<CartStore>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if apiary_telemetry::faults::store_lost().await {
+        if apiary_chassis::faults::store_lost().await {
             let lost = store.clear();
-            apiary_telemetry::metrics::counter!(crate::store::LOST).increment(lost as u64);
+            apiary_telemetry::metrics::counter!(metrics::LOST).increment(lost as u64);
             tracing::warn!(lost, "injected fault: cart store lost");
         }
-    }
-}
-
-fn describe_metrics() {
-    use crate::store::{ACTIVE, ADDITIONS, EVICTED, EXPIRED, LOST, UNITS};
-    use apiary_telemetry::metrics::{describe_counter, describe_gauge};
-    describe_counter!(ADDITIONS, "Successful add-to-cart requests.");
-    describe_gauge!(ACTIVE, "Carts held now (not expired).");
-    describe_gauge!(UNITS, "Units across all carts held now.");
-    describe_counter!(EXPIRED, "Carts dropped because their time-to-live passed.");
-    describe_counter!(EVICTED, "Carts dropped to make room: the store was full.");
-    describe_counter!(
-        LOST,
-        "Carts lost with the store (the cart-store-lost fault)."
-    );
-}
-
-impl Service for Application {
-    fn port(&self) -> u16 {
-        self.port
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let _sweeper = AbortOnDrop(tokio::spawn(sweep_forever(
-            self.store.clone(),
-            self.sweep_interval,
-        )));
-        let _loser = AbortOnDrop(tokio::spawn(lose_carts_while_faulted(self.store.clone())));
-        apiary_telemetry::serve(self.listener, Self::router(self.store), shutdown, DRAIN).await
     }
 }

@@ -21,13 +21,7 @@ use apiary_telemetry::metrics::{counter, gauge};
 
 use crate::domain::{AddQuantity, CartId, MAX_LINE_UNITS, MAX_LINES, ProductId, SetQuantity};
 
-/// Metric names (see the README).
-pub const ADDITIONS: &str = "shop_cart_additions_total";
-pub const ACTIVE: &str = "shop_carts_active";
-pub const UNITS: &str = "shop_cart_units";
-pub const EXPIRED: &str = "shop_carts_expired_total";
-pub const EVICTED: &str = "shop_carts_evicted_total";
-pub const LOST: &str = "shop_carts_lost_total";
+use crate::metrics::{ACTIVE, ADDITIONS, EVICTED, EXPIRED, UNITS};
 
 /// What a change to a cart can be refused for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

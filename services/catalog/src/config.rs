@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -21,7 +21,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8001)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8001)?;
         Ok(Self {
             host,
             port,

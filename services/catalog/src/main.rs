@@ -1,10 +1,12 @@
 //! The catalog binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use catalog::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(catalog::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(
+        catalog::SERVICE,
+        catalog::Config::from_env(),
+        catalog::build,
+    )
+    .await
 }

@@ -1,19 +1,14 @@
-//! Building and running the service.
+//! Building the service: its product store, its readiness, its routes.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use apiary_telemetry::server::{BindError, Service, bind};
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
-use tokio::net::TcpListener;
+use apiary_chassis::server::BindError;
+use apiary_chassis::{Bound, ServiceBuilder};
 
+use crate::SERVICE;
 use crate::config::Config;
 use crate::routes;
 use crate::store::{ProductStore, SeedError};
-
-/// How long in-flight requests may finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -23,55 +18,31 @@ pub enum StartError {
     Bind(#[from] BindError),
 }
 
-/// A built service: bound, seeded, not yet serving.
-#[derive(Debug)]
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    store: Arc<ProductStore>,
+/// Loads the products and binds the listener: ready to run.
+pub async fn build(config: Config) -> Result<Bound, StartError> {
+    let store = match &config.seed {
+        Some(path) => ProductStore::from_file(path)?,
+        None => ProductStore::built_in()?,
+    };
+    tracing::info!(products = store.len(), "product store loaded");
+    Ok(service(Arc::new(store))
+        .bind(config.host, config.port)
+        .await?)
 }
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = match &config.seed {
-            Some(path) => ProductStore::from_file(path)?,
-            None => ProductStore::built_in()?,
-        };
-        tracing::info!(products = store.len(), "product store loaded");
-        let (listener, port) = bind(config.host, config.port).await?;
-        Ok(Self {
-            listener,
-            port,
-            store: Arc::new(store),
-        })
-    }
-
-    /// The full router (API + operational routes + middleware), for socket-free tests.
-    pub fn router(store: Arc<ProductStore>) -> axum::Router {
-        let for_check = store.clone();
-        let readiness = Readiness::new().check("product_store", move || {
-            let loaded = !for_check.is_empty();
+/// The service on `store`; [`ServiceBuilder::router`] serves it without a socket (tests).
+pub fn service(store: Arc<ProductStore>) -> ServiceBuilder {
+    let loaded = store.clone();
+    ServiceBuilder::new(SERVICE)
+        .ready("product_store", move || {
+            let empty = loaded.is_empty();
             async move {
-                if loaded {
-                    Ok(())
-                } else {
+                if empty {
                     Err("no products loaded".to_owned())
+                } else {
+                    Ok(())
                 }
             }
-        });
-        standard_router(routes::router(store), readiness, ServeLimits::default())
-    }
-}
-
-impl Service for Application {
-    fn port(&self) -> u16 {
-        self.port
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        apiary_telemetry::serve(self.listener, Self::router(self.store), shutdown, DRAIN).await
-    }
+        })
+        .routes(routes::router(store))
 }

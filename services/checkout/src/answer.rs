@@ -119,10 +119,7 @@ pub fn status_view(
         checkout_id: checkout_id.to_owned(),
         order_id: checkout_id.to_owned(),
         state,
-        status_url: format!(
-            "/checkouts/{}",
-            apiary_telemetry::encode_segment(checkout_id)
-        ),
+        status_url: format!("/checkouts/{}", apiary_chassis::encode_segment(checkout_id)),
         result: match state {
             SagaState::Placed | SagaState::Pending => answer.and_then(Answer::result),
             _ => None,

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apiary_telemetry::DownstreamError;
+use apiary_chassis::DownstreamError;
 use apiary_telemetry::metrics::{counter, gauge};
 use apiary_wire::shop::{NewOrder, SagaState};
 use serde::{Deserialize, Serialize};
@@ -204,7 +204,7 @@ impl Compensator {
                 // The owner's state contradicts the saga (e.g. committing a reservation that
                 // expired): nothing retrying can fix, so say it loudly.
                 tracing::error!(task = task.name(), error = %err, "compensation refused by its owner");
-                counter!("checkout_compensations_total", "task" => task.name(), "outcome" => "refused")
+                counter!(crate::metrics::COMPENSATIONS, "task" => task.name(), "outcome" => "refused")
                     .increment(1);
                 self.completed.fetch_add(1, Ordering::Relaxed);
                 return match self
@@ -241,7 +241,7 @@ impl Compensator {
         {
             Ok(next) => {
                 self.completed.fetch_add(1, Ordering::Relaxed);
-                counter!("checkout_compensations_total", "task" => task.name(), "outcome" => outcome)
+                counter!(crate::metrics::COMPENSATIONS, "task" => task.name(), "outcome" => outcome)
                     .increment(1);
                 Some(next)
             }
@@ -280,7 +280,7 @@ impl Compensator {
     /// `checkout_compensations_pending`: owed clean-up plus unfinished sagas.
     pub async fn report_pending(&self) {
         if let Ok(n) = self.store.unfinished().await {
-            gauge!("checkout_compensations_pending").set(n as f64);
+            gauge!(crate::metrics::COMPENSATIONS_PENDING).set(n as f64);
         }
     }
 

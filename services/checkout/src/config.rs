@@ -4,11 +4,11 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 use crate::saga::CrashPoint;
 
-pub use apiary_telemetry::env::Downstream;
+pub use apiary_chassis::Downstream;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -44,7 +44,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8003)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8003)?;
         Ok(Self {
             host,
             port,

@@ -18,8 +18,11 @@
 //! - [`answer`] — each outcome's HTTP answer as data (stored for replays).
 //! - [`routes`] — `POST /checkouts`, `GET /checkouts/{id}`, `GET /compensations`,
 //!   `GET /openapi.json`.
-//! - [`startup`] — [`Application`]: build (open the log, recover), `port()`,
-//!   `run_until_stopped(shutdown)`.
+//! - [`metrics`] — the business metrics' names and descriptions (`metrics::describe`, run
+//!   once at start-up by the chassis).
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (clients, the saga log opened and recovered before serving, peer readiness), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //!
 //! The saga's business facts live with their owners (reservations in inventory, charges in
 //! payment, orders in orders), each keyed by the checkout id, so every step is idempotent and
@@ -32,6 +35,7 @@ pub mod clients;
 pub mod compensation;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod routes;
 pub mod runner;
 pub mod saga;
@@ -39,7 +43,7 @@ pub mod startup;
 pub mod store;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry.
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

@@ -1,10 +1,12 @@
 //! The checkout binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use checkout::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(checkout::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(
+        checkout::SERVICE,
+        checkout::Config::from_env(),
+        checkout::build,
+    )
+    .await
 }

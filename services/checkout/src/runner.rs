@@ -211,10 +211,10 @@ impl SagaRunner {
             );
             match transition.state {
                 SagaState::Failed => {
-                    counter!("shop_orders_failed_total", "reason" => "checkout_interrupted")
+                    counter!(crate::metrics::FAILED, "reason" => "checkout_interrupted")
                         .increment(1);
                 }
-                _ => counter!("shop_checkouts_completed_total").increment(1),
+                _ => counter!(crate::metrics::COMPLETED).increment(1),
             }
             self.saga
                 .store

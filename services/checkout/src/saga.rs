@@ -23,7 +23,7 @@
 //! - commit and empty-cart failures never fail a placed order: they are owed clean-up
 //!   ([`crate::compensation`]).
 
-use apiary_telemetry::DownstreamError;
+use apiary_chassis::DownstreamError;
 use apiary_telemetry::metrics::counter;
 use apiary_wire::Money;
 use apiary_wire::shop::{
@@ -293,7 +293,7 @@ impl Saga {
 
     /// Runs one checkout to its conclusion. Counts started/completed/failed.
     pub async fn run(&self, cmd: &CheckoutCommand) -> Conclusion {
-        counter!("shop_checkouts_started_total").increment(1);
+        counter!(crate::metrics::STARTED).increment(1);
         let span = tracing::info_span!(
             "checkout",
             otel.name = "checkout saga",
@@ -304,14 +304,14 @@ impl Saga {
         let conclusion = self.execute(cmd).instrument(span.clone()).await;
         match &conclusion {
             Conclusion::Placed(_) | Conclusion::Pending(..) => {
-                counter!("shop_checkouts_completed_total").increment(1);
+                counter!(crate::metrics::COMPLETED).increment(1);
             }
             Conclusion::Failed(err, _) => {
                 span.record("otel.status_code", "ERROR");
                 span.record("error.type", err.reason().as_str());
                 let reason = err.reason();
                 tracing::info!(reason = %reason, error = %err, "checkout failed");
-                counter!("shop_orders_failed_total", "reason" => reason).increment(1);
+                counter!(crate::metrics::FAILED, "reason" => reason).increment(1);
             }
         }
         conclusion

@@ -2,10 +2,10 @@
 
 use std::net::IpAddr;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
-use apiary_telemetry::resilience::BreakerConfig;
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::resilience::BreakerConfig;
 
-pub use apiary_telemetry::env::Downstream;
+pub use apiary_chassis::Downstream;
 
 /// Requests the gateway serves at once before it sheds with a fast 503 (`APIARY_MAX_IN_FLIGHT`).
 ///
@@ -51,7 +51,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8000)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8000)?;
         Ok(Self {
             host,
             port,

@@ -5,10 +5,13 @@
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`, and
 //!   `<SERVICE>_URL` / `<SERVICE>_TIMEOUT_MS` per downstream).
-//! - [`startup`] — [`Application`]: build (binds; port 0 in tests), `port()`,
-//!   `run_until_stopped(shutdown)`; [`Application::router`] for socket-free tests.
+//! - [`metrics`] — the business metrics' names and descriptions (`metrics::describe`, run
+//!   once at start-up by the chassis).
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (clients, peer readiness, the edge's limits, API and HTML routes), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //! - [`clients`] — one typed client per downstream (catalog, cart, checkout, inventory,
-//!   reviews, recommendations, orders), on the telemetry crate's traced HTTP client (deadline,
+//!   reviews, recommendations, orders), on the chassis's traced HTTP client (deadline,
 //!   circuit breaker, retry budget) and tested against wiremock.
 //! - [`domain`] — ids and quantities that parse at the edge, so nothing malformed goes out.
 //! - [`storefront`] — the use cases both front-ends share: the concurrently composed product
@@ -21,12 +24,13 @@ pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod html;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod storefront;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry.
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

@@ -1,10 +1,12 @@
 //! The gateway binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use gateway::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(gateway::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(
+        gateway::SERVICE,
+        gateway::Config::from_env(),
+        gateway::build,
+    )
+    .await
 }

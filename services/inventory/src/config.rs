@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -29,7 +29,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8004)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8004)?;
         let hold_secs = env::count_or(src, "INVENTORY_HOLD_SECS", 600)?;
         let sweep_every = env::millis_or(src, "INVENTORY_SWEEP_MS", Duration::from_secs(2))?;
         if sweep_every.is_zero() {

@@ -4,8 +4,9 @@
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
 //!   `APIARY_DATA_DIR`, `INVENTORY_HOLD_SECS`, `INVENTORY_SWEEP_MS`).
-//! - [`startup`] — [`Application`]: opens and seeds the store, binds its listener (port 0 in
-//!   tests), exposes `port()`, then `run_until_stopped(shutdown)` serves and runs the sweeper.
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (the store opened and seeded, the reservation sweeper as background work), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //! - [`domain`] — types that parse: [`domain::ProductId`], [`domain::ReservationId`],
 //!   [`domain::ReserveStock`] (validated lines), [`domain::StockQuery`]. Invalid input cannot
 //!   get past the edge.
@@ -18,7 +19,8 @@
 //!   the `shop_inventory_*` gauges).
 //! - [`routes`] — the HTTP API and its [`routes::AppError`]; `GET /openapi.json`.
 //!
-//! Telemetry, health endpoints and graceful shutdown come from `apiary-telemetry`.
+//! Serving, health endpoints, resilience, faults and graceful shutdown come from
+//! `apiary-chassis`; telemetry from `apiary-telemetry`.
 
 pub mod config;
 pub mod domain;
@@ -29,7 +31,7 @@ pub mod store;
 pub mod sweeper;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry (and the name of its database file).
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

@@ -1,14 +1,12 @@
 //! The inventory binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use inventory::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(
+    apiary_chassis::server::run_service(
         inventory::SERVICE,
-        Config::from_env(),
-        Application::build,
+        inventory::Config::from_env(),
+        inventory::build,
     )
     .await
 }

@@ -1,21 +1,15 @@
-//! Building and running the service.
+//! Building the service: its store (seeded with stock), its readiness, its routes, its
+//! metrics, its sweeper.
 
-use std::future::Future;
-use std::time::Duration;
-
+use apiary_chassis::server::BindError;
+use apiary_chassis::{Bound, ServiceBuilder};
 use apiary_store::StoreError;
-use apiary_telemetry::server::{BindError, Service, bind};
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::ProductId;
 use crate::routes::{self, AppState};
 use crate::store::{InventoryError, InventoryStore};
-use crate::{metrics, sweeper};
-
-/// How long in-flight requests may finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(5);
+use crate::{SERVICE, metrics, sweeper};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -29,43 +23,29 @@ pub enum StartError {
     Bind(#[from] BindError),
 }
 
-/// A built service: store open, migrated and seeded, listener bound, not yet serving.
-#[derive(Debug)]
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    state: AppState,
-    sweep_every: Duration,
+/// Opens (migrates, seeds) the store and binds the listener: ready to run.
+pub async fn build(config: Config) -> Result<Bound, StartError> {
+    let store = InventoryStore::open(&config.data_dir)?;
+    let added = store.seed(seed_stock()?).await?;
+    tracing::info!(added, "stock seeded");
+    let sweep = sweeper::run(store.clone(), config.sweep_every);
+    let state = AppState {
+        store,
+        hold: config.hold,
+    };
+    Ok(service(state)
+        .background("reservation_sweeper", sweep)
+        .bind(config.host, config.port)
+        .await?)
 }
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartError> {
-        metrics::describe();
-        let store = InventoryStore::open(&config.data_dir)?;
-        let added = store.seed(seed_stock()?).await?;
-        tracing::info!(path = %store.path().display(), added, "stock seeded");
-        let (listener, port) = bind(config.host, config.port).await?;
-        Ok(Self {
-            listener,
-            port,
-            state: AppState {
-                store,
-                hold: config.hold,
-            },
-            sweep_every: config.sweep_every,
-        })
-    }
-
-    /// The full router (API + operational routes + middleware), for socket-free tests.
-    pub fn router(state: AppState) -> axum::Router {
-        let store = state.store.clone();
-        // Ready means the database answers: without it nothing here can be served.
-        let readiness = Readiness::new().check("database", move || {
-            let store = store.clone();
-            async move { store.ping().await }
-        });
-        standard_router(routes::router(state), readiness, ServeLimits::default())
-    }
+/// The service on `state`; [`ServiceBuilder::router`] serves it without a socket (tests).
+pub fn service(state: AppState) -> ServiceBuilder {
+    // Ready means the database answers: without it nothing here can be served.
+    ServiceBuilder::new(SERVICE)
+        .metrics(metrics::describe)
+        .database(state.store.db())
+        .routes(routes::router(state))
 }
 
 /// Every seed product with its initial stock.
@@ -78,21 +58,4 @@ fn seed_stock() -> Result<Vec<(ProductId, u32)>, StartError> {
                 .map_err(|e| StartError::SeedId(e.to_string()))
         })
         .collect()
-}
-
-impl Service for Application {
-    fn port(&self) -> u16 {
-        self.port
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweeper::run(self.state.store.clone(), self.sweep_every));
-        let served =
-            apiary_telemetry::serve(self.listener, Self::router(self.state), shutdown, DRAIN).await;
-        sweeper.abort();
-        served
-    }
 }

@@ -149,9 +149,9 @@ impl InventoryStore {
         self.db.path()
     }
 
-    /// Readiness: the database answers.
-    pub async fn ping(&self) -> Result<(), apiary_store::Unusable> {
-        self.db.ping().await
+    /// The database (the chassis's readiness check pings it).
+    pub fn db(&self) -> &apiary_store::Db {
+        &self.db
     }
 
     /// Adds products that have no stock row yet with their seed stock; existing rows are kept

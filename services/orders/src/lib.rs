@@ -4,8 +4,9 @@
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
 //!   `APIARY_DATA_DIR`).
-//! - [`startup`] — [`Application`]: opens the store, binds its listener (port 0 in tests),
-//!   exposes `port()`, then `run_until_stopped(shutdown)`.
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (the store opened and migrated), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //! - [`domain`] — types that parse: [`domain::PlaceOrder`] (a [`apiary_wire::shop::NewOrder`]
 //!   whose ids, lines, currencies and total have been checked), [`domain::OrderId`],
 //!   [`domain::FeedQuery`]. Invalid input cannot get past the edge.
@@ -16,7 +17,8 @@
 //!   `shop_revenue_minor_total`, `shop_order_units_total`), recorded once per new order.
 //! - [`routes`] — the HTTP API and its [`routes::AppError`]; `GET /openapi.json`.
 //!
-//! Telemetry, health endpoints and graceful shutdown come from `apiary-telemetry`.
+//! Serving, health endpoints, resilience, faults and graceful shutdown come from
+//! `apiary-chassis`; telemetry from `apiary-telemetry`.
 
 pub mod config;
 pub mod domain;
@@ -26,7 +28,7 @@ pub mod startup;
 pub mod store;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry (and the name of its database file).
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

@@ -1,10 +1,8 @@
 //! The orders binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use orders::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(orders::SERVICE, Config::from_env(), Application::build)
+    apiary_chassis::server::run_service(orders::SERVICE, orders::Config::from_env(), orders::build)
         .await
 }

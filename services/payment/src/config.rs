@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -32,7 +32,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8005)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8005)?;
         Ok(Self {
             host,
             port,

@@ -4,8 +4,9 @@
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
 //!   `APIARY_DATA_DIR`, `PAYMENT_LATENCY_MS`).
-//! - [`startup`] — [`Application`]: opens and migrates the database, binds (port 0 in tests),
-//!   `port()`, `run_until_stopped(shutdown)`.
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (the ledger opened and migrated, key expiry as background work), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //! - [`domain`] — types that parse ([`domain::ValidCard`], [`domain::IdempotencyKey`],
 //!   [`domain::ChargeAmount`]) and the provider's decision rules ([`domain::decide`]): the
 //!   documented test cards, expiry, the amount limit.
@@ -14,23 +15,24 @@
 //!   committed before the answer is sent.
 //! - [`routes`] — `POST /charges`, `GET /charges/{id}`, `POST /voids`, `GET /ledger`, and
 //!   [`routes::AppError`]; `GET /openapi.json`.
-//! - [`business_metrics`] — the `shop_payment*` counters.
+//! - [`metrics`] — the `shop_payment*` counters.
 //!
 //! Card numbers and CVCs live only inside one request: parsed into a type whose `Debug` is
 //! redacted, reduced to brand and last four, and dropped. They are never stored, logged,
 //! traced, put in a metric or echoed in an error message.
 //!
-//! Telemetry, health endpoints and graceful shutdown come from `apiary-telemetry`.
+//! Serving, health endpoints, resilience, faults and graceful shutdown come from
+//! `apiary-chassis`; telemetry from `apiary-telemetry`.
 
-pub mod business_metrics;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod store;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry (and the database file's name).
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

@@ -1,10 +1,12 @@
 //! The payment binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use payment::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(payment::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(
+        payment::SERVICE,
+        payment::Config::from_env(),
+        payment::build,
+    )
+    .await
 }

@@ -1,21 +1,16 @@
-//! Building and running the service.
+//! Building the service: its ledger, its readiness, its routes, its metrics, its key expiry.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_store::{Db, StoreError};
-use apiary_telemetry::server::{BindError, Service, bind};
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
-use tokio::net::TcpListener;
+use apiary_chassis::server::BindError;
+use apiary_chassis::{Bound, ServiceBuilder};
+use apiary_store::StoreError;
 
 use crate::config::Config;
 use crate::routes::{self, AppState};
-use crate::store::{MIGRATIONS, PaymentStore};
-use crate::{SERVICE, business_metrics};
-
-/// How long in-flight requests may finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(5);
+use crate::store::PaymentStore;
+use crate::{SERVICE, metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -25,72 +20,41 @@ pub enum StartError {
     Bind(#[from] BindError),
 }
 
-/// A built service: database open and migrated, listener bound, not yet serving.
-#[derive(Debug)]
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    state: AppState,
+/// Opens (and migrates) the ledger and binds the listener: ready to run.
+pub async fn build(config: Config) -> Result<Bound, StartError> {
+    let store = Arc::new(PaymentStore::open(&config.data_dir)?);
+    let state = AppState {
+        store: store.clone(),
+        latency: config.latency,
+    };
+    Ok(service(state)
+        .background("key_expiry", expire_keys(store, config.key_retention))
+        .bind(config.host, config.port)
+        .await?)
 }
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartError> {
-        let db = Db::open(&config.data_dir, SERVICE.name, MIGRATIONS)?;
-        let store = Arc::new(PaymentStore::new(db));
-        spawn_key_expiry(store.clone(), config.key_retention);
-        let state = AppState {
-            store,
-            latency: config.latency,
-        };
-        let (listener, port) = bind(config.host, config.port).await?;
-        Ok(Self {
-            listener,
-            port,
-            state,
-        })
-    }
-
-    /// The full router (API + operational routes + middleware), for socket-free tests.
-    pub fn router(state: AppState) -> axum::Router {
-        business_metrics::register();
-        let db = state.store.db().clone();
-        // Ready means the ledger answers: without it no charge can be recorded.
-        let readiness = Readiness::new().check("ledger_db", move || {
-            let db = db.clone();
-            async move { db.ping().await }
-        });
-        standard_router(routes::router(state), readiness, ServeLimits::default())
-    }
+/// The service on `state`; [`ServiceBuilder::router`] serves it without a socket (tests).
+pub fn service(state: AppState) -> ServiceBuilder {
+    // Ready means the ledger answers: without it no charge can be recorded.
+    ServiceBuilder::new(SERVICE)
+        .metrics(metrics::describe)
+        .database(state.store.db())
+        .routes(routes::router(state))
 }
 
 /// Declined keys and tombstones are forgotten after `retention`, checked this often, so the
 /// ledger file grows only with real charges.
 const EXPIRE_EVERY: Duration = Duration::from_secs(600);
 
-fn spawn_key_expiry(store: Arc<PaymentStore>, retention: Duration) {
-    tokio::spawn(async move {
-        loop {
-            let cutoff =
-                apiary_store::now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-            match store.expire_keys(cutoff).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "declined keys and tombstones expired"),
-                Err(e) => tracing::warn!(error = %e, "cannot expire old keys"),
-            }
-            tokio::time::sleep(EXPIRE_EVERY).await;
+async fn expire_keys(store: Arc<PaymentStore>, retention: Duration) {
+    loop {
+        let cutoff =
+            apiary_store::now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        match store.expire_keys(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "declined keys and tombstones expired"),
+            Err(e) => tracing::warn!(error = %e, "cannot expire old keys"),
         }
-    });
-}
-
-impl Service for Application {
-    fn port(&self) -> u16 {
-        self.port
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        apiary_telemetry::serve(self.listener, Self::router(self.state), shutdown, DRAIN).await
+        tokio::time::sleep(EXPIRE_EVERY).await;
     }
 }

@@ -208,10 +208,14 @@ pub struct PaymentStore {
 }
 
 impl PaymentStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// Opens (creating and migrating if needed) `<data_dir>/payment.sqlite3`.
+    pub fn open(data_dir: &std::path::Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: Db::open(data_dir, crate::SERVICE.name, MIGRATIONS)?,
+        })
     }
 
+    /// The database (the chassis's readiness check pings it).
     pub fn db(&self) -> &Db {
         &self.db
     }
@@ -406,7 +410,7 @@ mod tests {
     use super::*;
 
     fn open(dir: &std::path::Path) -> PaymentStore {
-        PaymentStore::new(Db::open(dir, "payment", MIGRATIONS).expect("open"))
+        PaymentStore::open(dir).expect("open")
     }
 
     fn attempt(

@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::Downstream;
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -11,10 +12,9 @@ pub struct Config {
     pub host: IpAddr,
     /// `APIARY_PORT`: 8008 by default; 0 picks a free port (tests).
     pub port: u16,
-    /// `ORDERS_URL`: the orders service, whose feed the model learns from.
-    pub orders_url: String,
-    /// `ORDERS_TIMEOUT_MS`: the budget of one feed call (default 1000).
-    pub orders_timeout: Duration,
+    /// `ORDERS_URL`, `ORDERS_TIMEOUT_MS`: the orders service, whose feed the model learns
+    /// from, and the budget of one feed call (default 1000).
+    pub orders: Downstream,
     /// `RECOMMENDATIONS_POLL_MS`: how often the feed is polled (default 2000).
     pub poll_interval: Duration,
 }
@@ -25,7 +25,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8008)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8008)?;
         let poll_interval = env::millis_or(src, "RECOMMENDATIONS_POLL_MS", Duration::from_secs(2))?;
         if poll_interval.is_zero() {
             return Err(EnvError {
@@ -37,8 +37,7 @@ impl Config {
         Ok(Self {
             host,
             port,
-            orders_url: env::url_or(src, "ORDERS_URL", "http://127.0.0.1:8009")?,
-            orders_timeout: env::millis_or(src, "ORDERS_TIMEOUT_MS", Duration::from_secs(1))?,
+            orders: Downstream::from_source(src, "ORDERS", 8009, 1000)?,
             poll_interval,
         })
     }
@@ -53,8 +52,8 @@ mod tests {
         let cfg = Config::from_source(&[("UNRELATED", "x")]).expect("defaults");
         assert_eq!(cfg.port, 8008);
         assert!(cfg.host.is_loopback());
-        assert_eq!(cfg.orders_url, "http://127.0.0.1:8009");
-        assert_eq!(cfg.orders_timeout, Duration::from_secs(1));
+        assert_eq!(cfg.orders.url, "http://127.0.0.1:8009");
+        assert_eq!(cfg.orders.timeout, Duration::from_secs(1));
         assert_eq!(cfg.poll_interval, Duration::from_secs(2));
     }
 

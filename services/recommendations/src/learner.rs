@@ -10,15 +10,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use apiary_telemetry::DownstreamError;
+use apiary_chassis::DownstreamError;
 use apiary_telemetry::metrics::gauge;
 
 use crate::clients::OrdersClient;
 use crate::clients::orders::PAGE_SIZE;
 use crate::model::Model;
-
-/// Gauge: orders the model has learned from since start.
-pub const ORDERS_LEARNED: &str = "recommendations_orders_learned";
 
 /// Pages read per tick at most: catching up on a long backlog is spread over ticks instead of
 /// monopolising the orders service.
@@ -105,7 +102,7 @@ impl Learner {
                 learned += model.learn(&page.items, page.last_seq);
                 (model.cursor() > cursor, model.orders_learned())
             };
-            gauge!(ORDERS_LEARNED).set(total as f64);
+            gauge!(crate::metrics::ORDERS_LEARNED).set(total as f64);
             // Stop at the end of the feed, or if a full page did not move us on (a feed that
             // ignores after_seq would otherwise loop here).
             if !full || !moved {

@@ -5,8 +5,11 @@
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
 //!   `ORDERS_URL`, `ORDERS_TIMEOUT_MS`, `RECOMMENDATIONS_POLL_MS`).
-//! - [`startup`] — [`Application`]: binds its listener (port 0 in tests), exposes `port()`,
-//!   then `run_until_stopped(shutdown)`, which also runs the learner.
+//! - [`metrics`] — the business metrics' names and descriptions (`metrics::describe`, run
+//!   once at start-up by the chassis).
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (the seeded model, the learner as background work), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //! - [`domain`] — types that parse: [`domain::ProductId`], [`domain::Limit`].
 //! - [`products`] — the products this service knows (the shared seed), indexed, and their
 //!   attribute similarity.
@@ -17,19 +20,21 @@
 //!   service only delays learning.
 //! - [`routes`] — the HTTP API and its [`routes::AppError`]; `GET /openapi.json`.
 //!
-//! Telemetry, health endpoints and graceful shutdown come from `apiary-telemetry`.
+//! Serving, health endpoints, resilience, faults and graceful shutdown come from
+//! `apiary-chassis`; telemetry from `apiary-telemetry`.
 
 pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod learner;
+pub mod metrics;
 pub mod model;
 pub mod products;
 pub mod routes;
 pub mod startup;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry.
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

@@ -1,14 +1,12 @@
-//! The recommendations binary: supervision -> configuration -> telemetry -> build -> run, all
-//! in `apiary_telemetry::server::run_service`.
-
-use recommendations::{Application, Config};
+//! The recommendations binary: supervision -> configuration -> telemetry -> build -> run, all in
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(
+    apiary_chassis::server::run_service(
         recommendations::SERVICE,
-        Config::from_env(),
-        Application::build,
+        recommendations::Config::from_env(),
+        recommendations::build,
     )
     .await
 }

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -24,7 +24,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8007)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8007)?;
         Ok(Self {
             host,
             port,

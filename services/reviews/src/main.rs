@@ -1,10 +1,12 @@
 //! The reviews binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use reviews::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(reviews::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(
+        reviews::SERVICE,
+        reviews::Config::from_env(),
+        reviews::build,
+    )
+    .await
 }

@@ -1,22 +1,17 @@
-//! Building and running the service.
+//! Building the service: its store (seeded on first start), its readiness, its routes, its
+//! metrics.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use apiary_store::{Db, StoreError};
-use apiary_telemetry::server::{BindError, Service, bind};
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
-use tokio::net::TcpListener;
+use apiary_chassis::server::BindError;
+use apiary_chassis::{Bound, ServiceBuilder};
+use apiary_store::StoreError;
 
 use crate::config::Config;
 use crate::routes::{self, AppState};
-use crate::store::{MIGRATIONS, ReviewStore};
-use crate::{SERVICE, business_metrics, seed};
-
-/// How long in-flight requests may finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(5);
+use crate::store::ReviewStore;
+use crate::{SERVICE, metrics, seed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -28,66 +23,35 @@ pub enum StartError {
     Bind(#[from] BindError),
 }
 
-/// A built service: database open, migrated and seeded, listener bound, not yet serving.
-#[derive(Debug)]
-pub struct Application {
-    listener: TcpListener,
-    port: u16,
-    state: AppState,
+/// Opens (migrates, seeds when empty) the store and binds the listener: ready to run.
+pub async fn build(config: Config) -> Result<Bound, StartError> {
+    let products = apiary_seed::products();
+    if products.is_empty() {
+        return Err(StartError::NoProducts);
+    }
+    let store = ReviewStore::open(&config.data_dir)?;
+    if config.seed_reviews {
+        let written = store.seed_if_empty(seed::generate(products)).await?;
+        if written > 0 {
+            tracing::info!(reviews = written, "seeded an empty review store");
+        }
+    }
+    let state = AppState {
+        store: Arc::new(store),
+        products: Arc::new(
+            products
+                .iter()
+                .map(|p| p.id.clone())
+                .collect::<HashSet<_>>(),
+        ),
+    };
+    Ok(service(state).bind(config.host, config.port).await?)
 }
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartError> {
-        let products = apiary_seed::products();
-        if products.is_empty() {
-            return Err(StartError::NoProducts);
-        }
-        let db = Db::open(&config.data_dir, SERVICE.name, MIGRATIONS)?;
-        let store = ReviewStore::new(db);
-        if config.seed_reviews {
-            let written = store.seed_if_empty(seed::generate(products)).await?;
-            if written > 0 {
-                tracing::info!(reviews = written, "seeded an empty review store");
-            }
-        }
-        let state = AppState {
-            store: Arc::new(store),
-            products: Arc::new(
-                products
-                    .iter()
-                    .map(|p| p.id.clone())
-                    .collect::<HashSet<_>>(),
-            ),
-        };
-        let (listener, port) = bind(config.host, config.port).await?;
-        Ok(Self {
-            listener,
-            port,
-            state,
-        })
-    }
-
-    /// The full router (API + operational routes + middleware), for socket-free tests.
-    pub fn router(state: AppState) -> axum::Router {
-        business_metrics::register();
-        let db = state.store.db().clone();
-        let readiness = Readiness::new().check("reviews_db", move || {
-            let db = db.clone();
-            async move { db.ping().await }
-        });
-        standard_router(routes::router(state), readiness, ServeLimits::default())
-    }
-}
-
-impl Service for Application {
-    fn port(&self) -> u16 {
-        self.port
-    }
-
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        apiary_telemetry::serve(self.listener, Self::router(self.state), shutdown, DRAIN).await
-    }
+/// The service on `state`; [`ServiceBuilder::router`] serves it without a socket (tests).
+pub fn service(state: AppState) -> ServiceBuilder {
+    ServiceBuilder::new(SERVICE)
+        .metrics(metrics::describe)
+        .database(state.store.db())
+        .routes(routes::router(state))
 }

@@ -65,10 +65,14 @@ pub struct ReviewStore {
 }
 
 impl ReviewStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// Opens (creating and migrating if needed) `<data_dir>/reviews.sqlite3`.
+    pub fn open(data_dir: &std::path::Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: Db::open(data_dir, crate::SERVICE.name, MIGRATIONS)?,
+        })
     }
 
+    /// The database (the chassis's readiness check pings it).
     pub fn db(&self) -> &Db {
         &self.db
     }
@@ -160,7 +164,7 @@ mod tests {
     #[tokio::test]
     async fn listing_is_newest_first_with_totals_over_all_reviews() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = ReviewStore::new(Db::open(dir.path(), "reviews", MIGRATIONS).expect("open"));
+        let store = ReviewStore::open(dir.path()).expect("open");
         for (id, rating, at) in [("a", 5, 10), ("b", 2, 30), ("c", 4, 20), ("d", 4, 30)] {
             store
                 .add(review(id, "BK-0001", rating, at))
@@ -192,7 +196,7 @@ mod tests {
     #[tokio::test]
     async fn seeding_happens_only_into_an_empty_table() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = ReviewStore::new(Db::open(dir.path(), "reviews", MIGRATIONS).expect("open"));
+        let store = ReviewStore::open(dir.path()).expect("open");
         let seed = vec![review("s1", "BK-0001", 5, 1), review("s2", "BK-0001", 4, 2)];
         assert_eq!(store.seed_if_empty(seed.clone()).await.expect("seed"), 2);
         assert_eq!(store.seed_if_empty(seed).await.expect("seed again"), 0);

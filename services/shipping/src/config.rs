@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use apiary_telemetry::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -25,7 +25,7 @@ impl Config {
     }
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
-        let (host, port) = env::listen_address(src, 8006)?;
+        let (host, port) = apiary_chassis::config::listen_address(src, 8006)?;
         let ttl_secs = env::count_or(src, "SHIPPING_QUOTE_TTL_SECS", 1800)?;
         Ok(Self {
             host,

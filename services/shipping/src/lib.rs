@@ -3,8 +3,11 @@
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
 //!   `SHIPPING_QUOTE_TTL_SECS`, `SHIPPING_MAX_QUOTES`).
-//! - [`startup`] — [`Application`]: binds its listener (port 0 in tests), exposes `port()`,
-//!   then `run_until_stopped(shutdown)`.
+//! - [`metrics`] — the business metrics' names and descriptions (`metrics::describe`, run
+//!   once at start-up by the chassis).
+//! - [`startup`] — [`build`]: the service declared on the chassis's
+//!   [`apiary_chassis::ServiceBuilder`] (the in-memory quote store), bound (port 0 in tests);
+//!   [`startup::service`] is the same service for socket-free tests.
 //! - [`domain`] — types that parse: [`domain::Destination`] (a served country and its
 //!   [`domain::Zone`]) and [`domain::Parcel`] (validated lines). Invalid input cannot get past
 //!   the edge.
@@ -14,17 +17,19 @@
 //!   late lookup can say "expired" (410) rather than "never heard of it" (404).
 //! - [`routes`] — the HTTP API and its [`routes::AppError`]; `GET /openapi.json`.
 //!
-//! Telemetry, health endpoints and graceful shutdown come from `apiary-telemetry`.
+//! Serving, health endpoints, resilience, faults and graceful shutdown come from
+//! `apiary-chassis`; telemetry from `apiary-telemetry`.
 
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod pricing;
 pub mod routes;
 pub mod startup;
 pub mod store;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::{StartError, build};
 
 /// Who this service is, for telemetry.
 pub const SERVICE: apiary_telemetry::ServiceInfo = apiary_telemetry::ServiceInfo {

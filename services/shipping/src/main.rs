@@ -1,10 +1,12 @@
 //! The shipping binary: supervision -> configuration -> telemetry -> build -> run, all in
-//! `apiary_telemetry::server::run_service`.
-
-use shipping::{Application, Config};
+//! `apiary_chassis::server::run_service`.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    apiary_telemetry::server::run_service(shipping::SERVICE, Config::from_env(), Application::build)
-        .await
+    apiary_chassis::server::run_service(
+        shipping::SERVICE,
+        shipping::Config::from_env(),
+        shipping::build,
+    )
+    .await
 }

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use apiary_telemetry::extract::{Json, Path};
+use apiary_chassis::extract::{Json, Path};
 use apiary_wire::shop::{AddToCart, Cart, CartStats, LineItem, SetQuantity as SetQuantityBody};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -171,7 +171,7 @@ pub async fn stats(State(store): State<AppState>) -> axum::Json<CartStats> {
 
 /// The slow-store fault: every store operation waits first (a no-op without the fault).
 async fn slow_store() {
-    if let Some(delay) = apiary_telemetry::faults::store_delay().await {
+    if let Some(delay) = apiary_chassis::faults::store_delay().await {
         tokio::time::sleep(delay).await;
     }
 }

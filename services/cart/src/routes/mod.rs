@@ -47,7 +47,7 @@ impl IntoResponse for AppError {
                 (StatusCode::NOT_FOUND, "line_not_found")
             }
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -87,7 +87,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(set_quantity).delete(remove_item),
         )
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }
 
 /// `at` (a monotonic instant) as milliseconds since the Unix epoch.

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use apiary_testkit::Served;
+use cart::Config;
 use cart::store::CartStore;
-use cart::{Application, Config};
 
 pub use apiary_testkit::error_code;
 
@@ -22,8 +22,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(config: Config) -> TestApp {
-    let app = Application::build(config).await.expect("build");
-    let store = app.store();
+    let store = Arc::new(CartStore::new(config.ttl, config.max_carts));
+    let app = cart::startup::build_on(store.clone(), config)
+        .await
+        .expect("build");
     TestApp {
         served: Served::start(app),
         store,

@@ -31,7 +31,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::ProductNotFound(_) => (StatusCode::NOT_FOUND, "unknown_product"),
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -65,5 +65,5 @@ pub fn router(state: AppState) -> Router {
         .route("/products/{id}", get(get_product))
         .route("/categories", get(list_categories))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

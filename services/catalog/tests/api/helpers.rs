@@ -1,7 +1,7 @@
 //! `spawn_app`: the real service on 127.0.0.1:0.
 
 use apiary_testkit::Served;
-use catalog::{Application, Config};
+use catalog::Config;
 
 pub use apiary_testkit::error_code;
 
@@ -9,8 +9,6 @@ pub use apiary_testkit::error_code;
 pub type TestApp = Served;
 
 pub async fn spawn_app() -> TestApp {
-    let app = Application::build(Config::for_tests())
-        .await
-        .expect("build");
+    let app = catalog::build(Config::for_tests()).await.expect("build");
     Served::start(app)
 }

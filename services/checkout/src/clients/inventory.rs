@@ -1,4 +1,4 @@
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 use apiary_wire::shop::{LineItem, Reservation, ReserveRequest};
 
 use crate::domain::CheckoutId;

@@ -17,8 +17,7 @@ pub use orders::OrdersClient;
 pub use payment::PaymentClient;
 pub use shipping::ShippingClient;
 
-use apiary_telemetry::HttpClient;
-use apiary_telemetry::resilience::BreakerConfig;
+use apiary_chassis::resilience::BreakerConfig;
 
 use crate::config::{Config, Downstream};
 
@@ -36,13 +35,7 @@ pub struct Clients {
 impl Clients {
     /// `breaker` replaces the default circuit-breaker settings (tests use short cool-downs).
     pub fn new(config: &Config, breaker: Option<BreakerConfig>) -> Result<Self, reqwest::Error> {
-        let http = |peer: &str, d: &Downstream| -> Result<HttpClient, reqwest::Error> {
-            let client = HttpClient::new(peer, d.url.clone(), d.timeout)?;
-            Ok(match breaker {
-                Some(b) => client.with_breaker(b),
-                None => client,
-            })
-        };
+        let http = |peer: &str, d: &Downstream| d.client(peer, breaker);
         Ok(Self {
             cart: CartClient(http("cart", &config.cart)?),
             catalog: CatalogClient(http("catalog", &config.catalog)?),

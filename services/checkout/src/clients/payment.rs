@@ -1,4 +1,4 @@
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency};
 use apiary_wire::Money;
 use apiary_wire::shop::{Card, Charge, ChargeRequest, VoidRequest, VoidResult};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::extract::Json;
-use apiary_telemetry::resilience;
+use apiary_chassis::extract::Json;
+use apiary_chassis::resilience;
 use apiary_wire::shop::{CheckoutRequest, CheckoutResult, CheckoutStatus, CompensationStatus};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};

@@ -36,16 +36,16 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::Invalid(code, message) => {
-                apiary_telemetry::json_error(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                apiary_chassis::json_error(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
-            AppError::NotFound => apiary_telemetry::json_error(
+            AppError::NotFound => apiary_chassis::json_error(
                 StatusCode::NOT_FOUND,
                 "checkout_not_found",
                 "no checkout with this id",
             ),
             AppError::Store(e) => {
                 tracing::error!(error = %e, "the saga log cannot be read");
-                apiary_telemetry::json_error(
+                apiary_chassis::json_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "saga_log_unavailable",
                     "checkout cannot read its saga log right now; try again shortly",
@@ -90,5 +90,5 @@ pub fn router(state: AppState) -> Router {
         .route("/checkouts/{checkout_id}", get(checkout_status))
         .route("/compensations", get(compensations))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

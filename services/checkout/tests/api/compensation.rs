@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::resilience::BreakerConfig;
+use apiary_chassis::resilience::BreakerConfig;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::resilience::BreakerConfig;
+use apiary_chassis::resilience::BreakerConfig;
 use apiary_testkit::Served;
-use checkout::Application;
 use checkout::config::{Config, Downstream};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -67,7 +66,7 @@ pub async fn spawn_with_breaker(breaker: Option<BreakerConfig>) -> TestApp {
         data_dir: data_dir.path().to_owned(),
         crash_at: None,
     };
-    let app = Application::build_with_breaker(config, breaker)
+    let app = checkout::startup::build_with_breaker(config, breaker)
         .await
         .expect("build");
     TestApp {

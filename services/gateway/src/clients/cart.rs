@@ -1,6 +1,6 @@
 //! The cart client.
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 use apiary_wire::shop::{Cart, LineItem, SetQuantity};
 
 #[derive(Debug, Clone)]
@@ -67,8 +67,9 @@ impl CartClient {
             .await
     }
 
-    pub async fn live(&self) -> Result<(), apiary_telemetry::downstream::NotLive> {
-        self.http.live().await
+    /// The underlying client (readiness asks the peer's liveness through it).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn item_path(cart_id: &str, product_id: &str) -> String {

@@ -1,6 +1,6 @@
 //! The catalog client: products, listings, categories.
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 use apiary_wire::{CategoryList, Product, ProductPage};
 
 #[derive(Debug, Clone)]
@@ -70,8 +70,8 @@ impl CatalogClient {
             .await
     }
 
-    /// Readiness: the catalog process answers its liveness probe.
-    pub async fn live(&self) -> Result<(), apiary_telemetry::downstream::NotLive> {
-        self.http.live().await
+    /// The underlying client (readiness asks the peer's liveness through it).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
     }
 }

@@ -1,6 +1,6 @@
 //! The checkout client.
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 use apiary_wire::shop::{CheckoutRequest, CheckoutResult, CheckoutStatus};
 use serde::Deserialize;
 
@@ -49,7 +49,8 @@ impl CheckoutClient {
             .await
     }
 
-    pub async fn live(&self) -> Result<(), apiary_telemetry::downstream::NotLive> {
-        self.http.live().await
+    /// The underlying client (readiness asks the peer's liveness through it).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
     }
 }

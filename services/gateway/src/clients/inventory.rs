@@ -1,6 +1,6 @@
 //! The inventory client (stock levels only; reservations are the checkout's business).
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 
 // Reads, but sent once (no retries): every caller treats this data as optional and degrades
 // without it, so a retry after a timeout would only make the shopper's page slower.

@@ -1,6 +1,6 @@
 //! Typed clients, one per downstream service.
 //!
-//! Each wraps one [`HttpClient`] (its own span names, circuit breaker and retry budget) and
+//! Each wraps one [`apiary_chassis::HttpClient`] (its own span names, circuit breaker and retry budget) and
 //! answers contract types from `apiary_wire` or a [`DownstreamError`]. Required reads
 //! (catalog, cart, orders) and repeatable cart writes (set, remove) are retried within the
 //! retry budget and the deadline; optional reads (inventory, reviews, recommendations) are
@@ -13,8 +13,6 @@ pub mod checkout;
 pub mod inventory;
 pub mod orders;
 pub mod product_part;
-
-use apiary_telemetry::HttpClient;
 
 pub use cart::CartClient;
 pub use catalog::CatalogClient;
@@ -39,13 +37,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
-        let http = |peer: &str, downstream: &Downstream| {
-            let client = HttpClient::new(peer, &downstream.url, downstream.timeout)?;
-            Ok::<_, reqwest::Error>(match config.breaker {
-                Some(breaker) => client.with_breaker(breaker),
-                None => client,
-            })
-        };
+        let http = |peer: &str, downstream: &Downstream| downstream.client(peer, config.breaker);
         Ok(Self {
             catalog: CatalogClient::new(http("catalog", &config.catalog)?),
             cart: CartClient::new(http("cart", &config.cart)?),

@@ -1,6 +1,6 @@
 //! The orders client.
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 use apiary_wire::shop::Order;
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 
 use std::marker::PhantomData;
 
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency, encode_segment};
+use apiary_chassis::{DownstreamError, HttpClient, Idempotency, encode_segment};
 use apiary_wire::shop::{ProductReviews, Recommendations};
 use serde::de::DeserializeOwned;
 

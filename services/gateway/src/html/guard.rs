@@ -3,7 +3,7 @@
 //! is refused with 403 when the browser says it is cross-site (`Sec-Fetch-Site`), or when its
 //! `Origin` is not this host.
 
-use apiary_telemetry::csrf::is_cross_site;
+use apiary_chassis::csrf::is_cross_site;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;

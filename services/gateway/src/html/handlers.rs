@@ -314,7 +314,7 @@ pub async fn checkout(
             ..
         })) => Ok(Redirect::to(&format!(
             "/shop/orders/{}",
-            apiary_telemetry::encode_segment(&order_id)
+            apiary_chassis::encode_segment(&order_id)
         ))
         .into_response()),
         // Not finished within the request's time: say so instead of guessing.

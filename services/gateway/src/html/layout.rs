@@ -65,7 +65,7 @@ pub fn money(m: &Money) -> String {
 
 /// The link to a product page.
 pub fn product_href(id: &str) -> String {
-    format!("/shop/products/{}", apiary_telemetry::encode_segment(id))
+    format!("/shop/products/{}", apiary_chassis::encode_segment(id))
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn home(categories: &[CategoryCount], featured: &ProductPage) -> Markup {
 }
 
 pub fn category_href(name: &str, page: u32) -> String {
-    let path = format!("/shop/category/{}", apiary_telemetry::encode_segment(name));
+    let path = format!("/shop/category/{}", apiary_chassis::encode_segment(name));
     if page > 1 {
         format!("{path}?page={page}")
     } else {

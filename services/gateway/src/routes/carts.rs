@@ -1,6 +1,6 @@
 //! `/api/carts`: create a cart id, show a cart, add, change and remove lines.
 
-use apiary_telemetry::extract::{Json, Path};
+use apiary_chassis::extract::{Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
 

@@ -1,6 +1,6 @@
 //! `POST /api/checkout` and `GET /api/checkouts/{checkout_id}`.
 
-use apiary_telemetry::extract::{Json, Path};
+use apiary_chassis::extract::{Json, Path};
 use apiary_wire::shop::{CheckoutResult, CheckoutStatus};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -60,7 +60,7 @@ pub async fn checkout(
             serde_json::to_value(&result).unwrap_or_default(),
             format!(
                 "/api/orders/{}",
-                apiary_telemetry::encode_segment(&result.order_id)
+                apiary_chassis::encode_segment(&result.order_id)
             ),
         ),
         CheckoutAnswer::Accepted(status) => {

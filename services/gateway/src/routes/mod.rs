@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use utoipa::OpenApi;
 
-use apiary_telemetry::DownstreamError;
+use apiary_chassis::DownstreamError;
 
 use crate::clients::Clients;
 use crate::domain::InvalidInput;
@@ -52,7 +52,7 @@ impl IntoResponse for AppError {
             ShopError::Downstream(err) => err.into_relayed_response(),
             own => {
                 let (status, code, message) = own.answer();
-                apiary_telemetry::json_error(status, &code, message)
+                apiary_chassis::json_error(status, &code, message)
             }
         }
     }
@@ -132,5 +132,5 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/orders/{order_id}", get(orders::get_order))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -1,6 +1,6 @@
 //! `GET /api/orders/{order_id}`.
 
-use apiary_telemetry::extract::Path;
+use apiary_chassis::extract::Path;
 use apiary_wire::shop::Order;
 use axum::Json;
 use axum::extract::State;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use apiary_telemetry::extract::{Path, Query};
+use apiary_chassis::extract::{Path, Query};
 use apiary_wire::ProductPage;
 use axum::Json;
 use axum::extract::State;

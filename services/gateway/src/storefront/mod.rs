@@ -9,7 +9,7 @@ pub mod views;
 
 use std::collections::HashMap;
 
-use apiary_telemetry::DownstreamError;
+use apiary_chassis::DownstreamError;
 use apiary_telemetry::metrics::counter;
 use apiary_wire::shop::{
     Card, Cart, CheckoutRequest, CheckoutStatus, LineItem, Order, ShippingAddress, StockLevel,
@@ -96,7 +96,7 @@ pub async fn product_page(clients: &Clients, id: &ProductId) -> Result<ProductPa
         recommended_products(clients, id),
     );
     let product = product?;
-    counter!("shop_product_views_total").increment(1);
+    counter!(crate::metrics::PRODUCT_VIEWS).increment(1);
     Ok(ProductPageView {
         product,
         stock: part(
@@ -155,7 +155,7 @@ fn part<T>(name: &'static str, result: Result<T, DownstreamError>) -> Part<T> {
         Ok(data) => Part::Ok(data),
         Err(err) => {
             tracing::warn!(part = name, peer = err.peer(), error.type = err.kind(), error = %err, "product page part unavailable");
-            counter!("gateway_product_page_part_unavailable_total", "part" => name).increment(1);
+            counter!(crate::metrics::PART_UNAVAILABLE, "part" => name).increment(1);
             Part::Unavailable
         }
     }
@@ -236,7 +236,7 @@ fn check_stock(
         Ok(level) if level.available < wanted => {
             // A shopper wanted more than is left: a stock-out seen at the cart. Inventory counts
             // the ones seen at checkout (`stage="reservation"`); the dashboard sums both.
-            apiary_telemetry::metrics::counter!("shop_stockouts_total", "stage" => "cart")
+            apiary_telemetry::metrics::counter!(crate::metrics::STOCKOUTS, "stage" => "cart")
                 .increment(1);
             Err(ShopError::OutOfStock {
                 product_id: product_id.clone(),
@@ -359,7 +359,7 @@ pub async fn checkout_status(
 pub fn on_this_api(mut status: CheckoutStatus) -> CheckoutStatus {
     status.status_url = format!(
         "/api/checkouts/{}",
-        apiary_telemetry::encode_segment(&status.checkout_id)
+        apiary_chassis::encode_segment(&status.checkout_id)
     );
     status
 }

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use apiary_testkit::Served;
+use gateway::Config;
 use gateway::config::Downstream;
-use gateway::{Application, Config};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -72,7 +72,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         breaker: None,
     };
     tweak(&mut config);
-    let app = Application::build(config).await.expect("build");
+    let app = gateway::build(config).await.expect("build");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

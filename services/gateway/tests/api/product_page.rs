@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use apiary_telemetry::resilience::BreakerConfig;
+use apiary_chassis::resilience::BreakerConfig;
 use apiary_testkit::metric_value;
 use serde_json::Value;
 use wiremock::matchers::{method, path};

@@ -62,7 +62,7 @@ impl IntoResponse for AppError {
                 InventoryError::Inconsistent(_) | InventoryError::Store(_) => {
                     // Logged once here, with the trace; the caller gets a stable code.
                     tracing::error!(error = %e, "inventory store failed");
-                    return apiary_telemetry::json_error(
+                    return apiary_chassis::json_error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "internal_error",
                         "the inventory could not complete the request; nothing was changed",
@@ -70,7 +70,7 @@ impl IntoResponse for AppError {
                 }
             },
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -117,5 +117,5 @@ pub fn router(state: AppState) -> Router {
             post(release_reservation),
         )
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

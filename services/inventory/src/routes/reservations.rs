@@ -1,6 +1,6 @@
 //! `POST /reservations`, `GET /reservations/{id}`, `POST /reservations/{id}/commit|release`.
 
-use apiary_telemetry::extract::{Json, Path};
+use apiary_chassis::extract::{Json, Path};
 use apiary_wire::shop::{Reservation, ReserveRequest};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,6 +1,6 @@
 //! `GET /stock`, `GET /stock?ids=` and `GET /stock/{product_id}`.
 
-use apiary_telemetry::extract::{Path, Query};
+use apiary_chassis::extract::{Path, Query};
 use apiary_wire::shop::{StockLevel, StockLevels};
 use axum::Json;
 use axum::extract::State;

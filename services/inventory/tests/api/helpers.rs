@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use apiary_testkit::Served;
-use inventory::{Application, Config};
+use inventory::Config;
 use serde_json::{Value, json};
 
 pub use apiary_testkit::error_body as error;
@@ -41,7 +41,7 @@ pub async fn spawn_with_hold(hold: Duration) -> TestApp {
 }
 
 async fn spawn_with(config: Config) -> TestApp {
-    let app = Application::build(config).await.expect("build");
+    let app = inventory::build(config).await.expect("build");
     TestApp(Served::start(app))
 }
 

@@ -77,10 +77,11 @@ async fn openapi_documents_every_route() {
 async fn the_router_serves_without_a_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = InventoryStore::open(dir.path()).expect("open");
-    let router = inventory::Application::router(AppState {
+    let router = inventory::startup::service(AppState {
         store,
         hold: std::time::Duration::from_secs(60),
-    });
+    })
+    .router();
     // Nothing seeded in this store: every product is unknown.
     let req = axum::http::Request::get("/stock/BK-0001")
         .body(Body::empty())

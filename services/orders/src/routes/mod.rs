@@ -53,14 +53,14 @@ impl IntoResponse for AppError {
             AppError::Orders(e) => {
                 // Logged once here, with the trace; the caller gets a stable code.
                 tracing::error!(error = %e, "orders store failed");
-                return apiary_telemetry::json_error(
+                return apiary_chassis::json_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",
                     "the order store could not complete the request",
                 );
             }
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -98,5 +98,5 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/summary", get(order_summary))
         .route("/orders/{order_id}", get(get_order))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

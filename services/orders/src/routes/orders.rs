@@ -1,7 +1,7 @@
 //! `POST /orders`, `GET /orders?after_seq=&limit=`, `GET /orders/summary`,
 //! `GET /orders/{order_id}`.
 
-use apiary_telemetry::extract::{Json, Path, Query};
+use apiary_chassis::extract::{Json, Path, Query};
 use apiary_wire::shop::{NewOrder, Order, OrderFeed, OrderSummary};
 use axum::extract::State;
 use axum::http::StatusCode;

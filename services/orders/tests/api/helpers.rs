@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use apiary_testkit::Served;
-use orders::{Application, Config};
+use orders::Config;
 use serde_json::{Value, json};
 
 pub use apiary_testkit::error_body as error;
@@ -23,9 +23,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// A service on an existing data directory (restart tests).
 pub async fn spawn_in(dir: &Path) -> TestApp {
-    let app = Application::build(Config::for_tests(dir))
-        .await
-        .expect("build");
+    let app = orders::build(Config::for_tests(dir)).await.expect("build");
     TestApp(Served::start(app))
 }
 

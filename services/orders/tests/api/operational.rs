@@ -17,7 +17,7 @@ async fn health_endpoints_answer() {
 }
 
 #[tokio::test]
-async fn business_metrics_count_new_orders_only() {
+async fn metrics_count_new_orders_only() {
     let app = spawn_app().await;
     // XTS (the ISO code reserved for testing) is used by no other test in this binary, so its
     // revenue series is exact even though the recorder is shared by every test.
@@ -66,7 +66,7 @@ async fn openapi_documents_every_route() {
 async fn the_router_serves_without_a_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = OrderStore::open(dir.path()).expect("open");
-    let router = orders::Application::router(AppState { store });
+    let router = orders::startup::service(AppState { store }).router();
     let req = axum::http::Request::post("/orders")
         .header("content-type", "application/json")
         .body(Body::from(order("o-1").to_string()))

@@ -1,6 +1,6 @@
 //! `POST /charges` and `GET /charges/{charge_id}`.
 
-use apiary_telemetry::extract::{Json, Path};
+use apiary_chassis::extract::{Json, Path};
 use apiary_wire::Money;
 use apiary_wire::shop::{Charge, ChargeRequest};
 use axum::extract::State;
@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{AppError, AppState, from_object};
-use crate::business_metrics;
 use crate::domain::{ChargeAmount, IdempotencyKey, ValidCard, YearMonth, decide};
+use crate::metrics;
 use crate::store::{Answer, ChargeAttempt, Recorded};
 
 /// The wire [`ChargeRequest`] read leniently: wide integers for the expiry, so `13` or `300`
@@ -65,20 +65,20 @@ pub async fn create_charge(
         &body.card.cvc,
     )
     .map_err(|e| {
-        business_metrics::failure(e.code());
+        metrics::failure(e.code());
         tracing::info!(reason = e.code(), idempotency_key = %key, "malformed card");
         AppError::Card(e)
     })?;
     // The targeted-failure fault: the issuer of one BIN range is down. The first six digits
     // (the BIN, not secret) are the only part of the number the fault sees; nothing is recorded.
     let bin: String = card.number.digits().chars().take(6).collect();
-    if apiary_telemetry::faults::card_fails(&bin).await {
-        business_metrics::failure("issuer_unavailable");
+    if apiary_chassis::faults::card_fails(&bin).await {
+        metrics::failure("issuer_unavailable");
         tracing::warn!(
             card_brand = card.number.brand().as_str(),
             "injected fault: card issuer unavailable"
         );
-        return Ok(apiary_telemetry::json_error(
+        return Ok(apiary_chassis::json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "issuer_unavailable",
             "the card issuer did not answer; no charge was made",
@@ -105,7 +105,7 @@ pub async fn create_charge(
     let key = attempt.key.clone();
     match state.store.charge(attempt).await? {
         Recorded::New(Answer::Captured(charge)) => {
-            business_metrics::captured(&charge);
+            metrics::captured(&charge);
             tracing::info!(
                 charge_id = %charge.charge_id,
                 idempotency_key = %key,
@@ -117,7 +117,7 @@ pub async fn create_charge(
             Ok((StatusCode::CREATED, axum::Json(charge)).into_response())
         }
         Recorded::New(Answer::Declined(reason)) => {
-            business_metrics::failure(reason.code());
+            metrics::failure(reason.code());
             tracing::info!(reason = reason.code(), idempotency_key = %key, "charge declined");
             Err(AppError::Declined(reason))
         }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use apiary_telemetry::extract::Query;
+use apiary_chassis::extract::Query;
 use apiary_wire::shop::{ChargeStatus, Ledger};
 use axum::extract::State;
 

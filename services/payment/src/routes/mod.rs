@@ -93,7 +93,7 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -159,5 +159,5 @@ pub fn router(state: AppState) -> Router {
         .route("/voids", post(void_charge))
         .route("/ledger", get(ledger))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -1,12 +1,12 @@
 //! `POST /voids`.
 
-use apiary_telemetry::extract::Json;
+use apiary_chassis::extract::Json;
 use apiary_wire::shop::{VoidOutcome, VoidRequest, VoidResult};
 use axum::extract::State;
 
 use super::{AppError, AppState, from_object};
-use crate::business_metrics;
 use crate::domain::IdempotencyKey;
+use crate::metrics;
 
 /// Voids the charge made with a key (a refund before settlement). Idempotent. When the key
 /// has no capture — never seen, or declined — it is tombstoned: a charge with it arriving
@@ -31,7 +31,7 @@ pub async fn void_charge(
         .map_err(|e| AppError::InvalidIdempotencyKey(e.rule()))?;
     let (result, voided_now) = state.store.void(key, apiary_store::now_ms()).await?;
     if let Some(charge) = &voided_now {
-        business_metrics::voided(charge);
+        metrics::voided(charge);
     }
     if result.outcome != VoidOutcome::AlreadyVoided {
         tracing::info!(

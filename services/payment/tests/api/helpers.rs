@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use apiary_testkit::Served;
-use payment::{Application, Config};
+use payment::Config;
 use serde_json::{Value, json};
 
 pub use apiary_testkit::error_body as error_of;
@@ -23,7 +23,7 @@ pub async fn spawn_app() -> (TestApp, tempfile::TempDir) {
 
 /// The service on an existing data directory (a "restart" when one ran there before).
 pub async fn spawn_in(data_dir: &Path) -> TestApp {
-    let app = Application::build(Config::for_tests(data_dir))
+    let app = payment::build(Config::for_tests(data_dir))
         .await
         .expect("build");
     TestApp(Served::start(app))

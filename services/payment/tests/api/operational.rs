@@ -8,11 +8,11 @@ async fn health_endpoints_answer_and_readiness_checks_the_ledger() {
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["checks"][0]["name"], "ledger_db");
+    assert_eq!(body["checks"][0]["name"], "database");
 }
 
 #[tokio::test]
-async fn business_metrics_are_exported() {
+async fn metrics_are_exported() {
     let (app, _dir) = spawn_app().await;
     assert_eq!(
         app.charge(&charge_body(&new_key(), "4242424242424242", 100))

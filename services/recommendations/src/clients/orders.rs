@@ -1,8 +1,6 @@
 //! The orders client: the order feed, nothing else.
 
-use std::time::Duration;
-
-use apiary_telemetry::{DownstreamError, HttpClient, Idempotency};
+use apiary_chassis::{Downstream, DownstreamError, HttpClient, Idempotency};
 use apiary_wire::shop::OrderFeed;
 
 /// Orders asked for per feed call.
@@ -14,9 +12,9 @@ pub struct OrdersClient {
 }
 
 impl OrdersClient {
-    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(orders: &Downstream) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            http: HttpClient::new("orders", base_url, timeout)?,
+            http: orders.client("orders", None)?,
         })
     }
 

@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 
 use crate::model::Model;
 
-pub use recommendations::{SERVED, recommend};
+pub use recommendations::recommend;
 
 /// Shared state: the model (written only by the learner).
 pub type AppState = Arc<RwLock<Model>>;
@@ -35,7 +35,7 @@ impl IntoResponse for AppError {
             AppError::InvalidLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit"),
             AppError::UnknownProduct(_) => (StatusCode::NOT_FOUND, "unknown_product"),
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -60,5 +60,5 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/recommendations/{product_id}", get(recommend))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

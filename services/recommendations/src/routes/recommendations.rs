@@ -2,16 +2,13 @@
 
 use std::collections::HashMap;
 
-use apiary_telemetry::extract::{Path, Query};
+use apiary_chassis::extract::{Path, Query};
 use apiary_telemetry::metrics::counter;
 use apiary_wire::shop::{Recommendation, Recommendations};
 use axum::extract::State;
 
 use super::{AppError, AppState};
 use crate::domain::{Limit, ProductId};
-
-/// Answers served, by model.
-pub const SERVED: &str = "shop_recommendations_served_total";
 
 /// Products to show next to this one: bought together with it when orders taught the model
 /// that, otherwise similar ones.
@@ -55,6 +52,6 @@ pub async fn recommend(
                 .collect(),
         }
     };
-    counter!(SERVED, "model" => answer.model.clone()).increment(1);
+    counter!(crate::metrics::SERVED, "model" => answer.model.clone()).increment(1);
     Ok(axum::Json(answer))
 }

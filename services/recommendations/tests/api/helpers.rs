@@ -5,7 +5,7 @@ use std::time::Duration;
 use apiary_testkit::Served;
 use apiary_wire::shop::{Order, OrderFeed, OrderLine, Recommendations};
 use apiary_wire::{Currency, Money};
-use recommendations::{Application, Config};
+use recommendations::Config;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -33,11 +33,13 @@ pub async fn spawn_with_orders_url(orders_url: String, orders: MockServer) -> Te
     let config = Config {
         host: [127, 0, 0, 1].into(),
         port: 0,
-        orders_url,
-        orders_timeout: ORDERS_TIMEOUT,
+        orders: apiary_chassis::Downstream {
+            url: orders_url,
+            timeout: ORDERS_TIMEOUT,
+        },
         poll_interval: POLL,
     };
-    let app = Application::build(config).await.expect("build");
+    let app = recommendations::build(config).await.expect("build");
     TestApp {
         served: Served::start(app),
         orders,

@@ -2,15 +2,15 @@
 
 use std::collections::HashMap;
 
-use apiary_telemetry::extract::{Json, Path, Query};
+use apiary_chassis::extract::{Json, Path, Query};
 use apiary_wire::shop::{NewReview, ProductReviews, Review};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::{AppError, AppState};
-use crate::business_metrics;
 use crate::domain::{Limit, ReviewDraft};
+use crate::metrics;
 
 /// A product's reviews, newest first, with the count and mean rating over all of them.
 #[utoipa::path(
@@ -85,7 +85,7 @@ pub async fn post_review(
         created_at_ms: apiary_store::now_ms(),
     };
     state.store.add(review.clone()).await?;
-    business_metrics::submitted(review.rating);
+    metrics::submitted(review.rating);
     tracing::info!(
         review_id = %review.review_id,
         product_id = %review.product_id,

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use apiary_testkit::Served;
-use reviews::{Application, Config};
+use reviews::Config;
 use serde_json::{Value, json};
 
 pub use apiary_testkit::error_body as error_of;
@@ -30,7 +30,7 @@ pub async fn spawn_empty() -> (TestApp, tempfile::TempDir) {
 
 /// The service on an existing data directory (a "restart" when one ran there before).
 pub async fn spawn_in(data_dir: &Path, seed: bool) -> TestApp {
-    let app = Application::build(Config::for_tests(data_dir, seed))
+    let app = reviews::build(Config::for_tests(data_dir, seed))
         .await
         .expect("build");
     TestApp(Served::start(app))

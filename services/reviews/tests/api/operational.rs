@@ -9,11 +9,11 @@ async fn health_endpoints_answer_and_readiness_checks_the_store() {
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
-    assert_eq!(body["checks"][0]["name"], "reviews_db");
+    assert_eq!(body["checks"][0]["name"], "database");
 }
 
 #[tokio::test]
-async fn business_metrics_are_exported() {
+async fn metrics_are_exported() {
     let (app, _dir) = spawn_empty().await;
     assert_eq!(
         app.submit("BK-0004", &new_review(4, "Priya N."))

@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 use crate::domain::{DestinationError, ParcelError};
 use crate::store::QuoteStore;
 
-pub use quotes::{QUOTES, create_quote, get_quote};
+pub use quotes::{create_quote, get_quote};
 
 /// Shared state: the quote store.
 pub type AppState = Arc<QuoteStore>;
@@ -49,7 +49,7 @@ impl IntoResponse for AppError {
             AppError::QuoteNotFound(_) => (StatusCode::NOT_FOUND, "quote_not_found"),
             AppError::QuoteExpired(_) => (StatusCode::GONE, "quote_expired"),
         };
-        apiary_telemetry::json_error(status, code, self.to_string())
+        apiary_chassis::json_error(status, code, self.to_string())
     }
 }
 
@@ -103,5 +103,5 @@ pub fn router(state: AppState) -> Router {
         .route("/quotes", post(create_quote))
         .route("/quotes/{quote_id}", get(get_quote))
         .with_state(state)
-        .merge(apiary_telemetry::openapi_route(ApiDoc::openapi()))
+        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

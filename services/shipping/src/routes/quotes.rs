@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use apiary_telemetry::extract::{Json, Path};
+use apiary_chassis::extract::{Json, Path};
 use apiary_telemetry::metrics::counter;
 use apiary_wire::shop::{Quote, QuoteRequest};
 use axum::extract::State;
@@ -12,9 +12,6 @@ use super::{AppError, AppState};
 use crate::domain::{Destination, Parcel, QuoteId};
 use crate::pricing;
 use crate::store::Lookup;
-
-/// Quotes issued, by zone.
-pub const QUOTES: &str = "shop_shipping_quotes_total";
 
 /// Prices a parcel to a destination; the quote holds for `SHIPPING_QUOTE_TTL_SECS`.
 #[utoipa::path(
@@ -46,7 +43,7 @@ pub async fn create_quote(
         expires_at_ms: epoch_ms() + store.ttl().as_millis() as i64,
     };
     store.insert(id, quote.clone(), now);
-    counter!(QUOTES, "zone" => destination.zone().as_str()).increment(1);
+    counter!(crate::metrics::QUOTES, "zone" => destination.zone().as_str()).increment(1);
     tracing::debug!(
         quote_id = %quote.quote_id,
         zone = destination.zone().as_str(),

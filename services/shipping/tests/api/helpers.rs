@@ -1,7 +1,7 @@
 //! `spawn_app`: the real service on 127.0.0.1:0.
 
 use apiary_testkit::Served;
-use shipping::{Application, Config};
+use shipping::Config;
 
 pub use apiary_testkit::error_code;
 
@@ -15,7 +15,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(config: Config) -> TestApp {
-    let app = Application::build(config).await.expect("build");
+    let app = shipping::build(config).await.expect("build");
     TestApp(Served::start(app))
 }
 

@@ -2,7 +2,7 @@
 //! answer was counted the first time — and labelled only by reason or currency: never by
 //! anything from the card.
 
-use apiary_telemetry::metrics::counter;
+use apiary_telemetry::metrics::{counter, describe_counter};
 use apiary_wire::shop::Charge;
 
 use crate::domain::{CardError, DeclineReason};
@@ -13,9 +13,20 @@ pub const VOIDED: &str = "shop_payments_voided_total";
 pub const CAPTURED_MINOR: &str = "shop_payment_captured_minor_total";
 pub const VOIDED_MINOR: &str = "shop_payment_voided_minor_total";
 
-/// Creates every series at zero, so a dashboard's `rate()` has a baseline before the first
-/// failure of each kind.
-pub fn register() {
+/// Describes the KPIs and creates every series at zero, so a dashboard's `rate()` has a
+/// baseline before the first failure of each kind.
+pub fn describe() {
+    describe_counter!(
+        FAILURES,
+        "Card payments refused, by reason (declines and malformed cards)."
+    );
+    describe_counter!(CAPTURED, "Charges captured.");
+    describe_counter!(VOIDED, "Charges voided (a checkout's compensation).");
+    describe_counter!(
+        CAPTURED_MINOR,
+        "Captured amounts in minor units, by currency."
+    );
+    describe_counter!(VOIDED_MINOR, "Voided amounts in minor units, by currency.");
     for reason in DeclineReason::ALL {
         counter!(FAILURES, "reason" => reason.code()).increment(0);
     }

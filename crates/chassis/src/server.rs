@@ -12,7 +12,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::health::{self, Readiness};
-use crate::http_server::HttpServerLayer;
+use apiary_telemetry::HttpServerLayer;
 
 /// A response with the standard JSON error body, `{"error": {"code", "message"}}`.
 pub fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -186,18 +186,25 @@ impl Default for ServeLimits {
 }
 
 /// Wraps a service's API router with the standard parts: operational routes, a JSON 404
-/// fallback, HTTP instrumentation, a request timeout and a body limit.
+/// fallback, the fault layer, request deadlines, HTTP instrumentation, load shedding, a request
+/// timeout and a body limit.
 pub fn standard_router(api: Router, readiness: Readiness, limits: ServeLimits) -> Router {
     // Install the recorder now: measurements taken before it exists would be lost.
-    crate::prometheus::handle();
+    apiary_telemetry::prometheus::handle();
     let readiness = readiness.check("injected_fault", crate::faults::readiness_check);
     api.method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         // Inside the server span: an injected fault is traced and measured like a real one.
         .layer(axum::middleware::from_fn(crate::faults::layer))
-        .layer(HttpServerLayer::new(
+        .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,
-            limits.max_in_flight,
+            crate::resilience::deadline,
+        ))
+        .layer(HttpServerLayer)
+        // Outside the span: a shed request costs no span and no histogram sample.
+        .layer(axum::middleware::from_fn_with_state(
+            crate::resilience::Shedder::new(limits.max_in_flight),
+            crate::resilience::Shedder::layer,
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -275,7 +282,7 @@ pub trait Service: Send + Sized {
 /// A service binary's command line: `--help` and `--version`, nothing else (a service is
 /// configured by its environment). `Err` carries the exit code when the process should stop:
 /// 0 after help or version, 2 for anything it does not take.
-pub fn service_command_line<I, T>(info: crate::ServiceInfo, args: I) -> Result<(), u8>
+pub fn service_command_line<I, T>(info: apiary_telemetry::ServiceInfo, args: I) -> Result<(), u8>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -300,8 +307,8 @@ where
 /// A service binary's whole `main`: its command line ([`service_command_line`] over the
 /// process's arguments), then as [`run_service_with`].
 pub async fn run_service<C, S, E, B, F>(
-    info: crate::ServiceInfo,
-    config: Result<C, crate::env::EnvError>,
+    info: apiary_telemetry::ServiceInfo,
+    config: Result<C, apiary_env::EnvError>,
     build: B,
 ) -> std::process::ExitCode
 where
@@ -320,8 +327,8 @@ where
 /// configuration (a malformed variable exits 2 naming it), set up telemetry, build, serve
 /// until SIGINT/SIGTERM, flush.
 pub async fn run_service_with<C, S, E, B, F>(
-    info: crate::ServiceInfo,
-    config: Result<C, crate::env::EnvError>,
+    info: apiary_telemetry::ServiceInfo,
+    config: Result<C, apiary_env::EnvError>,
     build: B,
 ) -> std::process::ExitCode
 where
@@ -339,7 +346,7 @@ where
             return ExitCode::from(2);
         }
     };
-    let telemetry = match crate::init(info) {
+    let telemetry = match apiary_telemetry::init(info) {
         Ok(guard) => guard,
         Err(err) => {
             eprintln!("{}: {err}", info.name);
@@ -423,7 +430,7 @@ mod tests {
 
     #[test]
     fn a_service_answers_help_and_version_and_refuses_arguments() {
-        let info = crate::ServiceInfo {
+        let info = apiary_telemetry::ServiceInfo {
             name: "catalog",
             version: "1.2.3",
         };

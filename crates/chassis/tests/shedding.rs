@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use apiary_telemetry::{Readiness, ServeLimits, standard_router};
+use apiary_chassis::{Readiness, ServeLimits, standard_router};
 use axum::Router;
 use axum::routing::get;
 

@@ -175,7 +175,10 @@ pub fn routes(readiness: Readiness) -> Router {
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .with_state(readiness)
-        .route("/metrics", get(crate::prometheus::metrics_handler))
+        .route(
+            "/metrics",
+            get(apiary_telemetry::prometheus::metrics_handler),
+        )
 }
 
 #[cfg(test)]

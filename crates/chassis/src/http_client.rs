@@ -13,10 +13,9 @@ use reqwest::{RequestBuilder, Response};
 use tower::retry::budget::{Budget, TpsBudget};
 use tracing::Instrument;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::http_server::method_label;
 use crate::resilience::{self, BreakerConfig, CircuitBreaker};
+use apiary_telemetry::semconv::{CLIENT_DURATION, method_label};
 
 /// Retries of one idempotent call, at most (each also needs the retry budget).
 const MAX_RETRIES: u32 = 2;
@@ -93,8 +92,6 @@ impl CallError {
         }
     }
 }
-
-pub const CLIENT_DURATION: &str = "http_client_request_duration_seconds";
 
 /// A traced client for one downstream service.
 #[derive(Clone)]
@@ -304,7 +301,7 @@ impl HttpClient {
             error.type = Empty,
             apiary.fault = Empty,
         );
-        crate::propagation::inject(&span.context(), request.headers_mut());
+        apiary_telemetry::propagation::inject_span(&span, request.headers_mut());
 
         let start = Instant::now();
         let result = match crate::faults::link(&self.peer).await {

@@ -24,7 +24,7 @@ pub const CRASH_EXIT_CODE: i32 = 70;
 
 /// Starts fault evaluation for this process (called by `run_service`). Without flagd's
 /// variables, or with `APIARY_FAULTS=off`, the service runs without faults and says why.
-pub async fn start(info: crate::ServiceInfo) {
+pub async fn start(info: apiary_telemetry::ServiceInfo) {
     let name = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| info.name.to_owned());
     match apiary_faults::runtime::start(&name, info.version).await {
         Ok(faults) => {
@@ -156,17 +156,4 @@ pub async fn card_fails(card_bin: &str) -> bool {
         Some(f) => f.card_fails(card_bin).await,
         None => false,
     }
-}
-
-/// The process's resident memory, from `/proc/self/statm` (Linux; None elsewhere). Read by
-/// hand: one line of one file, where a process-metrics crate would add a dependency tree.
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .and_then(|p| u64::try_from(p).ok())
-        .unwrap_or(4096);
-    Some(pages * page)
 }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use apiary_chassis::{CallError, HttpClient, Readiness, ServeLimits, standard_router};
 use apiary_faults::{FaultSpec, ServiceShape, Shape, base_flags, render_faults, write_flag_file};
-use apiary_telemetry::{CallError, HttpClient, Readiness, ServeLimits, standard_router};
 use axum::Router;
 use axum::routing::{get, post};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! What every outbound call and every server shares to stay up when a neighbour is not:
 //!
 //! - **Deadlines**: a request's remaining budget travels in the `apiary-deadline-ms` header; the
-//!   server layer turns it into a task-local deadline ([`remaining`]), and the HTTP client caps
+//!   [`deadline`] middleware turns it into a task-local deadline ([`remaining`]), and the HTTP client caps
 //!   each call's timeout by it and passes the rest on. A request without one gets the service's
 //!   request timeout. A call whose budget is spent is not made.
 //! - **Circuit breaker** per downstream ([`CircuitBreaker`]): after too many failures in a row of
@@ -9,7 +9,10 @@
 //! - **Retry budget** (tower's `TpsBudget`): retries of idempotent calls are allowed only up to a
 //!   share of recent traffic, so retries cannot amplify an outage.
 //!
-//! Load shedding lives in the server layer ([`crate::http_server`]).
+//! - **Load shedding** ([`Shedder`]): past `max_in_flight` concurrent requests a service
+//!   answers 503 at once instead of queueing. (tower's `ConcurrencyLimit` would do the counting,
+//!   but `Router::layer` builds one per route, so the limit would be per route; here one
+//!   semaphore is shared by every route.)
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -45,6 +48,50 @@ pub fn deadline_from(headers: &http::HeaderMap, max: Duration) -> Instant {
         .map(Duration::from_millis)
         .map_or(max, |d| d.min(max));
     Instant::now() + budget
+}
+
+/// Middleware: runs the request with its deadline (the caller's `apiary-deadline-ms`, capped
+/// by `max`, the service's request timeout) as the task-local [`remaining`] budget.
+pub async fn deadline(
+    axum::extract::State(max): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let deadline = deadline_from(req.headers(), max);
+    with_deadline(deadline, next.run(req)).await
+}
+
+/// Load shedding: one semaphore shared by every route of a service.
+#[derive(Debug, Clone)]
+pub struct Shedder(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl Shedder {
+    pub fn new(max_in_flight: usize) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            max_in_flight.max(1),
+        )))
+    }
+
+    /// Middleware: past the limit, a fast 503 `overloaded` (counted in
+    /// `http_server_shed_total`); probes and scrapes are never shed.
+    pub async fn layer(
+        axum::extract::State(shedder): axum::extract::State<Self>,
+        req: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        if apiary_telemetry::semconv::is_operational_path(req.uri().path()) {
+            return next.run(req).await;
+        }
+        let Ok(_permit) = shedder.0.try_acquire() else {
+            metrics::counter!("http_server_shed_total").increment(1);
+            return crate::server::json_error(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many requests in flight; retry shortly",
+            );
+        };
+        next.run(req).await
+    }
 }
 
 /// The part of a budget kept back for answering: a callee is given its caller's timeout less

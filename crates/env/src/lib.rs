@@ -1,6 +1,6 @@
-//! Typed reads of environment variables.
+//! `apiary-env`: typed reads of environment variables, with no dependencies.
 //!
-//! Every service and the telemetry setup read their configuration through these helpers so that a
+//! Every service, the telemetry setup and the tools read their configuration through these helpers so that a
 //! malformed value stops start-up with one message that names the variable, the expected form and
 //! what was found, instead of a panic or a silently applied default.
 
@@ -133,54 +133,6 @@ pub fn count_or(src: &impl Source, var: &str, default: usize) -> Result<usize, E
                 found: v,
             }),
         },
-    }
-}
-
-/// Where a service listens: `APIARY_HOST` (an IP address, loopback by default) and
-/// `APIARY_PORT` (`default_port` unless set; 0 picks a free port).
-pub fn listen_address(
-    src: &impl Source,
-    default_port: u16,
-) -> Result<(std::net::IpAddr, u16), EnvError> {
-    let host = parse_or(
-        src,
-        "APIARY_HOST",
-        std::net::IpAddr::from([127, 0, 0, 1]),
-        "an IP address, e.g. 127.0.0.1",
-    )?;
-    Ok((host, port_or(src, "APIARY_PORT", default_port)?))
-}
-
-/// Where one downstream service lives and how long one call to it may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Downstream {
-    /// `<NAME>_URL`: the service's base URL.
-    pub url: String,
-    /// `<NAME>_TIMEOUT_MS`: the budget of one call (the request's deadline may shorten it).
-    pub timeout: Duration,
-}
-
-impl Downstream {
-    /// `<name>_URL` (`http://127.0.0.1:<default_port>`) and `<name>_TIMEOUT_MS`
-    /// (`default_timeout_ms`).
-    pub fn from_source(
-        src: &impl Source,
-        name: &str,
-        default_port: u16,
-        default_timeout_ms: u64,
-    ) -> Result<Self, EnvError> {
-        Ok(Self {
-            url: url_or(
-                src,
-                &format!("{name}_URL"),
-                &format!("http://127.0.0.1:{default_port}"),
-            )?,
-            timeout: millis_or(
-                src,
-                &format!("{name}_TIMEOUT_MS"),
-                Duration::from_millis(default_timeout_ms),
-            )?,
-        })
     }
 }
 

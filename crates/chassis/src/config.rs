@@ -1,0 +1,71 @@
+//! Service configuration the chassis reads for every service: where it listens, where its
+//! downstreams live. The typed reads themselves are `apiary-env`'s (re-exported as
+//! [`crate::env`]).
+
+use std::time::Duration;
+
+use apiary_env::{EnvError, Source, millis_or, parse_or, port_or, url_or};
+
+/// Where a service listens: `APIARY_HOST` (an IP address, loopback by default) and
+/// `APIARY_PORT` (`default_port` unless set; 0 picks a free port).
+pub fn listen_address(
+    src: &impl Source,
+    default_port: u16,
+) -> Result<(std::net::IpAddr, u16), EnvError> {
+    let host = parse_or(
+        src,
+        "APIARY_HOST",
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        "an IP address, e.g. 127.0.0.1",
+    )?;
+    Ok((host, port_or(src, "APIARY_PORT", default_port)?))
+}
+
+/// Where one downstream service lives and how long one call to it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downstream {
+    /// `<NAME>_URL`: the service's base URL.
+    pub url: String,
+    /// `<NAME>_TIMEOUT_MS`: the budget of one call (the request's deadline may shorten it).
+    pub timeout: Duration,
+}
+
+impl Downstream {
+    /// `<name>_URL` (`http://127.0.0.1:<default_port>`) and `<name>_TIMEOUT_MS`
+    /// (`default_timeout_ms`).
+    pub fn from_source(
+        src: &impl Source,
+        name: &str,
+        default_port: u16,
+        default_timeout_ms: u64,
+    ) -> Result<Self, EnvError> {
+        Ok(Self {
+            url: url_or(
+                src,
+                &format!("{name}_URL"),
+                &format!("http://127.0.0.1:{default_port}"),
+            )?,
+            timeout: millis_or(
+                src,
+                &format!("{name}_TIMEOUT_MS"),
+                Duration::from_millis(default_timeout_ms),
+            )?,
+        })
+    }
+}
+
+impl Downstream {
+    /// The traced client for this downstream, named `peer` (its span and metric label), with
+    /// other circuit-breaker settings when `breaker` is given (tests use short cool-downs).
+    pub fn client(
+        &self,
+        peer: &str,
+        breaker: Option<crate::resilience::BreakerConfig>,
+    ) -> Result<crate::HttpClient, reqwest::Error> {
+        let client = crate::HttpClient::new(peer, self.url.clone(), self.timeout)?;
+        Ok(match breaker {
+            Some(b) => client.with_breaker(b),
+            None => client,
+        })
+    }
+}
