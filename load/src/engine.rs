@@ -24,6 +24,7 @@ use crate::profile::{Arrival, Profile, ProfileError};
 use crate::shape::RateShape;
 use crate::stats::{Point, Recorder, Results, Totals};
 use crate::target::Target;
+use crate::timing::{TIMER_SLACK, stopped};
 use crate::units::RunLength;
 
 /// Everything a run needs, already validated.
@@ -327,18 +328,6 @@ impl Run {
             Err(_) => Ok(self.controller.shop.recorder.results()),
         }
     }
-}
-
-/// Tokio's timer has millisecond ticks and wakes on the first tick at or after a deadline, so
-/// a sleep ends up to ~1-2 ms late. Sleeping until `slack` before the deadline and treating
-/// anything due within it as due removes that bias from the measured latency; a request sent
-/// before its intended time is measured from when it was sent instead (never less than the
-/// service time), so starting a little early cannot flatter the numbers.
-pub const TIMER_SLACK: Duration = Duration::from_millis(1);
-
-/// Resolves once the run is asked to stop (holding no borrow of the channel across awaits).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Smallest slice the scheduler integrates a changing rate over.

@@ -11,6 +11,7 @@
 //! - [`engine`] — [`engine::Run`]: the open-model scheduler, the in-flight cap, the ticker, and
 //!   the [`engine::Controller`] that changes rate, profile, pause and stop while it runs.
 //! - [`journey`] — one shopper session against the gateway (root span, baggage, think times).
+//! - [`timing`] — the timer slack and the stop signal the scheduler and journeys both wait by.
 //! - [`client`] — the HTTP/1.1 keep-alive connection pool on hyper.
 //! - [`stats`] — HdrHistograms per step and journey, error classes, the per-second series,
 //!   and the `apiary_load_*` Prometheus metrics.
@@ -31,6 +32,7 @@ pub mod report;
 pub mod shape;
 pub mod stats;
 pub mod target;
+pub mod timing;
 pub mod units;
 
 use std::ffi::OsString;

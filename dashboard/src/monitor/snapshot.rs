@@ -1,0 +1,209 @@
+//! What the monitor publishes each tick: every watched service's RED, health and series (from
+//! its scrapes, or from its server spans when `/metrics` gives nothing), the topology and the
+//! business KPIs.
+
+use std::collections::BTreeMap;
+
+use super::business::business;
+use super::health::{Restarted, Thresholds, judge};
+use super::scrape::Watched;
+use super::series::{rate, window};
+use super::topology::{SpanGraph, topology};
+use super::{
+    Latency, RouteView, SPAN_WINDOW, SeriesPoint, ServiceDetail, ServiceView, Source, StoreStats,
+    WINDOW_POINTS, now_ms, now_ns, round,
+};
+use crate::model::SpanKind;
+use crate::red::{self, Interval};
+use crate::store::Store;
+
+/// What the monitor publishes every scrape: the API's snapshot (what the event stream sends)
+/// and each service's detail (what `/api/services/{name}` answers). It reads as the API's
+/// snapshot (`snap.services`, `snap.business`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub view: dashboard_api::Snapshot,
+    pub details: BTreeMap<String, ServiceDetail>,
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = dashboard_api::Snapshot;
+
+    fn deref(&self) -> &Self::Target {
+        &self.view
+    }
+}
+
+impl Snapshot {
+    pub fn empty(store: StoreStats) -> Self {
+        Self {
+            view: dashboard_api::Snapshot {
+                at: now_ms(),
+                store,
+                ..dashboard_api::Snapshot::default()
+            },
+            details: BTreeMap::new(),
+        }
+    }
+}
+
+/// Per-service RED from server spans, for services without `/metrics`.
+fn span_red(
+    store: &Store,
+    service: &str,
+    since_ns: u64,
+    secs: f64,
+) -> Option<(f64, f64, Latency, u64)> {
+    let spans = store.spans.read().ok()?;
+    let mut durations = Vec::new();
+    let mut errors = 0usize;
+    let mut last = 0u64;
+    for s in spans.newest(Some(service)) {
+        if s.end_unix_nano < since_ns {
+            break;
+        }
+        last = last.max(s.end_unix_nano);
+        if s.kind == SpanKind::Server {
+            durations.push(s.duration_nanos() as f64 / 1e6);
+            errors += usize::from(s.error);
+        }
+    }
+    if last == 0 {
+        return None;
+    }
+    let n = durations.len() as f64;
+    let rps = round(n / secs);
+    let err = if n > 0.0 {
+        round(errors as f64 / n)
+    } else {
+        0.0
+    };
+    Some((
+        rps,
+        err,
+        red::latency_of_samples(durations),
+        last / 1_000_000,
+    ))
+}
+
+/// One tick's snapshot, from what the loop keeps of every target and the spans held.
+pub(super) fn build(
+    watched: &[Watched],
+    store: &Store,
+    graph: &mut SpanGraph,
+    thresholds: &Thresholds,
+    t_ms: u64,
+) -> Snapshot {
+    let mut services = Vec::new();
+    let mut details = BTreeMap::new();
+    let mut business_window = Interval::default();
+    let mut business_secs: f64 = 0.0;
+    let since = now_ns().saturating_sub(SPAN_WINDOW.as_nanos() as u64);
+    for w in watched {
+        let (now, secs) = window(&w.points, WINDOW_POINTS);
+        let (mut rps, mut error_rate) = rate(&now.total, secs);
+        let mut latency = red::latency(&now.total);
+        let mut source = Source::Metrics;
+        let mut last_seen = w.last_seen;
+        if !w.metrics_ok
+            && let Some((r, e, l, seen)) =
+                span_red(store, &w.target.name, since, SPAN_WINDOW.as_secs_f64())
+        {
+            (rps, error_rate, latency, source) = (r, e, l, Source::Spans);
+            last_seen = last_seen.max(Some(seen));
+        }
+        let restarted = w.last_restart.map(|at| Restarted {
+            count: w.restarts,
+            ago: at.elapsed(),
+        });
+        let (health, reason) = judge(
+            w.ready.as_ref(),
+            restarted,
+            rps,
+            error_rate,
+            &latency,
+            w.memory,
+            thresholds,
+        );
+        let view = ServiceView {
+            name: w.target.name.clone(),
+            health,
+            reason,
+            rps,
+            error_rate,
+            latency_ms: latency,
+            last_seen,
+            source,
+            recent_rps: w
+                .points
+                .iter()
+                .skip(w.points.len().saturating_sub(60))
+                .map(|p| p.view.rps)
+                .collect(),
+            memory_mib: w.memory,
+            restarts: w.restarts,
+        };
+        let (minute, minute_secs) = window(&w.points, 60);
+        for (k, v) in &minute.business {
+            *business_window.business.entry(k.clone()).or_default() += v;
+        }
+        business_secs = business_secs.max(minute_secs);
+        let routes = now
+            .routes
+            .iter()
+            .map(|(route, d)| {
+                let (rps, error_rate) = rate(d, secs);
+                RouteView {
+                    route: route.clone(),
+                    rps,
+                    error_rate,
+                    latency_ms: red::latency(d),
+                }
+            })
+            .collect();
+        let series = w.points.iter().map(|p| p.view.clone()).collect();
+        let mut route_series: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
+        for p in &w.points {
+            for (route, view) in &p.routes {
+                route_series
+                    .entry(route.clone())
+                    .or_default()
+                    .push(view.clone());
+            }
+        }
+        details.insert(
+            w.target.name.clone(),
+            ServiceDetail {
+                summary: view.clone(),
+                routes,
+                series,
+                route_series,
+                upstream: Vec::new(),
+                downstream: Vec::new(),
+            },
+        );
+        services.push(view);
+    }
+    graph.refresh(store, since);
+    let topology = topology(graph, &services);
+    for edge in &topology.edges {
+        if let Some(d) = details.get_mut(&edge.from) {
+            d.downstream.push(edge.to.clone());
+        }
+        if let Some(d) = details.get_mut(&edge.to) {
+            d.upstream.push(edge.from.clone());
+        }
+    }
+    Snapshot {
+        view: dashboard_api::Snapshot {
+            at: t_ms,
+            services,
+            business: business(&business_window.business, business_secs),
+            topology,
+            store: store.stats(),
+            faults: Vec::new(),
+            warning: None,
+        },
+        details,
+    }
+}
