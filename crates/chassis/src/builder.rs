@@ -9,7 +9,7 @@
 //!     Ok(ServiceBuilder::new(SERVICE)
 //!         .metrics(metrics::describe)
 //!         .database(store.db())
-//!         .routes(routes::router(AppState { store }))
+//!         .api(routes::api(AppState { store }))
 //!         .bind(config.host, config.port)
 //!         .await?)
 //! }
@@ -85,6 +85,14 @@ impl ServiceBuilder {
     pub fn routes(mut self, api: Router) -> Self {
         self.api = self.api.merge(api);
         self
+    }
+
+    /// The service's documented API: each route and its OpenAPI operation declared once
+    /// (utoipa-axum's `routes!`), served with `GET /openapi.json` amended with the answers the
+    /// standard parts can give (see [`crate::server::openapi_route`]).
+    pub fn api(self, api: utoipa_axum::router::OpenApiRouter) -> Self {
+        let (router, doc) = api.split_for_parts();
+        self.routes(router.merge(crate::server::openapi_route(doc)))
     }
 
     /// A named readiness check; an error means not ready (see [`Readiness::check`]).

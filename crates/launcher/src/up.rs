@@ -126,10 +126,8 @@ async fn wait_until_ready(
         .build()
         .map_err(|e| LaunchError::Runtime(format!("cannot build an HTTP client: {e}")))?;
     let deadline = Instant::now() + timeout;
-    let mut pending: Vec<(&PlannedService, String)> = services
-        .iter()
-        .map(|s| (s, "not started".to_owned()))
-        .collect();
+    let mut pending: Vec<(&PlannedService, NotReady)> =
+        services.iter().map(|s| (s, NotReady::NotStarted)).collect();
     loop {
         let mut still = Vec::new();
         for (service, _) in pending {
@@ -159,16 +157,32 @@ async fn wait_until_ready(
     }
 }
 
-async fn probe(client: &reqwest::Client, service: &PlannedService) -> Result<(), String> {
+/// Why a service is not ready yet (what the launcher prints when it gives up waiting).
+#[derive(Debug, thiserror::Error)]
+enum NotReady {
+    #[error("not started")]
+    NotStarted,
+    #[error("not listening")]
+    NotListening,
+    #[error(transparent)]
+    Probe(reqwest::Error),
+    #[error("{status}: {failed}")]
+    Answered {
+        status: reqwest::StatusCode,
+        failed: String,
+    },
+}
+
+async fn probe(client: &reqwest::Client, service: &PlannedService) -> Result<(), NotReady> {
     let resp = client
         .get(format!("{}/health/ready", service.url()))
         .send()
         .await
         .map_err(|e| {
             if e.is_connect() {
-                "not listening".to_owned()
+                NotReady::NotListening
             } else {
-                e.to_string()
+                NotReady::Probe(e)
             }
         })?;
     if resp.status().is_success() {
@@ -180,7 +194,7 @@ async fn probe(client: &reqwest::Client, service: &PlannedService) -> Result<(),
         .await
         .map(|r| r.failed.join(", "))
         .unwrap_or_default();
-    Err(format!("{status}: {failed}"))
+    Err(NotReady::Answered { status, failed })
 }
 
 /// Just enough of the readiness body to say which checks failed.

@@ -253,6 +253,46 @@ macro_rules! token_id {
     };
 }
 
+/// A page size from a query string (`?limit=`): `DEFAULT` when absent or empty, otherwise a
+/// whole number from 1 to `MAX`. Every listing checks its limit this way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit<const MAX: u32, const DEFAULT: u32>(u32);
+
+impl<const MAX: u32, const DEFAULT: u32> PageLimit<MAX, DEFAULT> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, InvalidLimit> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(Self(DEFAULT)),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=MAX).contains(&n) => Ok(Self(n)),
+                _ => Err(InvalidLimit { max: MAX }),
+            },
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// The limit as a count of items.
+    pub fn count(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A `limit` that is not a whole number within its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidLimit {
+    pub max: u32,
+}
+
+impl fmt::Display for InvalidLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "limit must be a whole number from 1 to {}", self.max)
+    }
+}
+
+impl std::error::Error for InvalidLimit {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +417,18 @@ mod tests {
         assert_eq!(id.into_string(), "w-1");
         let err = WidgetId::parse("w 1").expect_err("space");
         assert!(err.rule().starts_with("widget_id must be"), "{err}");
+    }
+
+    #[test]
+    fn page_limits_default_when_absent_and_stay_within_bounds() {
+        type Limit = super::PageLimit<20, 4>;
+        assert_eq!(Limit::parse(None).map(Limit::get), Ok(4));
+        assert_eq!(Limit::parse(Some(" ")).map(Limit::get), Ok(4));
+        assert_eq!(Limit::parse(Some("1")).map(Limit::get), Ok(1));
+        assert_eq!(Limit::parse(Some(" 20 ")).map(Limit::count), Ok(20));
+        for bad in ["0", "21", "-1", "four", "2.5"] {
+            let err = Limit::parse(Some(bad)).expect_err(bad);
+            assert_eq!(err.to_string(), "limit must be a whole number from 1 to 20");
+        }
     }
 }

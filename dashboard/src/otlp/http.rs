@@ -334,14 +334,23 @@ pub fn fuzz_one(selector: u8, body: &[u8]) {
     }
 }
 
+/// A body that is not the message its content type promised.
+#[derive(Debug, thiserror::Error)]
+enum Undecodable {
+    #[error(transparent)]
+    Protobuf(#[from] prost::DecodeError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 fn decode<M: prost::Message + Default + DeserializeOwned>(
     bytes: &[u8],
     enc: Encoding,
-) -> Result<M, String> {
-    match enc {
-        Encoding::Protobuf => M::decode(bytes).map_err(|e| e.to_string()),
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-    }
+) -> Result<M, Undecodable> {
+    Ok(match enc {
+        Encoding::Protobuf => M::decode(bytes)?,
+        Encoding::Json => serde_json::from_slice(bytes)?,
+    })
 }
 
 /// A 429 or 503 that tells the sender when to come back (OTLP exporters honour it).

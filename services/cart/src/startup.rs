@@ -53,7 +53,7 @@ pub fn service(store: Arc<CartStore>) -> ServiceBuilder {
             checked.stats(Instant::now());
             async { Ok::<(), CheckError>(()) }
         })
-        .routes(routes::router(store))
+        .api(routes::api(store))
 }
 
 async fn sweep_forever(store: Arc<CartStore>, every: Duration) {

@@ -44,5 +44,5 @@ pub fn service(store: Arc<ProductStore>) -> ServiceBuilder {
                 }
             }
         })
-        .routes(routes::router(store))
+        .api(routes::api(store))
 }

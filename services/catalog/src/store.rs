@@ -71,7 +71,8 @@ impl ProductStore {
         for (index, product) in products.into_iter().enumerate() {
             let invalid = |reason: String| SeedError::Invalid { index, reason };
             let id = ProductId::parse(&product.id).map_err(|e| invalid(e.to_string()))?;
-            let category = Category::parse(&product.category).map_err(invalid)?;
+            let category =
+                Category::parse(&product.category).map_err(|e| invalid(e.to_string()))?;
             if !id.as_str().starts_with(category.id_prefix()) {
                 return Err(invalid(format!(
                     "id {id} does not match category {}",

@@ -93,16 +93,25 @@ pub struct CrashPoint {
     pub after_call: bool,
 }
 
+/// A `CHECKOUT_CRASH_AT` that names no crash point.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidCrashPoint {
+    #[error("expected <step>:<before|after>")]
+    Shape,
+    #[error("unknown step {0:?}")]
+    Step(String),
+    #[error("expected before or after, not {0:?}")]
+    When(String),
+}
+
 impl CrashPoint {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let (step, when) = raw
-            .split_once(':')
-            .ok_or_else(|| "expected <step>:<before|after>".to_owned())?;
-        let step = Step::parse(step).ok_or_else(|| format!("unknown step {step:?}"))?;
+    pub fn parse(raw: &str) -> Result<Self, InvalidCrashPoint> {
+        let (step, when) = raw.split_once(':').ok_or(InvalidCrashPoint::Shape)?;
+        let step = Step::parse(step).ok_or_else(|| InvalidCrashPoint::Step(step.to_owned()))?;
         let after_call = match when {
             "before" => false,
             "after" => true,
-            other => return Err(format!("expected before or after, not {other:?}")),
+            other => return Err(InvalidCrashPoint::When(other.to_owned())),
         };
         Ok(Self { step, after_call })
     }

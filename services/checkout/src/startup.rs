@@ -88,5 +88,5 @@ pub fn service(state: AppState, clients: &Clients) -> ServiceBuilder {
             ..ServeLimits::default()
         })
         .drain(Duration::from_secs(10))
-        .routes(routes::router(state))
+        .api(routes::api(state))
 }

@@ -52,7 +52,7 @@ pub fn service(state: AppState, max_in_flight: usize) -> ServiceBuilder {
             max_in_flight,
             ..ServeLimits::default()
         })
-        .routes(routes::router(state.clone()))
+        .api(routes::api(state.clone()))
         .routes(html::router(state))
         .wrap(|router| router.layer(axum::middleware::from_fn(refuse_oversized)))
 }

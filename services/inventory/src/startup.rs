@@ -45,7 +45,7 @@ pub fn service(state: AppState) -> ServiceBuilder {
     ServiceBuilder::new(SERVICE)
         .metrics(metrics::describe)
         .database(state.store.db())
-        .routes(routes::router(state))
+        .api(routes::api(state))
 }
 
 /// Every seed product with its initial stock.

@@ -31,5 +31,5 @@ pub fn service(state: AppState) -> ServiceBuilder {
     ServiceBuilder::new(SERVICE)
         .metrics(metrics::describe)
         .database(state.store.db())
-        .routes(routes::router(state))
+        .api(routes::api(state))
 }

@@ -39,7 +39,7 @@ pub fn service(state: AppState) -> ServiceBuilder {
     ServiceBuilder::new(SERVICE)
         .metrics(metrics::describe)
         .database(state.store.db())
-        .routes(routes::router(state))
+        .api(routes::api(state))
 }
 
 /// Declined keys and tombstones are forgotten after `retention`, checked this often, so the

@@ -55,5 +55,5 @@ pub fn service(model: AppState) -> ServiceBuilder {
                 }
             }
         })
-        .routes(routes::router(model))
+        .api(routes::api(model))
 }

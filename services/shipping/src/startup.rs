@@ -33,5 +33,5 @@ pub fn service(store: Arc<QuoteStore>) -> ServiceBuilder {
             checked.len();
             async { Ok::<(), CheckError>(()) }
         })
-        .routes(routes::router(store))
+        .api(routes::api(store))
 }

@@ -16,18 +16,25 @@ apiary_wire::token_id!(
 /// The cart does not know the catalog; whether the product exists is the gateway's check.
 pub use apiary_wire::ids::ProductId;
 
+/// A quantity out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityError {
+    #[error("quantity must be from 1 to {MAX_LINE_UNITS}, got {0}")]
+    Add(u32),
+    #[error("a line may hold at most {MAX_LINE_UNITS} units, asked for {0}")]
+    Set(u32),
+}
+
 /// Units added to a line in one request: 1 to 99.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AddQuantity(u32);
 
 impl AddQuantity {
-    pub fn parse(raw: u32) -> Result<Self, String> {
+    pub fn parse(raw: u32) -> Result<Self, QuantityError> {
         if (1..=MAX_LINE_UNITS).contains(&raw) {
             Ok(Self(raw))
         } else {
-            Err(format!(
-                "quantity must be from 1 to {MAX_LINE_UNITS}, got {raw}"
-            ))
+            Err(QuantityError::Add(raw))
         }
     }
 
@@ -41,13 +48,11 @@ impl AddQuantity {
 pub struct SetQuantity(u32);
 
 impl SetQuantity {
-    pub fn parse(raw: u32) -> Result<Self, String> {
+    pub fn parse(raw: u32) -> Result<Self, QuantityError> {
         if raw <= MAX_LINE_UNITS {
             Ok(Self(raw))
         } else {
-            Err(format!(
-                "a line may hold at most {MAX_LINE_UNITS} units, asked for {raw}"
-            ))
+            Err(QuantityError::Set(raw))
         }
     }
 

@@ -73,7 +73,7 @@ pub async fn add_item(
 ) -> Result<axum::Json<Cart>, AppError> {
     let id = cart_id(&raw)?;
     let product = product_id(&body.product_id)?;
-    let quantity = AddQuantity::parse(body.quantity).map_err(AppError::InvalidQuantity)?;
+    let quantity = AddQuantity::parse(body.quantity)?;
     slow_store().await;
     let view = store.add(&id, &product, quantity, Instant::now())?;
     Ok(to_wire(&id, view))
@@ -102,7 +102,7 @@ pub async fn set_quantity(
 ) -> Result<axum::Json<Cart>, AppError> {
     let id = cart_id(&raw_cart)?;
     let product = product_id(&raw_product)?;
-    let quantity = SetQuantity::parse(body.quantity).map_err(AppError::QuantityLimit)?;
+    let quantity = SetQuantity::parse(body.quantity)?;
     slow_store().await;
     let view = store.set_quantity(&id, &product, quantity, Instant::now())?;
     Ok(to_wire(&id, view))

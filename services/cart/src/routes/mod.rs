@@ -5,12 +5,13 @@ mod carts;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::domain::QuantityError;
 use crate::store::{CartError, CartStore};
 
 pub use carts::{add_item, delete_cart, get_cart, remove_item, set_quantity, stats};
@@ -25,10 +26,8 @@ pub enum AppError {
     InvalidCartId(String),
     #[error("{0}")]
     InvalidProductId(String),
-    #[error("{0}")]
-    InvalidQuantity(String),
-    #[error("{0}")]
-    QuantityLimit(String),
+    #[error(transparent)]
+    Quantity(#[from] QuantityError),
     #[error(transparent)]
     Cart(#[from] CartError),
 }
@@ -38,8 +37,11 @@ impl IntoResponse for AppError {
         let (status, code) = match &self {
             AppError::InvalidCartId(_) => (StatusCode::BAD_REQUEST, "invalid_cart_id"),
             AppError::InvalidProductId(_) => (StatusCode::BAD_REQUEST, "invalid_product_id"),
-            AppError::InvalidQuantity(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity"),
-            AppError::QuantityLimit(_) | AppError::Cart(CartError::QuantityLimit { .. }) => {
+            AppError::Quantity(QuantityError::Add(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity")
+            }
+            AppError::Quantity(QuantityError::Set(_))
+            | AppError::Cart(CartError::QuantityLimit { .. }) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "quantity_limit")
             }
             AppError::Cart(CartError::CartFull) => (StatusCode::UNPROCESSABLE_ENTITY, "cart_full"),
@@ -57,14 +59,6 @@ impl IntoResponse for AppError {
         title = "Apiary cart",
         description = "Shoppers' carts, in memory with a sliding time-to-live. A restart loses every cart."
     ),
-    paths(
-        carts::get_cart,
-        carts::add_item,
-        carts::set_quantity,
-        carts::remove_item,
-        carts::delete_cart,
-        carts::stats
-    ),
     components(schemas(
         apiary_wire::shop::Cart,
         apiary_wire::shop::LineItem,
@@ -76,18 +70,15 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/carts/stats", get(stats))
-        .route("/carts/{cart_id}", get(get_cart).delete(delete_cart))
-        .route("/carts/{cart_id}/items", axum::routing::post(add_item))
-        .route(
-            "/carts/{cart_id}/items/{product_id}",
-            axum::routing::put(set_quantity).delete(remove_item),
-        )
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(carts::get_cart, carts::delete_cart))
+        .routes(routes!(carts::add_item))
+        .routes(routes!(carts::set_quantity, carts::remove_item))
+        .routes(routes!(carts::stats))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }
 
 /// `at` (a monotonic instant) as milliseconds since the Unix epoch.

@@ -3,6 +3,23 @@
 /// A product id: the category's prefix (`BK`, `MU`, `VI`), a dash, four digits (`BK-0001`).
 pub use apiary_wire::ids::ProductId;
 
+/// Why a category or a listing request was refused (the message is the 400's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("'{0}' is not a category (expected books, music or video)")]
+    Category(String),
+    #[error(transparent)]
+    Id(#[from] apiary_wire::ids::InvalidId),
+    #[error("ids lists at most {MAX_LIMIT} products")]
+    TooManyIds,
+    #[error("q is longer than {MAX_QUERY_CHARS} characters")]
+    TextTooLong,
+    #[error("limit must be a whole number from 1 to {MAX_LIMIT}")]
+    Limit,
+    #[error("offset must be a whole number from 0 to {MAX_OFFSET}")]
+    Offset,
+}
+
 /// The shop's three departments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
@@ -14,15 +31,12 @@ pub enum Category {
 impl Category {
     pub const ALL: [Category; 3] = [Category::Books, Category::Music, Category::Video];
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, QueryError> {
         match raw {
             "books" => Ok(Category::Books),
             "music" => Ok(Category::Music),
             "video" => Ok(Category::Video),
-            other => Err(format!(
-                "'{}' is not a category (expected books, music or video)",
-                truncate(other, 40)
-            )),
+            other => Err(QueryError::Category(truncate(other, 40))),
         }
     }
 
@@ -70,7 +84,7 @@ impl ListQuery {
         limit: Option<&str>,
         offset: Option<&str>,
         ids: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, QueryError> {
         let ids = match ids.map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(list) => {
@@ -81,7 +95,7 @@ impl ListQuery {
                 parsed.sort();
                 parsed.dedup();
                 if parsed.len() > MAX_LIMIT {
-                    return Err(format!("ids lists at most {MAX_LIMIT} products"));
+                    return Err(QueryError::TooManyIds);
                 }
                 Some(parsed)
             }
@@ -92,7 +106,7 @@ impl ListQuery {
             .transpose()?;
         let text = match q.map(str::trim).filter(|q| !q.is_empty()) {
             Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
-                return Err(format!("q is longer than {MAX_QUERY_CHARS} characters"));
+                return Err(QueryError::TextTooLong);
             }
             Some(q) => Some(q.to_lowercase()),
             None => None,
@@ -102,11 +116,7 @@ impl ListQuery {
             None | Some("") => ids.as_ref().map_or(20, |ids| ids.len().max(1)),
             Some(raw) => match raw.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(format!(
-                        "limit must be a whole number from 1 to {MAX_LIMIT}"
-                    ));
-                }
+                _ => return Err(QueryError::Limit),
             },
         };
         let offset = match offset {
@@ -115,7 +125,7 @@ impl ListQuery {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n <= MAX_OFFSET)
-                .ok_or_else(|| format!("offset must be a whole number from 0 to {MAX_OFFSET}"))?,
+                .ok_or(QueryError::Offset)?,
         };
         Ok(Self {
             category,

@@ -2,12 +2,12 @@
 
 mod products;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use std::sync::Arc;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::store::ProductStore;
 
@@ -21,6 +21,8 @@ pub type AppState = Arc<ProductStore>;
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    #[error(transparent)]
+    Query(#[from] crate::domain::QueryError),
     #[error("no product with id {0}")]
     ProductNotFound(String),
 }
@@ -28,7 +30,9 @@ pub enum AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::BadRequest(_) | AppError::Query(_) => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
             AppError::ProductNotFound(_) => (StatusCode::NOT_FOUND, "unknown_product"),
         };
         apiary_chassis::json_error(status, code, self.to_string())
@@ -40,11 +44,6 @@ impl IntoResponse for AppError {
     info(
         title = "Apiary catalog",
         description = "Products (books, music, video), prices and search."
-    ),
-    paths(
-        products::list_products,
-        products::get_product,
-        products::list_categories
     ),
     components(schemas(
         apiary_wire::Product,
@@ -58,12 +57,12 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/products", get(list_products))
-        .route("/products/{id}", get(get_product))
-        .route("/categories", get(list_categories))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(products::list_products))
+        .routes(routes!(products::get_product))
+        .routes(routes!(products::list_categories))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

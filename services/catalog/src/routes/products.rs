@@ -38,8 +38,7 @@ pub async fn list_products(
         get("limit"),
         get("offset"),
         get("ids"),
-    )
-    .map_err(AppError::BadRequest)?;
+    )?;
     let (items, total) = store.list(&query);
     tracing::debug!(returned = items.len(), total, "listed products");
     Ok(Json(ProductPage {

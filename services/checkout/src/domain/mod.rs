@@ -18,12 +18,17 @@ apiary_wire::token_id!(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Country(String);
 
+/// A country that is not two capital letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("shipping.country must be an ISO 3166 alpha-2 code such as DE")]
+pub struct InvalidCountry;
+
 impl Country {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidCountry> {
         if raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err("shipping.country must be an ISO 3166 alpha-2 code such as DE".to_owned())
+            Err(InvalidCountry)
         }
     }
 

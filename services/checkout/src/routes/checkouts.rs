@@ -47,7 +47,7 @@ pub async fn create_checkout(
         cart_id: CartId::parse(&req.cart_id)
             .map_err(|e| AppError::Invalid("invalid_cart_id", e.rule()))?,
         country: Country::parse(&req.shipping.country)
-            .map_err(|m| AppError::Invalid("invalid_country", m))?,
+            .map_err(|e| AppError::Invalid("invalid_country", e.to_string()))?,
         // The card is checked by payment, its only reader; it is never logged or stored here
         // (its Debug is redacted).
         card: req.card,

@@ -2,11 +2,11 @@
 
 mod checkouts;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::runner::SagaRunner;
 use crate::store::{SagaStore, SagaStoreError};
@@ -61,11 +61,6 @@ impl IntoResponse for AppError {
         title = "Apiary checkout",
         description = "Turns a cart into an order: reserve stock, quote shipping, charge, record; compensates on failure."
     ),
-    paths(
-        checkouts::create_checkout,
-        checkouts::checkout_status,
-        checkouts::compensations
-    ),
     components(schemas(
         apiary_wire::shop::CheckoutRequest,
         apiary_wire::shop::CheckoutResult,
@@ -83,12 +78,12 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/checkouts", post(create_checkout))
-        .route("/checkouts/{checkout_id}", get(checkout_status))
-        .route("/compensations", get(compensations))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(checkouts::create_checkout))
+        .routes(routes!(checkouts::checkout_status))
+        .routes(routes!(checkouts::compensations))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -5,10 +5,10 @@ mod checkout;
 mod orders;
 mod products;
 
-use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use apiary_chassis::DownstreamError;
 
@@ -67,19 +67,6 @@ impl IntoResponse for AppError {
             verdict relayed as it came), 502 `upstream_error`, 503 `upstream_unavailable`, 504 \
             `upstream_timeout` when a required service fails."
     ),
-    paths(
-        products::list_categories,
-        products::list_products,
-        products::get_product,
-        carts::create_cart,
-        carts::get_cart,
-        carts::add_item,
-        carts::set_item_quantity,
-        carts::remove_item,
-        checkout::checkout,
-        checkout::checkout_status,
-        orders::get_order,
-    ),
     components(schemas(
         apiary_wire::Product,
         apiary_wire::ProductPage,
@@ -112,25 +99,19 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The JSON API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/categories", get(products::list_categories))
-        .route("/api/products", get(products::list_products))
-        .route("/api/products/{id}", get(products::get_product))
-        .route("/api/carts", post(carts::create_cart))
-        .route("/api/carts/{cart_id}", get(carts::get_cart))
-        .route("/api/carts/{cart_id}/items", post(carts::add_item))
-        .route(
-            "/api/carts/{cart_id}/items/{product_id}",
-            put(carts::set_item_quantity).delete(carts::remove_item),
-        )
-        .route("/api/checkout", post(checkout::checkout))
-        .route(
-            "/api/checkouts/{checkout_id}",
-            get(checkout::checkout_status),
-        )
-        .route("/api/orders/{order_id}", get(orders::get_order))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(products::list_categories))
+        .routes(routes!(products::list_products))
+        .routes(routes!(products::get_product))
+        .routes(routes!(carts::create_cart))
+        .routes(routes!(carts::get_cart))
+        .routes(routes!(carts::add_item))
+        .routes(routes!(carts::set_item_quantity, carts::remove_item))
+        .routes(routes!(checkout::checkout))
+        .routes(routes!(checkout::checkout_status))
+        .routes(routes!(orders::get_order))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

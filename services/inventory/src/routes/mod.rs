@@ -5,11 +5,11 @@ mod stock;
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::InvalidReservation;
 use crate::store::{InventoryError, InventoryStore};
@@ -80,14 +80,6 @@ impl IntoResponse for AppError {
         title = "Apiary inventory",
         description = "Stock levels and reservations. Every change is durable before it is answered."
     ),
-    paths(
-        stock::list_stock,
-        stock::get_stock,
-        reservations::reserve_stock,
-        reservations::get_reservation,
-        reservations::commit_reservation,
-        reservations::release_reservation
-    ),
     components(schemas(
         apiary_wire::shop::StockLevel,
         apiary_wire::shop::StockLevels,
@@ -101,21 +93,15 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/stock", get(list_stock))
-        .route("/stock/{product_id}", get(get_stock))
-        .route("/reservations", post(reserve_stock))
-        .route("/reservations/{reservation_id}", get(get_reservation))
-        .route(
-            "/reservations/{reservation_id}/commit",
-            post(commit_reservation),
-        )
-        .route(
-            "/reservations/{reservation_id}/release",
-            post(release_reservation),
-        )
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(stock::list_stock))
+        .routes(routes!(stock::get_stock))
+        .routes(routes!(reservations::reserve_stock))
+        .routes(routes!(reservations::get_reservation))
+        .routes(routes!(reservations::commit_reservation))
+        .routes(routes!(reservations::release_reservation))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

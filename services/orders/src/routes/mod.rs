@@ -2,11 +2,11 @@
 
 mod orders;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::InvalidOrder;
 use crate::store::{OrderStore, OrdersError};
@@ -70,12 +70,6 @@ impl IntoResponse for AppError {
         title = "Apiary orders",
         description = "Order history and revenue: the shop's business source of truth. Every order is durable before it is answered."
     ),
-    paths(
-        orders::place_order,
-        orders::order_feed,
-        orders::order_summary,
-        orders::get_order
-    ),
     components(schemas(
         apiary_wire::shop::NewOrder,
         apiary_wire::shop::Order,
@@ -89,14 +83,12 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/orders", get(order_feed).post(place_order))
-        // A literal segment wins over the `{order_id}` capture, so `summary` is never read as
-        // an order id (and no order can be fetched under that id; checkout mints UUIDs).
-        .route("/orders/summary", get(order_summary))
-        .route("/orders/{order_id}", get(get_order))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(orders::order_feed, orders::place_order))
+        .routes(routes!(orders::order_summary))
+        .routes(routes!(orders::get_order))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -26,12 +26,17 @@ apiary_wire::token_id!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChargeAmount(Money);
 
+/// A charge of nothing, or less.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("amount.amount_minor must be greater than 0")]
+pub struct NotPositive;
+
 impl ChargeAmount {
-    pub fn parse(money: Money) -> Result<Self, String> {
+    pub fn parse(money: Money) -> Result<Self, NotPositive> {
         if money.amount_minor > 0 {
             Ok(Self(money))
         } else {
-            Err("amount.amount_minor must be greater than 0".to_owned())
+            Err(NotPositive)
         }
     }
 

@@ -86,7 +86,7 @@ pub async fn create_charge(
     }
     // The number and CVC end their life here: only brand and last four go further.
     drop(body.card);
-    let amount = ChargeAmount::parse(body.amount).map_err(AppError::InvalidAmount)?;
+    let amount = ChargeAmount::parse(body.amount)?;
 
     // The "provider" thinks before deciding; a drill stretches this.
     if !state.latency.is_zero() {

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apiary_store::StoreError;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::{CardError, DeclineReason};
 use crate::store::{ChargeError, PaymentStore};
@@ -40,8 +40,8 @@ pub enum AppError {
     InvalidIdempotencyKey(String),
     #[error(transparent)]
     Card(CardError),
-    #[error("{0}")]
-    InvalidAmount(String),
+    #[error(transparent)]
+    InvalidAmount(#[from] crate::domain::NotPositive),
     #[error("{}", .0.message())]
     Declined(DeclineReason),
     #[error("this idempotency key was already used for a different amount or card")]
@@ -129,12 +129,6 @@ pub(crate) fn from_object<T: serde::de::DeserializeOwned>(
                        4000000000000069 expired_card, 4000000000000127 incorrect_cvc, \
                        4100000000000019 fraud_suspected."
     ),
-    paths(
-        charges::create_charge,
-        charges::get_charge,
-        voids::void_charge,
-        ledger::ledger
-    ),
     components(schemas(
         apiary_wire::shop::ChargeRequest,
         apiary_wire::shop::Card,
@@ -151,13 +145,13 @@ pub(crate) fn from_object<T: serde::de::DeserializeOwned>(
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/charges", post(create_charge))
-        .route("/charges/{charge_id}", get(get_charge))
-        .route("/voids", post(void_charge))
-        .route("/ledger", get(ledger))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(charges::create_charge))
+        .routes(routes!(charges::get_charge))
+        .routes(routes!(voids::void_charge))
+        .routes(routes!(ledger::ledger))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -1,34 +1,15 @@
 //! Domain types that parse: once constructed, they are valid.
 
 /// Most recommendations one request may ask for.
-pub const MAX_LIMIT: usize = 20;
+pub const MAX_LIMIT: u32 = 20;
 /// Recommendations given when the request does not say.
-pub const DEFAULT_LIMIT: usize = 4;
+pub const DEFAULT_LIMIT: u32 = 4;
 
 /// A product id of the shop's three departments: `BK-`, `MU-` or `VI-` and four digits.
 pub use apiary_wire::ids::ProductId;
 
-/// How many recommendations to give: 1 to 20, 4 when absent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(usize);
-
-impl Limit {
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
-        match raw.map(str::trim) {
-            None | Some("") => Ok(Self(DEFAULT_LIMIT)),
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(Self(n)),
-                _ => Err(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT}"
-                )),
-            },
-        }
-    }
-
-    pub fn get(self) -> usize {
-        self.0
-    }
-}
+/// How many recommendations to give: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+pub type Limit = apiary_wire::ids::PageLimit<MAX_LIMIT, DEFAULT_LIMIT>;
 
 #[cfg(test)]
 mod tests {
@@ -44,10 +25,10 @@ mod tests {
 
     #[test]
     fn limits_default_to_four_and_stay_within_twenty() {
-        assert_eq!(Limit::parse(None), Ok(Limit(4)));
-        assert_eq!(Limit::parse(Some("")), Ok(Limit(4)));
-        assert_eq!(Limit::parse(Some("1")), Ok(Limit(1)));
-        assert_eq!(Limit::parse(Some("20")), Ok(Limit(20)));
+        assert_eq!(Limit::parse(None).map(Limit::get), Ok(4));
+        assert_eq!(Limit::parse(Some("")).map(Limit::get), Ok(4));
+        assert_eq!(Limit::parse(Some("1")).map(Limit::get), Ok(1));
+        assert_eq!(Limit::parse(Some("20")).map(Limit::get), Ok(20));
         for bad in ["0", "21", "-1", "four", "2.5"] {
             assert!(Limit::parse(Some(bad)).is_err(), "{bad}");
         }

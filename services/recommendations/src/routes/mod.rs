@@ -4,11 +4,11 @@ mod recommendations;
 
 use std::sync::{Arc, RwLock};
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::model::Model;
 
@@ -22,8 +22,8 @@ pub type AppState = Arc<RwLock<Model>>;
 pub enum AppError {
     #[error("{0}")]
     InvalidProductId(String),
-    #[error("{0}")]
-    InvalidLimit(String),
+    #[error(transparent)]
+    InvalidLimit(#[from] apiary_wire::ids::InvalidLimit),
     #[error("no product with id {0}")]
     UnknownProduct(String),
 }
@@ -45,7 +45,6 @@ impl IntoResponse for AppError {
         title = "Apiary recommendations",
         description = "Products bought together (learned from the orders feed), or similar products."
     ),
-    paths(recommendations::recommend),
     components(schemas(
         apiary_wire::shop::Recommendations,
         apiary_wire::shop::Recommendation,
@@ -55,10 +54,10 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/recommendations/{product_id}", get(recommend))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(recommendations::recommend))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -32,14 +32,13 @@ pub async fn recommend(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<Recommendations>, AppError> {
     let id = ProductId::parse(&raw).map_err(|e| AppError::InvalidProductId(e.to_string()))?;
-    let limit =
-        Limit::parse(params.get("limit").map(String::as_str)).map_err(AppError::InvalidLimit)?;
+    let limit = Limit::parse(params.get("limit").map(String::as_str))?;
     let answer = {
         let model = model.read().unwrap_or_else(|p| p.into_inner());
         let Some(product) = model.index().find(id.as_str()) else {
             return Err(AppError::UnknownProduct(id.to_string()));
         };
-        let (kind, scored) = model.recommend(product, limit.get());
+        let (kind, scored) = model.recommend(product, limit.count());
         Recommendations {
             product_id: id.to_string(),
             model: kind.as_str().to_owned(),

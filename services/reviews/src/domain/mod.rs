@@ -8,27 +8,8 @@ pub const MAX_LIMIT: u32 = 50;
 /// Page size when none is asked for.
 pub const DEFAULT_LIMIT: u32 = 10;
 
-/// How many reviews to list: 1 to [`MAX_LIMIT`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(u32);
-
-impl Limit {
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
-        match raw {
-            None | Some("") => Ok(Self(DEFAULT_LIMIT)),
-            Some(raw) => match raw.parse::<u32>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(Self(n)),
-                _ => Err(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT}"
-                )),
-            },
-        }
-    }
-
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
+/// How many reviews to list: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+pub type Limit = apiary_wire::ids::PageLimit<MAX_LIMIT, DEFAULT_LIMIT>;
 
 /// Bounds of a review's texts, in characters after trimming.
 pub const MAX_AUTHOR_CHARS: usize = 60;

@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use apiary_store::StoreError;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::{ProductId, ReviewError};
 use crate::store::ReviewStore;
@@ -44,8 +44,8 @@ pub enum AppError {
     InvalidProductId(String),
     #[error("no product with id {0}")]
     UnknownProduct(ProductId),
-    #[error("{0}")]
-    InvalidLimit(String),
+    #[error(transparent)]
+    InvalidLimit(#[from] apiary_wire::ids::InvalidLimit),
     #[error(transparent)]
     InvalidReview(ReviewError),
     #[error("the body must be a JSON object {{rating, author, title, body}}")]
@@ -75,7 +75,6 @@ impl IntoResponse for AppError {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Apiary reviews", description = "Product reviews and ratings."),
-    paths(reviews::list_reviews, reviews::post_review),
     components(schemas(
         apiary_wire::shop::Review,
         apiary_wire::shop::ProductReviews,
@@ -86,13 +85,10 @@ impl IntoResponse for AppError {
 )]
 pub struct ApiDoc;
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
-            "/products/{product_id}/reviews",
-            get(list_reviews).post(post_review),
-        )
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(reviews::list_reviews, reviews::post_review))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }

@@ -33,8 +33,7 @@ pub async fn list_reviews(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<axum::Json<ProductReviews>, AppError> {
     let product = state.known_product(&raw_id)?;
-    let limit =
-        Limit::parse(params.get("limit").map(String::as_str)).map_err(AppError::InvalidLimit)?;
+    let limit = Limit::parse(params.get("limit").map(String::as_str))?;
     let page = state.store.for_product(product.clone(), limit).await?;
     Ok(axum::Json(ProductReviews {
         product_id: product.as_str().to_owned(),

@@ -4,11 +4,11 @@ mod quotes;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::{DestinationError, ParcelError};
 use crate::store::QuoteStore;
@@ -59,7 +59,6 @@ impl IntoResponse for AppError {
         title = "Apiary shipping",
         description = "Shipping quotes: price, carrier and delivery estimate by destination."
     ),
-    paths(quotes::create_quote, quotes::get_quote),
     components(schemas(
         apiary_wire::shop::QuoteRequest,
         apiary_wire::shop::Quote,
@@ -97,11 +96,11 @@ impl utoipa::Modify for ServedCountries {
     }
 }
 
-/// The API routes (operational routes and middleware are added by `standard_router`).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/quotes", post(create_quote))
-        .route("/quotes/{quote_id}", get(get_quote))
+/// The API: each route and its OpenAPI operation declared once (utoipa-axum); the chassis
+/// serves the document at `GET /openapi.json`.
+pub fn api(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(quotes::create_quote))
+        .routes(routes!(quotes::get_quote))
         .with_state(state)
-        .merge(apiary_chassis::openapi_route(ApiDoc::openapi()))
 }
