@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::profile::Arrival;
 use crate::shape::RateShape;
-use crate::units::{RunLength, parse_duration};
+use crate::units::{InvalidValue, RunLength, parse_duration};
 
 /// Default control address: loopback, a port next to the dashboard's 8080.
 pub const DEFAULT_CONTROL: &str = "127.0.0.1:8089";
@@ -148,28 +148,28 @@ pub enum ControlAddr {
 }
 
 impl FromStr for ControlAddr {
-    type Err = String;
+    type Err = InvalidValue;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
         if s == "off" {
             return Ok(ControlAddr::Off);
         }
         s.parse()
             .map(ControlAddr::At)
-            .map_err(|_| format!("'{s}' is not an address (e.g. 127.0.0.1:8089) or 'off'"))
+            .map_err(|_| InvalidValue::NotAddress(s.to_owned()))
     }
 }
 
-fn parse_rate(s: &str) -> Result<RateShape, String> {
+fn parse_rate(s: &str) -> Result<RateShape, InvalidValue> {
     s.parse::<f64>()
-        .map_err(|_| format!("'{s}' is not a number of journeys per second"))?;
+        .map_err(|_| InvalidValue::NotRate(s.to_owned()))?;
     s.parse()
 }
 
-fn parse_timeout(s: &str) -> Result<Duration, String> {
+fn parse_timeout(s: &str) -> Result<Duration, InvalidValue> {
     let d = parse_duration(s)?;
     if d.is_zero() {
-        return Err("the timeout must be positive".into());
+        return Err(InvalidValue::EmptyTimeout);
     }
     Ok(d)
 }

@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use crate::engine::{ControlError, Controller, Status};
 use crate::profile::Profile;
 use crate::shape::RateShape;
+use crate::units::InvalidValue;
 
 /// The bearer token for state changes. Never printed by `Debug`.
 #[derive(Clone)]
@@ -185,10 +186,10 @@ struct RateBody {
 }
 
 async fn set_rate(State(state): State<ControlState>, Json(body): Json<RateBody>) -> Response {
-    let shape: Result<RateShape, String> = match (body.rate, body.shape) {
+    let shape: Result<RateShape, InvalidValue> = match (body.rate, body.shape) {
         (Some(rate), None) => rate.to_string().parse(),
         (None, Some(shape)) => shape.parse(),
-        _ => Err("give exactly one of `rate` (journeys per second) or `shape`".into()),
+        _ => Err(InvalidValue::RateOrShape),
     };
     match shape {
         Ok(shape) => {
@@ -198,7 +199,11 @@ async fn set_rate(State(state): State<ControlState>, Json(body): Json<RateBody>)
             }
             answer(&state, r)
         }
-        Err(e) => json_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rate", e),
+        Err(e) => json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_rate",
+            e.to_string(),
+        ),
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::shape::RateShape;
-use crate::units::{CountRange, DurationRange};
+use crate::units::{CountRange, DurationRange, InvalidValue};
 
 /// What one step of a journey does against the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -238,14 +238,22 @@ impl Profile {
                     rate.get_ref()
                         .to_string()
                         .parse()
-                        .map_err(|e| at(rate.span(), e))?,
+                        .map_err(|e: InvalidValue| at(rate.span(), e.to_string()))?,
                 );
             }
             if let Some(shape) = &r.shape {
-                run.shape = Some(shape.get_ref().parse().map_err(|e| at(shape.span(), e))?);
+                run.shape = Some(
+                    shape
+                        .get_ref()
+                        .parse()
+                        .map_err(|e: InvalidValue| at(shape.span(), e.to_string()))?,
+                );
             }
             if let Some(think) = &r.think {
-                default_think = think.get_ref().parse().map_err(|e| at(think.span(), e))?;
+                default_think = think
+                    .get_ref()
+                    .parse()
+                    .map_err(|e: InvalidValue| at(think.span(), e.to_string()))?;
             }
         }
 
@@ -403,7 +411,10 @@ fn validate_step(
     )?;
 
     let think = match &raw.think {
-        Some(t) => t.get_ref().parse().map_err(|e| at(t.span(), e))?,
+        Some(t) => t
+            .get_ref()
+            .parse()
+            .map_err(|e: InvalidValue| at(t.span(), e.to_string()))?,
         None => default_think,
     };
     let count = |v: &Option<Spanned<IntOrText>>, default: CountRange, min: u32, max: u32| {
@@ -412,7 +423,9 @@ fn validate_step(
             IntOrText::Int(n) => u32::try_from(*n)
                 .map(|n| CountRange { min: n, max: n })
                 .map_err(|_| at(v.span(), format!("{n} is out of range"))),
-            IntOrText::Text(t) => t.parse().map_err(|e| at(v.span(), e)),
+            IntOrText::Text(t) => t
+                .parse()
+                .map_err(|e: InvalidValue| at(v.span(), e.to_string())),
         }?;
         if range.min < min || range.max > max {
             return Err(at(v.span(), format!("must be from {min} to {max}")));

@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::units::{format_duration, parse_duration};
+use crate::units::{InvalidValue, format_duration, parse_duration};
 
 /// The highest rate accepted (journeys per second): far above what one machine generates, low
 /// enough that a typo (an extra zero or three) is refused rather than attempted.
@@ -89,23 +89,26 @@ impl RateShape {
     }
 }
 
-fn rate(raw: &str) -> Result<f64, String> {
+fn rate(raw: &str) -> Result<f64, InvalidValue> {
     let v: f64 = raw
         .trim()
         .parse()
-        .map_err(|_| format!("'{raw}' is not a rate (journeys per second, e.g. 5 or 0.5)"))?;
+        .map_err(|_| InvalidValue::NotRate(raw.to_owned()))?;
     if !v.is_finite() || !(0.0..=MAX_RATE).contains(&v) {
-        return Err(format!("rate {raw} is out of range (0 to {MAX_RATE})"));
+        return Err(InvalidValue::RateOutOfRange {
+            raw: raw.to_owned(),
+            max: MAX_RATE,
+        });
     }
     Ok(v)
 }
 
 impl FromStr for RateShape {
-    type Err = String;
+    type Err = InvalidValue;
 
-    fn from_str(raw: &str) -> Result<Self, String> {
+    fn from_str(raw: &str) -> Result<Self, InvalidValue> {
         let parts: Vec<&str> = raw.trim().split(':').collect();
-        let usage = "expected RATE, constant:RATE, ramp:FROM:TO:OVER, step:START:BY:EVERY[:MAX] \
+        let usage = "RATE, constant:RATE, ramp:FROM:TO:OVER, step:START:BY:EVERY[:MAX] \
                      or spike:BASE:PEAK:AT:FOR (e.g. ramp:1:50:60s)";
         match parts.as_slice() {
             [r] => Ok(RateShape::Constant { rate: rate(r)? }),
@@ -119,13 +122,13 @@ impl FromStr for RateShape {
                 let by: f64 = by
                     .trim_start_matches('+')
                     .parse()
-                    .map_err(|_| format!("'{by}' is not a rate increment"))?;
+                    .map_err(|_| InvalidValue::NotIncrement((*by).to_owned()))?;
                 if !by.is_finite() || by.abs() > MAX_RATE {
-                    return Err(format!("increment {by} is out of range"));
+                    return Err(InvalidValue::IncrementOutOfRange(by));
                 }
                 let every = parse_duration(every)?;
                 if every.is_zero() {
-                    return Err("a step shape needs a positive interval".into());
+                    return Err(InvalidValue::EmptyStep);
                 }
                 Ok(RateShape::Step {
                     start: rate(start)?,
@@ -140,7 +143,10 @@ impl FromStr for RateShape {
                 at: parse_duration(at)?,
                 hold: parse_duration(hold)?,
             }),
-            _ => Err(format!("'{raw}': {usage}")),
+            _ => Err(InvalidValue::Shape {
+                raw: raw.to_owned(),
+                usage,
+            }),
         }
     }
 }

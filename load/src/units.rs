@@ -7,33 +7,72 @@ use std::time::Duration;
 
 use rand::Rng;
 
+/// A value in one of the load generator's small syntaxes that does not parse. The message says
+/// what was found and what was expected (the CLI, the profile file and the control API show it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidValue {
+    #[error("'{0}' has no unit (use ms, s, m or h, e.g. 2s)")]
+    NoUnit(String),
+    #[error("'{0}' is not a duration (e.g. 250ms, 2s, 1.5m, 1h)")]
+    NotDuration(String),
+    #[error("'{raw}' has an unknown unit '{unit}' (use ms, s, m or h)")]
+    UnknownUnit { raw: String, unit: String },
+    #[error("'{0}' is out of range (0 to 168h)")]
+    DurationOutOfRange(String),
+    #[error("'{0}' is not a count or range of counts (e.g. 2 or 1..3)")]
+    NotCount(String),
+    #[error("'{0}': the range's start is after its end")]
+    Reversed(String),
+    #[error("a run needs a positive duration (or 'forever')")]
+    EmptyRun,
+    #[error("'{0}' is not a rate (journeys per second, e.g. 5 or 0.5)")]
+    NotRate(String),
+    #[error("rate {raw} is out of range (0 to {max})")]
+    RateOutOfRange { raw: String, max: f64 },
+    #[error("'{0}' is not a rate increment")]
+    NotIncrement(String),
+    #[error("increment {0} is out of range")]
+    IncrementOutOfRange(f64),
+    #[error("a step shape needs a positive interval")]
+    EmptyStep,
+    #[error("'{raw}': expected {usage}")]
+    Shape { raw: String, usage: &'static str },
+    #[error("'{0}' is not an address (e.g. 127.0.0.1:8089) or 'off'")]
+    NotAddress(String),
+    #[error("the timeout must be positive")]
+    EmptyTimeout,
+    #[error("give exactly one of `rate` (journeys per second) or `shape`")]
+    RateOrShape,
+}
+
 /// Parses `250ms`, `2s`, `1.5s`, `3m`, `1h` (a bare `0` is zero).
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+pub fn parse_duration(raw: &str) -> Result<Duration, InvalidValue> {
     let s = raw.trim();
     if s == "0" {
         return Ok(Duration::ZERO);
     }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("'{raw}' has no unit (use ms, s, m or h, e.g. 2s)"))?;
+        .ok_or_else(|| InvalidValue::NoUnit(raw.to_owned()))?;
     let (number, unit) = s.split_at(split);
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("'{raw}' is not a duration (e.g. 250ms, 2s, 1.5m, 1h)"))?;
+        .map_err(|_| InvalidValue::NotDuration(raw.to_owned()))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
         _ => {
-            return Err(format!(
-                "'{raw}' has an unknown unit '{unit}' (use ms, s, m or h)"
-            ));
+            return Err(InvalidValue::UnknownUnit {
+                raw: raw.to_owned(),
+                unit: unit.to_owned(),
+            });
         }
     };
     // A week is far beyond any run; the bound keeps Duration::from_secs_f64 from panicking.
     if !seconds.is_finite() || !(0.0..=604_800.0).contains(&seconds) {
-        return Err(format!("'{raw}' is out of range (0 to 168h)"));
+        return Err(InvalidValue::DurationOutOfRange(raw.to_owned()));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -81,9 +120,9 @@ impl DurationRange {
 }
 
 impl FromStr for DurationRange {
-    type Err = String;
+    type Err = InvalidValue;
 
-    fn from_str(raw: &str) -> Result<Self, String> {
+    fn from_str(raw: &str) -> Result<Self, InvalidValue> {
         match raw.split_once("..") {
             None => {
                 let d = parse_duration(raw)?;
@@ -92,7 +131,7 @@ impl FromStr for DurationRange {
             Some((a, b)) => {
                 let (min, max) = (parse_duration(a)?, parse_duration(b)?);
                 if min > max {
-                    return Err(format!("'{raw}': the range's start is after its end"));
+                    return Err(InvalidValue::Reversed(raw.to_owned()));
                 }
                 Ok(Self { min, max })
             }
@@ -135,13 +174,13 @@ impl CountRange {
 }
 
 impl FromStr for CountRange {
-    type Err = String;
+    type Err = InvalidValue;
 
-    fn from_str(raw: &str) -> Result<Self, String> {
+    fn from_str(raw: &str) -> Result<Self, InvalidValue> {
         let num = |s: &str| {
             s.trim()
                 .parse::<u32>()
-                .map_err(|_| format!("'{raw}' is not a count or range of counts (e.g. 2 or 1..3)"))
+                .map_err(|_| InvalidValue::NotCount(raw.to_owned()))
         };
         let (min, max) = match raw.split_once("..") {
             None => {
@@ -151,7 +190,7 @@ impl FromStr for CountRange {
             Some((a, b)) => (num(a)?, num(b)?),
         };
         if min > max {
-            return Err(format!("'{raw}': the range's start is after its end"));
+            return Err(InvalidValue::Reversed(raw.to_owned()));
         }
         Ok(Self { min, max })
     }
@@ -174,15 +213,15 @@ impl RunLength {
 }
 
 impl FromStr for RunLength {
-    type Err = String;
+    type Err = InvalidValue;
 
-    fn from_str(raw: &str) -> Result<Self, String> {
+    fn from_str(raw: &str) -> Result<Self, InvalidValue> {
         if raw == "forever" {
             return Ok(RunLength::Forever);
         }
         let d = parse_duration(raw)?;
         if d.is_zero() {
-            return Err("a run needs a positive duration (or 'forever')".into());
+            return Err(InvalidValue::EmptyRun);
         }
         Ok(RunLength::For(d))
     }
