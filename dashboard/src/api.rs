@@ -1,6 +1,6 @@
 //! The dashboard's JSON API (see `GET /api/openapi.json`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_stream::wrappers::WatchStream;
 
 use dashboard_api::{
-    Attributes, LogRecord, Snapshot as SnapshotView, Span, SpanEvent, TraceDetail, TraceSummary,
+    Attributes, LogRecord, LogSearch, ServiceDetail, Snapshot as SnapshotView, Span, SpanEvent,
+    TraceDetail, TraceSearch, TraceSummary,
 };
 
 use crate::model::{AttrValue, Attrs, StoredLog, StoredSpan, hex, parse_trace_id};
@@ -72,16 +73,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
-
-fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
-    p.map(|Query(q)| q)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
-}
-
-fn limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiError> {
-    match q.get("limit").map(String::as_str) {
-        None | Some("") => Ok(default),
+fn limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(default),
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
             _ => Err(ApiError::BadRequest(format!(
@@ -91,8 +85,9 @@ fn limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usiz
     }
 }
 
-fn nonempty<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    q.get(key).map(String::as_str).filter(|v| !v.is_empty())
+/// A parameter's value when it is given and not empty.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|v| !v.is_empty())
 }
 
 fn attrs(a: &Attrs) -> Attributes {
@@ -205,9 +200,10 @@ pub fn search_traces(
         .collect()
 }
 
-async fn traces(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<TraceSummary>>, ApiError> {
-    let q = params(p)?;
-    let error = match nonempty(&q, "status") {
+/// `GET /api/traces`: the search `q` asks for, checked. What the handler and the server-side
+/// pages both call.
+pub fn find_traces(s: &ApiState, q: &TraceSearch) -> Result<Vec<TraceSummary>, ApiError> {
+    let error = match given(&q.status) {
         None => None,
         Some("error") => Some(true),
         Some("ok") => Some(false),
@@ -217,7 +213,7 @@ async fn traces(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<TraceSu
             )));
         }
     };
-    let min = match nonempty(&q, "min_duration_ms") {
+    let min = match given(&q.min_duration_ms) {
         None => 0.0,
         Some(raw) => raw
             .parse::<f64>()
@@ -227,14 +223,22 @@ async fn traces(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<TraceSu
                 ApiError::BadRequest("min_duration_ms must be a number, 0 or more".into())
             })?,
     };
-    let limit = limit(&q, 20, 1000)?;
-    Ok(Json(search_traces(
+    let limit = limit(given(&q.limit), 20, 1000)?;
+    Ok(search_traces(
         &s.store,
-        nonempty(&q, "service"),
+        given(&q.service),
         error,
         min,
         limit,
-    )))
+    ))
+}
+
+async fn traces(
+    State(s): State<ApiState>,
+    q: Result<Query<TraceSearch>, QueryRejection>,
+) -> Result<Json<Vec<TraceSummary>>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    find_traces(&s, &q).map(Json)
 }
 
 fn trace_id(raw: &str) -> Result<[u8; 16], ApiError> {
@@ -246,8 +250,9 @@ fn trace_id(raw: &str) -> Result<[u8; 16], ApiError> {
     })
 }
 
-async fn trace(State(s): State<ApiState>, Path(raw): Path<String>) -> Result<Response, ApiError> {
-    let id = trace_id(&raw)?;
+/// `GET /api/traces/{trace_id}`: the trace's spans (by start) and its logs.
+pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
+    let id = trace_id(raw)?;
     let (summary, mut spans) = {
         let store = s
             .store
@@ -271,12 +276,18 @@ async fn trace(State(s): State<ApiState>, Path(raw): Path<String>) -> Result<Res
         .read()
         .map(|l| l.of_trace(&id).into_iter().map(log_view).collect())
         .unwrap_or_default();
-    Ok(Json(TraceDetail {
+    Ok(TraceDetail {
         summary,
         spans,
         logs,
     })
-    .into_response())
+}
+
+async fn trace(
+    State(s): State<ApiState>,
+    Path(raw): Path<String>,
+) -> Result<Json<TraceDetail>, ApiError> {
+    trace_detail(&s, &raw).map(Json)
 }
 
 fn min_severity(raw: &str) -> Result<i32, ApiError> {
@@ -295,21 +306,21 @@ fn min_severity(raw: &str) -> Result<i32, ApiError> {
     })
 }
 
-async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogRecord>>, ApiError> {
-    let q = params(p)?;
-    let min = nonempty(&q, "severity")
+/// `GET /api/logs`: the records `q` asks for, newest first, checked.
+pub fn find_logs(s: &ApiState, q: &LogSearch) -> Result<Vec<LogRecord>, ApiError> {
+    let min = given(&q.severity)
         .map(min_severity)
         .transpose()?
         .unwrap_or(0);
-    let trace = nonempty(&q, "trace_id").map(trace_id).transpose()?;
-    let text = nonempty(&q, "q").map(str::to_lowercase);
+    let trace = given(&q.trace_id).map(trace_id).transpose()?;
+    let text = given(&q.q).map(str::to_lowercase);
     if text.as_ref().is_some_and(|t| t.len() > 200) {
         return Err(ApiError::BadRequest(
             "q is longer than 200 characters".into(),
         ));
     }
-    let limit = limit(&q, 100, 1000)?;
-    let after = match nonempty(&q, "after") {
+    let limit = limit(given(&q.limit), 100, 1000)?;
+    let after = match given(&q.after) {
         None => None,
         Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
             ApiError::BadRequest("after must be a log's seq (a whole number)".into())
@@ -328,7 +339,7 @@ async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogRecord
                 .as_deref()
                 .is_none_or(|t| l.body.to_lowercase().contains(t))
     };
-    let out = match (trace, nonempty(&q, "service")) {
+    let out = match (trace, given(&q.service)) {
         (Some(t), service) => store
             .of_trace(&t)
             .into_iter()
@@ -347,27 +358,37 @@ async fn logs(State(s): State<ApiState>, p: Params) -> Result<Json<Vec<LogRecord
             .map(log_view)
             .collect(),
     };
-    Ok(Json(out))
+    Ok(out)
+}
+
+async fn logs(
+    State(s): State<ApiState>,
+    q: Result<Query<LogSearch>, QueryRejection>,
+) -> Result<Json<Vec<LogRecord>>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    find_logs(&s, &q).map(Json)
 }
 
 async fn services(State(s): State<ApiState>) -> Response {
     Json(s.snapshots.borrow().services.clone()).into_response()
 }
 
+/// `GET /api/services/{name}`: one watched service in detail.
+pub fn service_detail(s: &ApiState, name: &str) -> Result<ServiceDetail, ApiError> {
+    let snap = s.snapshots.borrow().clone();
+    snap.details.get(name).cloned().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no service '{}' is watched",
+            name.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
 async fn service(
     State(s): State<ApiState>,
     Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    let snap = s.snapshots.borrow().clone();
-    snap.details
-        .get(&name)
-        .map(|d| Json(d).into_response())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no service '{}' is watched",
-                name.chars().take(64).collect::<String>()
-            ))
-        })
+) -> Result<Json<ServiceDetail>, ApiError> {
+    service_detail(&s, &name).map(Json)
 }
 
 async fn topology(State(s): State<ApiState>) -> Response {

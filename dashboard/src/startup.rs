@@ -209,8 +209,14 @@ impl Application {
                     .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
             )),
         };
-        let api_router = api::router(api_state).merge(control::routes::router(control));
-        let with_pages = with_pages(api_router, self.config.site_root.clone(), snap_rx, warning);
+        let api_router =
+            api::router(api_state.clone()).merge(control::routes::router(control.clone()));
+        let with_pages = with_pages(
+            api_router,
+            self.config.site_root.clone(),
+            api_state,
+            control,
+        );
         // gzip for pages and API answers (a 1000-trace search is mostly repeated keys); the
         // default predicate leaves the event stream, gRPC and small bodies alone, and the
         // bundle files arrive already compressed.
@@ -265,8 +271,8 @@ impl Application {
 fn with_pages(
     api_router: axum::Router,
     site_root: Option<std::path::PathBuf>,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
-    warning: Option<&'static str>,
+    api: ApiState,
+    control: Option<Arc<control::Control>>,
 ) -> axum::Router {
     let site =
         dashboard_ui::server::Site::new(site_root.unwrap_or_else(crate::ui::default_site_root));
@@ -276,14 +282,7 @@ fn with_pages(
             "no UI bundle: pages render but do not update live (build it with `cargo run --release -p apiary-ui-build`, or set DASHBOARD_SITE_ROOT)"
         );
     }
-    let pages = dashboard_ui::server::router(
-        site,
-        Arc::new(crate::ui::LocalApi {
-            router: api_router.clone(),
-            snapshots,
-            warning,
-        }),
-    );
+    let pages = dashboard_ui::server::router(site, Arc::new(crate::ui::LocalApi { api, control }));
     api_router.merge(pages)
 }
 
@@ -292,8 +291,8 @@ fn with_pages(
 fn with_pages(
     api_router: axum::Router,
     _site_root: Option<std::path::PathBuf>,
-    _snapshots: watch::Receiver<Arc<Snapshot>>,
-    _warning: Option<&'static str>,
+    _api: ApiState,
+    _control: Option<Arc<control::Control>>,
 ) -> axum::Router {
     api_router
 }

@@ -1,60 +1,104 @@
 //! The dashboard UI (crate `dashboard-ui`) mounted on the API listener: its pages render here
-//! and read this server's API in process, through [`LocalApi`], without a socket.
+//! and read this server's API in process, through [`LocalApi`]: the same functions the API's
+//! handlers call, with no socket and no JSON in between.
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::Request;
-use dashboard_ui::server::ApiSource;
-use tokio::sync::watch;
-use tower::ServiceExt;
+use dashboard_api::{
+    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, Snapshot as SnapshotView,
+    TraceDetail, TraceSearch, TraceSummary,
+};
+use dashboard_ui::api::{ApiError as ReadError, ApiResult};
+use dashboard_ui::server::{ApiSource, Reading};
 
-use crate::api;
-use crate::monitor::Snapshot;
+use crate::api::{self, ApiError, ApiState};
+use crate::control::{Control, routes as control};
 
-/// Bodies the pages read are bounded like everything else (a 1000-trace search is well below).
-const MAX_BODY: usize = 32 * 1024 * 1024;
-
+/// The pages' reads, answered by the functions the API's handlers call.
 pub struct LocalApi {
-    /// The API router without the token layer: the page request already passed it.
-    pub router: Router,
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    pub warning: Option<&'static str>,
+    pub api: ApiState,
+    /// The control plane, when there is a stack to control (drills live there).
+    pub control: Option<Arc<Control>>,
+}
+
+/// A refusal as the API would answer it (the page shows the same message).
+fn refused(err: ApiError) -> ReadError {
+    let status = match err {
+        ApiError::BadRequest(_) => 400,
+        ApiError::NotFound(_) => 404,
+    };
+    ReadError::Refused {
+        status,
+        message: err.to_string(),
+    }
+}
+
+fn ready<T: Send + 'static>(answer: ApiResult<T>) -> Reading<T> {
+    Box::pin(std::future::ready(answer))
+}
+
+impl LocalApi {
+    fn control(&self) -> ApiResult<Arc<Control>> {
+        self.control.clone().ok_or_else(|| ReadError::Refused {
+            status: 503,
+            message: "faults, drills and load control need the stack manifest (APIARY_MANIFEST)"
+                .to_owned(),
+        })
+    }
 }
 
 impl ApiSource for LocalApi {
-    fn get(&self, path_and_query: String) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>> {
-        let router = self.router.clone();
+    fn service(&self, name: String) -> Reading<ServiceDetail> {
+        ready(api::service_detail(&self.api, &name).map_err(refused))
+    }
+
+    fn traces(&self, search: TraceSearch) -> Reading<Vec<TraceSummary>> {
+        ready(api::find_traces(&self.api, &search).map_err(refused))
+    }
+
+    fn trace(&self, id: String) -> Reading<TraceDetail> {
+        ready(api::trace_detail(&self.api, &id).map_err(refused))
+    }
+
+    fn logs(&self, search: LogSearch) -> Reading<Vec<LogRecord>> {
+        ready(api::find_logs(&self.api, &search).map_err(refused))
+    }
+
+    fn drills(&self) -> Reading<Drills> {
+        ready(self.control().map(|c| control::drills(&c)))
+    }
+
+    fn runs(&self) -> Reading<Runs> {
+        let control = self.control();
         Box::pin(async move {
-            let Ok(req) = Request::get(path_and_query).body(Body::empty()) else {
-                return (
-                    400,
-                    r#"{"error":{"code":"bad_request","message":"malformed path"}}"#.to_owned(),
-                );
-            };
-            let resp = match router.oneshot(req).await {
-                Ok(resp) => resp,
-                Err(never) => match never {},
-            };
-            let status = resp.status().as_u16();
-            match axum::body::to_bytes(resp.into_body(), MAX_BODY).await {
-                Ok(bytes) => (status, String::from_utf8_lossy(&bytes).into_owned()),
-                Err(err) => (
-                    502,
-                    serde_json::json!({"error": {"code": "unavailable", "message": err.to_string()}})
-                        .to_string(),
-                ),
-            }
+            let control = control?;
+            Ok(control::runs(&control, control::DEFAULT_RUNS_LISTED).await)
         })
     }
 
-    fn snapshot_json(&self) -> String {
-        let snap = self.snapshots.borrow().clone();
-        api::snapshot_json(&snap, self.warning)
+    fn report(&self, id: String) -> Reading<Report> {
+        let control = self.control();
+        Box::pin(async move {
+            let control = control?;
+            control::report(&control, &id)
+                .await
+                .ok_or_else(|| ReadError::Refused {
+                    status: 404,
+                    message: format!(
+                        "no drill run {:?}",
+                        id.chars().take(200).collect::<String>()
+                    ),
+                })
+        })
+    }
+
+    fn snapshot(&self) -> SnapshotView {
+        let snap = self.api.snapshots.borrow().clone();
+        SnapshotView {
+            warning: self.api.unsecured_warning.map(str::to_owned),
+            ..snap.view.clone()
+        }
     }
 }
 

@@ -16,4 +16,7 @@ pub use snapshot::{
     Business, Edge, FaultWindow, Health, Latency, Node, RouteView, SeriesPoint, ServiceDetail,
     ServiceView, Snapshot, Source, StoreStats, Topology,
 };
-pub use traces::{Attributes, LogRecord, Span, SpanEvent, SpanKind, TraceDetail, TraceSummary};
+pub use traces::{
+    Attributes, LogRecord, LogSearch, Span, SpanEvent, SpanKind, TraceDetail, TraceSearch,
+    TraceSummary,
+};

@@ -155,3 +155,64 @@ mod tests {
         assert_eq!(SpanKind::Consumer.word(), "consumer");
     }
 }
+
+/// `GET /api/traces`'s parameters as sent (each optional; the server checks them and answers
+/// 400 naming the bad one): the UI builds this, the server reads it from the query string or,
+/// rendering a page, takes it as is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceSearch {
+    /// Only traces this service took part in.
+    pub service: Option<String>,
+    /// `error` or `ok`.
+    pub status: Option<String>,
+    /// Only traces at least this long (a number, 0 or more).
+    pub min_duration_ms: Option<String>,
+    /// How many, newest first (1-1000, 20 by default).
+    pub limit: Option<String>,
+}
+
+impl TraceSearch {
+    /// The parameters in query-string order (empty ones included; the caller skips them).
+    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+        [
+            ("service", self.service.as_deref().unwrap_or("")),
+            ("status", self.status.as_deref().unwrap_or("")),
+            (
+                "min_duration_ms",
+                self.min_duration_ms.as_deref().unwrap_or(""),
+            ),
+            ("limit", self.limit.as_deref().unwrap_or("")),
+        ]
+    }
+}
+
+/// `GET /api/logs`'s parameters as sent (see [`TraceSearch`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogSearch {
+    /// Only this service's records.
+    pub service: Option<String>,
+    /// At least this severity: trace, debug, info, warn, error or fatal.
+    pub severity: Option<String>,
+    /// Only this trace's records (32 hex digits).
+    pub trace_id: Option<String>,
+    /// Text the body contains (case-insensitive, at most 200 characters).
+    pub q: Option<String>,
+    /// How many, newest first (1-1000, 100 by default).
+    pub limit: Option<String>,
+    /// Only records after this `seq` (a tail's refresh).
+    pub after: Option<String>,
+}
+
+impl LogSearch {
+    /// The parameters in query-string order (empty ones included; the caller skips them).
+    pub fn pairs(&self) -> [(&'static str, &str); 6] {
+        [
+            ("service", self.service.as_deref().unwrap_or("")),
+            ("severity", self.severity.as_deref().unwrap_or("")),
+            ("q", self.q.as_deref().unwrap_or("")),
+            ("trace_id", self.trace_id.as_deref().unwrap_or("")),
+            ("limit", self.limit.as_deref().unwrap_or("")),
+            ("after", self.after.as_deref().unwrap_or("")),
+        ]
+    }
+}

@@ -170,6 +170,12 @@ async fn audit(State(c): Shared, Query(q): Query<HashMap<String, String>>) -> Re
 }
 
 async fn list_drills(State(c): Shared) -> Response {
+    axum::Json(drills(&c)).into_response()
+}
+
+/// `GET /api/drills`: every drill in the drills directory, with its problems if it has any.
+/// What the handler and the server-side drills page both call.
+pub fn drills(c: &Control) -> Drills {
     let drills = c
         .drills()
         .into_values()
@@ -182,11 +188,10 @@ async fn list_drills(State(c): Shared) -> Response {
             problems: l.problems,
         })
         .collect();
-    axum::Json(Drills {
+    Drills {
         drills,
         dir: c.drills_dir.display().to_string(),
-    })
-    .into_response()
+    }
 }
 
 async fn get_drill(State(c): Shared, Path(name): Path<String>) -> Response {
@@ -307,7 +312,7 @@ async fn game_day(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>)
 }
 
 /// Runs listed at most (the newest); `?limit=` asks for fewer or more, up to the reports kept.
-const DEFAULT_RUNS_LISTED: usize = 50;
+pub const DEFAULT_RUNS_LISTED: usize = 50;
 
 /// The newest `limit` runs: reports on disk (newest written first, only as many as asked
 /// for are read) and the runs in progress, newest first.
@@ -345,26 +350,22 @@ async fn list_runs(State(c): Shared, Query(q): Query<HashMap<String, String>>) -
             );
         }
     };
-    let runs = newest_runs(&c, limit)
+    axum::Json(runs(&c, limit).await).into_response()
+}
+
+/// `GET /api/drills/runs`: the newest `limit` runs.
+pub async fn runs(c: &Control, limit: usize) -> Runs {
+    let runs = newest_runs(c, limit)
         .await
         .iter()
         .map(RunInfo::from)
         .collect();
-    axum::Json(Runs { runs }).into_response()
+    Runs { runs }
 }
 
 /// One run: live while it runs, else its report file (read alone, not found by listing).
 async fn get_run(State(c): Shared, Path(id): Path<String>) -> Response {
-    // A handle, while kept, is the run's own word; the file may trail it by a write.
-    let live = c
-        .runs
-        .lock()
-        .await
-        .get(&id)
-        .map(|h| h.report.borrow().clone());
-    let report = live
-        .or_else(|| runner::report_path(&c.reports_dir, &id).and_then(|p| runner::read_report(&p)));
-    match report {
+    match report(&c, &id).await {
         Some(r) => axum::Json(r).into_response(),
         None => json_error(
             StatusCode::NOT_FOUND,
@@ -375,6 +376,19 @@ async fn get_run(State(c): Shared, Path(id): Path<String>) -> Response {
             ),
         ),
     }
+}
+
+/// `GET /api/drills/runs/{id}`: one run, live while it runs, else its report file (read
+/// alone, not found by listing).
+pub async fn report(c: &Control, id: &str) -> Option<Report> {
+    // A handle, while kept, is the run's own word; the file may trail it by a write.
+    let live = c
+        .runs
+        .lock()
+        .await
+        .get(id)
+        .map(|h| h.report.borrow().clone());
+    live.or_else(|| runner::report_path(&c.reports_dir, id).and_then(|p| runner::read_report(&p)))
 }
 
 async fn stop_run(State(c): Shared, Path(id): Path<String>, Json(_): Json<Value>) -> Response {

@@ -1,11 +1,48 @@
-//! Reading the dashboard API from a component. The same call works on both sides: rendering
-//! on the server it goes straight to the API router in process (no socket, see
-//! [`crate::server::Backend`]); in the browser it is a `fetch` of the same path, so the page
-//! sends the same token cookie the API checks.
+//! Reading the dashboard API from a component, one typed call per read. The same call works
+//! on both sides: rendering on the server it calls the functions the API's handlers call, in
+//! process ([`crate::server::ApiSource`]: no socket, no JSON); in the browser it is a `fetch`
+//! of the API path, so the page sends the same token cookie the API checks.
 
 use std::future::Future;
 
-use serde::de::DeserializeOwned;
+use dashboard_api::{
+    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, TraceDetail, TraceSearch,
+    TraceSummary,
+};
+
+/// Why a read failed, as the page shows it (serialised with the page's resources, so the
+/// browser hydrates the same error the server rendered).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ApiError {
+    /// The API refused the read (4xx/5xx) with this message.
+    Refused { status: u16, message: String },
+    /// The API could not be reached, or its answer could not be read.
+    Unreachable(String),
+    /// The page was rendered without an API to read (a build or set-up mistake).
+    NoApi,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Refused { message, .. } => f.write_str(message),
+            ApiError::Unreachable(why) => write!(f, "the dashboard cannot be reached: {why}"),
+            ApiError::NoApi => f.write_str("the page was rendered without an API"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The API's `{"error": {"message"}}`, or the status when the body is something else.
+pub fn error_message(status: u16, body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("the API answered {status}"))
+}
 
 /// A handle taken while a component is set up (on the server the backend comes from context).
 #[derive(Clone, Default)]
@@ -20,19 +57,29 @@ impl std::fmt::Debug for Api {
     }
 }
 
-/// Why a read failed, as the page shows it.
-pub type ApiResult<T> = Result<T, String>;
-
-fn decode<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
-    serde_json::from_str(text).map_err(|e| format!("unexpected answer from the API: {e}"))
-}
-
-/// The API's `{"error": {"message"}}`, or the status when the body is something else.
-pub fn error_message(status: u16, body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("the API answered {status}"))
+/// A read that works on either side: `$server` is the [`crate::server::ApiSource`] call, `$path`
+/// the API path the browser fetches.
+macro_rules! read {
+    ($self:ident, $ty:ty, |$source:ident| $server:expr, $path:expr) => {{
+        #[cfg(feature = "ssr")]
+        {
+            let _ = &$path;
+            let backend = $self.backend.clone();
+            async move {
+                let $source = backend.ok_or(ApiError::NoApi)?.0;
+                $server.await
+            }
+        }
+        #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+        {
+            browser::get::<$ty>($path)
+        }
+        #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+        {
+            let _ = &$path;
+            async move { Err::<$ty, _>(ApiError::NoApi) }
+        }
+    }};
 }
 
 impl Api {
@@ -43,60 +90,85 @@ impl Api {
         }
     }
 
-    /// GET `path` (with its query) and decode the JSON.
-    #[cfg(feature = "ssr")]
-    pub fn get<T: DeserializeOwned + 'static>(
+    /// `GET /api/services/{name}`.
+    pub fn service(
         &self,
-        path: String,
-    ) -> impl Future<Output = ApiResult<T>> + Send + 'static + use<T> {
-        let backend = self.backend.clone();
-        async move {
-            let backend =
-                backend.ok_or_else(|| "the page was rendered without an API".to_owned())?;
-            let (status, text) = backend.0.get(path).await;
-            if !(200..300).contains(&status) {
-                return Err(error_message(status, &text));
-            }
-            decode(&text)
-        }
+        name: String,
+    ) -> impl Future<Output = ApiResult<ServiceDetail>> + Send + 'static + use<> {
+        let path = format!("/api/services/{}", encode(&name));
+        read!(self, ServiceDetail, |source| source.service(name), path)
     }
 
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    pub fn get<T: DeserializeOwned + 'static>(
+    /// `GET /api/traces?...`.
+    pub fn traces(
         &self,
-        path: String,
-    ) -> impl Future<Output = ApiResult<T>> + Send + 'static + use<T> {
-        // Browser futures are not Send; they only ever run on the one browser thread.
-        send_wrapper::SendWrapper::new(async move {
-            let text = browser::get(&path).await?;
-            decode(&text)
-        })
+        search: TraceSearch,
+    ) -> impl Future<Output = ApiResult<Vec<TraceSummary>>> + Send + 'static + use<> {
+        let path = format!("/api/traces{}", query(&search.pairs()));
+        read!(
+            self,
+            Vec<TraceSummary>,
+            |source| source.traces(search),
+            path
+        )
     }
 
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    pub fn get<T: DeserializeOwned + 'static>(
+    /// `GET /api/traces/{trace_id}`.
+    pub fn trace(
         &self,
-        path: String,
-    ) -> impl Future<Output = ApiResult<T>> + Send + 'static + use<T> {
-        async move {
-            let _ = path;
-            Err("built without `ssr` or `hydrate`: no way to reach the API".to_owned())
-        }
+        id: String,
+    ) -> impl Future<Output = ApiResult<TraceDetail>> + Send + 'static + use<> {
+        let path = format!("/api/traces/{}", encode(&id));
+        read!(self, TraceDetail, |source| source.trace(id), path)
+    }
+
+    /// `GET /api/logs?...`.
+    pub fn logs(
+        &self,
+        search: LogSearch,
+    ) -> impl Future<Output = ApiResult<Vec<LogRecord>>> + Send + 'static + use<> {
+        let path = format!("/api/logs{}", query(&search.pairs()));
+        read!(self, Vec<LogRecord>, |source| source.logs(search), path)
+    }
+
+    /// `GET /api/drills`.
+    pub fn drills(&self) -> impl Future<Output = ApiResult<Drills>> + Send + 'static + use<> {
+        let path = "/api/drills".to_owned();
+        read!(self, Drills, |source| source.drills(), path)
+    }
+
+    /// `GET /api/drills/runs`.
+    pub fn runs(&self) -> impl Future<Output = ApiResult<Runs>> + Send + 'static + use<> {
+        let path = "/api/drills/runs".to_owned();
+        read!(self, Runs, |source| source.runs(), path)
+    }
+
+    /// `GET /api/drills/runs/{id}`.
+    pub fn report(
+        &self,
+        id: String,
+    ) -> impl Future<Output = ApiResult<Report>> + Send + 'static + use<> {
+        let path = format!("/api/drills/runs/{}", encode(&id));
+        read!(self, Report, |source| source.report(id), path)
     }
 }
 
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
 mod browser {
+    use std::future::Future;
+
+    use serde::de::DeserializeOwned;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
 
-    fn js(e: JsValue) -> String {
-        e.as_string()
-            .unwrap_or_else(|| "the dashboard cannot be reached".to_owned())
+    use super::{ApiError, ApiResult};
+
+    fn js(e: JsValue) -> ApiError {
+        ApiError::Unreachable(e.as_string().unwrap_or_else(|| "fetch failed".to_owned()))
     }
 
-    pub async fn get(path: &str) -> Result<String, String> {
-        let window = web_sys::window().ok_or("no window")?;
+    async fn text(path: &str) -> ApiResult<String> {
+        let window = web_sys::window().ok_or(ApiError::Unreachable("no window".to_owned()))?;
         let resp = JsFuture::from(window.fetch_with_str(path))
             .await
             .map_err(js)?;
@@ -107,9 +179,24 @@ mod browser {
             .as_string()
             .unwrap_or_default();
         if !resp.ok() {
-            return Err(super::error_message(resp.status(), &text));
+            return Err(ApiError::Refused {
+                status: resp.status(),
+                message: super::error_message(resp.status(), &text),
+            });
         }
         Ok(text)
+    }
+
+    /// `fetch` of `path`, decoded. Browser futures are not Send; they only ever run on the one
+    /// browser thread.
+    pub fn get<T: DeserializeOwned + 'static>(
+        path: String,
+    ) -> impl Future<Output = ApiResult<T>> + Send + 'static {
+        send_wrapper::SendWrapper::new(async move {
+            let text = text(&path).await?;
+            serde_json::from_str(&text)
+                .map_err(|e| ApiError::Unreachable(format!("unexpected answer from the API: {e}")))
+        })
     }
 }
 

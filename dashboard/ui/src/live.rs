@@ -89,7 +89,7 @@ pub fn initial_snapshot() -> Snapshot {
     #[cfg(feature = "ssr")]
     {
         use_context::<crate::server::Backend>()
-            .and_then(|b| serde_json::from_str(&b.0.snapshot_json()).ok())
+            .map(|b| b.0.snapshot())
             .unwrap_or_default()
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]

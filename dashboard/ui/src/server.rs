@@ -19,18 +19,33 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use dashboard_api::{
+    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, Snapshot, TraceDetail, TraceSearch,
+    TraceSummary,
+};
+
+use crate::api::ApiResult;
 use crate::app::{App, shell};
 
 /// The name apiary-ui-build (and cargo-leptos) gives the bundle (`[workspace.metadata.leptos] output-name`).
 pub const OUTPUT_NAME: &str = "dashboard";
 
-/// The dashboard API as the pages read it while rendering on the server.
+/// A read's answer, on its way.
+pub type Reading<T> = Pin<Box<dyn Future<Output = ApiResult<T>> + Send>>;
+
+/// The dashboard API as the pages read it while rendering on the server: each read is the
+/// function the API's handler calls, so a page and the API cannot answer differently.
 pub trait ApiSource: Send + Sync + 'static {
-    /// `GET path?query` on the API: the status and the body.
-    fn get(&self, path_and_query: String) -> Pin<Box<dyn Future<Output = (u16, String)> + Send>>;
-    /// The current snapshot as the event stream sends it (JSON), so the first paint already
-    /// shows what the first event would.
-    fn snapshot_json(&self) -> String;
+    fn service(&self, name: String) -> Reading<ServiceDetail>;
+    fn traces(&self, search: TraceSearch) -> Reading<Vec<TraceSummary>>;
+    fn trace(&self, id: String) -> Reading<TraceDetail>;
+    fn logs(&self, search: LogSearch) -> Reading<Vec<LogRecord>>;
+    fn drills(&self) -> Reading<Drills>;
+    fn runs(&self) -> Reading<Runs>;
+    fn report(&self, id: String) -> Reading<Report>;
+    /// The current snapshot as the event stream sends it, so the first paint already shows
+    /// what the first event would.
+    fn snapshot(&self) -> Snapshot;
 }
 
 /// Put in every page render's context by [`router`].

@@ -2,7 +2,7 @@
 //! times, and one run's report (timeline, SLIs before / during / after). Read-only: drills are
 //! started with the control token, from `apiary drill run NAME`.
 
-use dashboard_api::{Drills, Phases, Report, RunInfo, Runs, Slis, Verdict};
+use dashboard_api::{Phases, Report, RunInfo, Slis, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -37,12 +37,9 @@ fn verdict_badge(verdict: Verdict) -> impl IntoView + use<> {
 #[component]
 pub fn DrillsPage() -> impl IntoView {
     let api = Api::new();
-    let drills = Resource::new(|| (), move |()| api.get::<Drills>("/api/drills".to_owned()));
+    let drills = Resource::new(|| (), move |()| api.drills());
     let api = Api::new();
-    let runs = Resource::new(
-        || (),
-        move |()| api.get::<Runs>("/api/drills/runs".to_owned()),
-    );
+    let runs = Resource::new(|| (), move |()| api.runs());
     view! {
         <Title text="Drills · Apiary" />
         <h1 class="page-title">"Drills"</h1>
@@ -59,7 +56,7 @@ pub fn DrillsPage() -> impl IntoView {
                             view! { <EmptyState title="No drill has run yet." /> }.into_any()
                         }
                         Ok(r) => view! { <RunTable runs=r.runs /> }.into_any(),
-                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                     })
             }}
         </Transition>
@@ -114,7 +111,7 @@ pub fn DrillsPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                     })
             }}
         </Transition>
@@ -186,10 +183,7 @@ pub fn RunPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let api = Api::new();
-    let report = Resource::new(
-        move || id.get(),
-        move |id| api.get::<Report>(format!("/api/drills/runs/{}", encode(&id))),
-    );
+    let report = Resource::new(move || id.get(), move |id| api.report(id));
     view! {
         <Title text="Drill report · Apiary" />
         <p>
@@ -201,7 +195,7 @@ pub fn RunPage() -> impl IntoView {
                     .get()
                     .map(|r| match r {
                         Ok(r) => view! { <ReportView report=r /> }.into_any(),
-                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                     })
             }}
         </Transition>

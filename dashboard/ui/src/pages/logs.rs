@@ -7,11 +7,11 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{Api, encode, query};
+use crate::api::{Api, ApiError, encode};
 use crate::components::{EmptyState, ErrorBox};
 use crate::format;
 use crate::live::use_live;
-use crate::types::LogRecord;
+use crate::types::{LogRecord, LogSearch};
 
 /// Rows in the live tail.
 const TAIL: usize = 200;
@@ -172,17 +172,14 @@ pub fn LogsPage() -> impl IntoView {
                     .flatten()
             });
             let after_text = after.map(|a| a.to_string()).unwrap_or_default();
-            let fetch = api.get::<Vec<LogRecord>>(format!(
-                "/api/logs{}",
-                query(&[
-                    ("service", &f.service),
-                    ("severity", &f.severity),
-                    ("q", &f.q),
-                    ("trace_id", &f.trace_id),
-                    ("limit", &TAIL.to_string()),
-                    ("after", &after_text),
-                ])
-            ));
+            let fetch = api.logs(LogSearch {
+                service: Some(f.service.clone()),
+                severity: Some(f.severity.clone()),
+                q: Some(f.q.clone()),
+                trace_id: Some(f.trace_id.clone()),
+                limit: Some(TAIL.to_string()),
+                after: Some(after_text),
+            });
             async move {
                 let mut rows = fetch.await?;
                 if after.is_some() {
@@ -191,7 +188,7 @@ pub fn LogsPage() -> impl IntoView {
                     held.with_value(|(_, old)| rows.extend(old.iter().take(keep).cloned()));
                 }
                 held.set_value((Some(f), rows.clone()));
-                Ok::<_, String>(rows)
+                Ok::<_, ApiError>(rows)
             }
         },
     );
@@ -271,7 +268,7 @@ pub fn LogsPage() -> impl IntoView {
             </span>
         </div>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || logs.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e /> })}
+            {move || logs.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e.to_string() /> })}
             {move || {
                 logs.get()
                     .is_some_and(|r| r.as_ref().is_ok_and(Vec::is_empty))

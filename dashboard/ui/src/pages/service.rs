@@ -6,14 +6,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{Api, encode, query};
+use crate::api::{Api, ApiError, encode, query};
 use crate::components::chart::PALETTE;
 use crate::components::{EmptyState, ErrorBox, HealthBadge, Line, LineChart};
 use crate::format;
 use crate::live::use_live;
 use crate::pages::logs::LogRows;
 use crate::pages::traces::TraceTable;
-use crate::types::{LogRecord, SeriesPoint, ServiceDetail, TraceSummary};
+use crate::types::{LogSearch, SeriesPoint, ServiceDetail, TraceSearch};
 
 /// Routes drawn on the charts (the busiest); the rest are in the table.
 const CHART_ROUTES: usize = 6;
@@ -59,16 +59,18 @@ pub fn ServicePage() -> impl IntoView {
     let a = api.clone();
     let detail = Resource::new(
         move || (name.get(), tick2.get()),
-        move |(n, _)| a.get::<ServiceDetail>(format!("/api/services/{}", encode(&n))),
+        move |(n, _)| a.service(n),
     );
     let a = api.clone();
     let errors = Resource::new(
         move || (name.get(), tick10.get()),
         move |(n, _)| {
-            a.get::<Vec<TraceSummary>>(format!(
-                "/api/traces{}",
-                query(&[("service", &n), ("status", "error"), ("limit", "8")])
-            ))
+            a.traces(TraceSearch {
+                service: Some(n),
+                status: Some("error".to_owned()),
+                limit: Some("8".to_owned()),
+                ..TraceSearch::default()
+            })
         },
     );
     // "Slow" is the service's own p95: the slowest twentieth of its recent traces.
@@ -87,14 +89,16 @@ pub fn ServicePage() -> impl IntoView {
             let a = a.clone();
             async move {
                 let mut found = a
-                    .get::<Vec<TraceSummary>>(format!(
-                        "/api/traces{}",
-                        query(&[("service", &n), ("min_duration_ms", &min), ("limit", "50")])
-                    ))
+                    .traces(TraceSearch {
+                        service: Some(n),
+                        min_duration_ms: Some(min),
+                        limit: Some("50".to_owned()),
+                        ..TraceSearch::default()
+                    })
                     .await?;
                 found.sort_by(|x, y| y.duration_ms.total_cmp(&x.duration_ms));
                 found.truncate(8);
-                Ok::<_, String>(found)
+                Ok::<_, ApiError>(found)
             }
         },
     );
@@ -102,10 +106,11 @@ pub fn ServicePage() -> impl IntoView {
     let logs = Resource::new(
         move || (name.get(), tick10.get()),
         move |(n, _)| {
-            a.get::<Vec<LogRecord>>(format!(
-                "/api/logs{}",
-                query(&[("service", &n), ("limit", "25")])
-            ))
+            a.logs(LogSearch {
+                service: Some(n),
+                limit: Some("25".to_owned()),
+                ..LogSearch::default()
+            })
         },
     );
 
@@ -182,7 +187,7 @@ pub fn ServicePage() -> impl IntoView {
             />
         </section>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || detail.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e /> })}
+            {move || detail.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e.to_string() /> })}
             <section class="charts" aria-label="RED per route, last 15 minutes">
                 <LineChart title="Requests/s" lines=lines(|p| Some(p.rps)) faults format=format::rps />
                 <LineChart
@@ -258,7 +263,7 @@ pub fn ServicePage() -> impl IntoView {
                             .get()
                             .map(|r| match r {
                                 Ok(t) => view! { <TraceTable traces=t empty="No error traces held for this service." /> }.into_any(),
-                                Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                                Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                             })
                     }}
                     <a class="more" href=move || format!("/traces{}", query(&[("service", &name.get()), ("status", "error")]))>
@@ -271,7 +276,7 @@ pub fn ServicePage() -> impl IntoView {
                         slow.get()
                             .map(|r| match r {
                                 Ok(t) => view! { <TraceTable traces=t empty="No traces held for this service." /> }.into_any(),
-                                Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                                Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                             })
                     }}
                 </section>
@@ -282,7 +287,7 @@ pub fn ServicePage() -> impl IntoView {
                     logs.get()
                         .map(|r| match r {
                             Ok(l) => view! { <LogRows logs=l /> }.into_any(),
-                            Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                            Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                         })
                 }}
                 <a class="more" href=move || format!("/logs{}", query(&[("service", &name.get())]))>

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{Api, encode, query};
+use crate::api::{Api, query};
 use crate::components::{EmptyState, ErrorBox};
 use crate::format;
 use crate::pages::logs::LogRows;
@@ -113,7 +113,7 @@ pub fn TracePage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let trace = Resource::new(
         move || (id.get(), reload.get()),
-        move |(id, _)| api.get::<TraceDetail>(format!("/api/traces/{}", encode(&id))),
+        move |(id, _)| api.trace(id),
     );
     let open = RwSignal::new(None::<String>);
 
@@ -129,7 +129,7 @@ pub fn TracePage() -> impl IntoView {
                 trace
                     .get()
                     .map(|r| match r {
-                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                         Ok(t) => view! { <Waterfall trace=t open /> }.into_any(),
                     })
             }}

@@ -6,11 +6,11 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, Redirect};
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{Api, encode, query};
+use crate::api::{Api, encode};
 use crate::components::{EmptyState, ErrorBox};
 use crate::format;
 use crate::live::use_live;
-use crate::types::TraceSummary;
+use crate::types::{TraceSearch, TraceSummary};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Filters {
@@ -42,15 +42,12 @@ pub fn TracesPage() -> impl IntoView {
     let results = Resource::new(
         move || (filters.get(), refresh.get()),
         move |(f, _)| {
-            api.get::<Vec<TraceSummary>>(format!(
-                "/api/traces{}",
-                query(&[
-                    ("service", &f.service),
-                    ("status", &f.status),
-                    ("min_duration_ms", &f.min_ms),
-                    ("limit", "50"),
-                ])
-            ))
+            api.traces(TraceSearch {
+                service: Some(f.service),
+                status: Some(f.status),
+                min_duration_ms: Some(f.min_ms),
+                limit: Some("50".to_owned()),
+            })
         },
     );
     let live = use_live();
@@ -144,7 +141,7 @@ pub fn TracesPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <ErrorBox message=e /> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=e.to_string() /> }.into_any(),
                     })
             }}
         </Transition>
