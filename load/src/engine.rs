@@ -114,7 +114,7 @@ pub enum ControlError {
     #[error(transparent)]
     Profile(#[from] ProfileError),
     #[error("the new profile needs the shop's catalog, and it could not be read: {0}")]
-    Catalog(String),
+    Catalog(#[source] crate::journey::CatalogError),
     #[error("the run has finished")]
     Finished,
 }
@@ -258,7 +258,11 @@ impl Controller {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("the gateway at {target} never answered with its catalog: {reason}")]
-    Catalog { target: String, reason: String },
+    Catalog {
+        target: String,
+        #[source]
+        reason: crate::journey::CatalogError,
+    },
 }
 
 /// A started run.

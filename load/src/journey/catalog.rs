@@ -9,6 +9,23 @@ use super::replies::ProductPage;
 use crate::client::{Body, Client};
 use crate::stats::ErrorClass;
 
+/// Why the shop's catalog could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("GET {path} answered {status}")]
+    Status { path: String, status: u16 },
+    #[error("GET {path} failed: {class}")]
+    Failed { path: String, class: String },
+    #[error("{path} answered something else: {source}")]
+    Malformed {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the gateway lists no products")]
+    Empty,
+}
+
 /// What the run knows about the shop before any journey: categories (with their sizes) and
 /// product ids, fetched from the gateway at start (see [`Catalog::fetch`]).
 #[derive(Debug, Clone, Default)]
@@ -20,10 +37,13 @@ pub struct Catalog {
 impl Catalog {
     /// Reads categories and every product id through the gateway (`/api/categories`, then
     /// `/api/products?category=` page by page). Fails on the first unusable answer.
-    pub async fn fetch(client: &Client) -> Result<Catalog, String> {
+    pub async fn fetch(client: &Client) -> Result<Catalog, CatalogError> {
         let reply = get_json(client, "/api/categories").await?;
-        let list: CategoryList = serde_json::from_slice(&reply)
-            .map_err(|e| format!("/api/categories answered something else: {e}"))?;
+        let list: CategoryList =
+            serde_json::from_slice(&reply).map_err(|source| CatalogError::Malformed {
+                path: "/api/categories".to_owned(),
+                source,
+            })?;
         let mut catalog = Catalog::default();
         for c in list.items {
             let mut offset = 0;
@@ -34,7 +54,10 @@ impl Catalog {
                     encode_query(&c.name)
                 );
                 let page: ProductPage = serde_json::from_slice(&get_json(client, &path).await?)
-                    .map_err(|e| format!("{path} answered something else: {e}"))?;
+                    .map_err(|source| CatalogError::Malformed {
+                        path: path.clone(),
+                        source,
+                    })?;
                 let n = page.items.len();
                 catalog
                     .products
@@ -50,13 +73,13 @@ impl Catalog {
         catalog.products.sort();
         catalog.products.dedup();
         if catalog.products.is_empty() {
-            return Err("the gateway lists no products".into());
+            return Err(CatalogError::Empty);
         }
         Ok(catalog)
     }
 }
 
-async fn get_json(client: &Client, path: &str) -> Result<Bytes, String> {
+async fn get_json(client: &Client, path: &str) -> Result<Bytes, CatalogError> {
     let mut req = client.request(Method::GET, path, Body::default());
     req.headers_mut()
         .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
@@ -66,11 +89,14 @@ async fn get_json(client: &Client, path: &str) -> Result<Bytes, String> {
     );
     match client.send(req).await {
         Ok(r) if r.status == 200 => Ok(r.body),
-        Ok(r) => Err(format!("GET {path} answered {}", r.status)),
-        Err(f) => Err(format!(
-            "GET {path} failed: {}",
-            ErrorClass::from(f).label()
-        )),
+        Ok(r) => Err(CatalogError::Status {
+            path: path.to_owned(),
+            status: r.status,
+        }),
+        Err(f) => Err(CatalogError::Failed {
+            path: path.to_owned(),
+            class: ErrorClass::from(f).label(),
+        }),
     }
 }
 

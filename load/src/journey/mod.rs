@@ -34,7 +34,7 @@ use tokio::sync::watch;
 use tracing::Span;
 use tracing::field::Empty;
 
-pub use catalog::{Catalog, encode_query};
+pub use catalog::{Catalog, CatalogError, encode_query};
 
 use crate::client::Client;
 use crate::profile::{Action, Journey, Profile, ShopData, Step};
