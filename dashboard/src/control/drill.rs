@@ -132,6 +132,29 @@ pub struct Condition {
 /// A signal's value now.
 pub use dashboard_api::Reading;
 
+/// A condition a drill cannot be judged by, and why (a drill's listed problems say it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{condition}: {problem}")]
+pub struct InvalidCondition {
+    /// The condition as [`Condition::describe`] words it.
+    pub condition: String,
+    pub problem: ConditionProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionProblem {
+    #[error("this signal needs a service")]
+    NeedsService,
+    #[error("a shop-wide signal takes no service ({0})")]
+    ShopWide(String),
+    #[error("unknown service {0}")]
+    UnknownService(String),
+    #[error("give exactly one of above, below, is, is_not, times_baseline")]
+    Thresholds,
+    #[error("health takes is / is_not; numbers take above / below / times_baseline")]
+    ThresholdKind,
+}
+
 impl Condition {
     /// `payment p95_ms above 500`, for reports.
     pub fn describe(&self) -> String {
@@ -165,15 +188,16 @@ impl Condition {
         parts.join(" ")
     }
 
-    fn check(&self, shape: &Shape) -> Result<(), String> {
-        let d = self.describe();
+    fn check(&self, shape: &Shape) -> Result<(), InvalidCondition> {
+        let problem = |problem| InvalidCondition {
+            condition: self.describe(),
+            problem,
+        };
         match (&self.service, self.signal.per_service()) {
-            (None, true) => return Err(format!("{d}: this signal needs a service")),
-            (Some(s), false) => {
-                return Err(format!("{d}: a shop-wide signal takes no service ({s})"));
-            }
+            (None, true) => return Err(problem(ConditionProblem::NeedsService)),
+            (Some(s), false) => return Err(problem(ConditionProblem::ShopWide(s.clone()))),
             (Some(s), true) if !shape.services.contains_key(s) => {
-                return Err(format!("{d}: unknown service {s}"));
+                return Err(problem(ConditionProblem::UnknownService(s.clone())));
             }
             _ => {}
         }
@@ -188,15 +212,11 @@ impl Condition {
         .filter(|x| **x)
         .count();
         if thresholds != 1 {
-            return Err(format!(
-                "{d}: give exactly one of above, below, is, is_not, times_baseline"
-            ));
+            return Err(problem(ConditionProblem::Thresholds));
         }
         let health = self.signal == Signal::Health;
         if health != (self.is.is_some() || self.is_not.is_some()) {
-            return Err(format!(
-                "{d}: health takes is / is_not; numbers take above / below / times_baseline"
-            ));
+            return Err(problem(ConditionProblem::ThresholdKind));
         }
         Ok(())
     }
@@ -280,7 +300,7 @@ impl Drill {
             .chain(&self.abort)
         {
             if let Err(e) = c.check(shape) {
-                out.push(e);
+                out.push(e.to_string());
             }
         }
         if self.symptom.condition.service.is_none() && self.symptom.condition.signal.per_service() {
