@@ -63,12 +63,19 @@ pub enum ApiError {
     NotFound(String),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = match &self {
+impl ApiError {
+    /// The status and code the API answers this with (and a server-rendered page reports).
+    pub fn status(&self) -> (StatusCode, &'static str) {
+        match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status();
         apiary_chassis::json_error(status, code, self.to_string())
     }
 }
@@ -409,12 +416,21 @@ async fn store_stats(State(s): State<ApiState>) -> Response {
 pub fn snapshot_json(snap: &Snapshot, warning: Option<&str>) -> String {
     let json = match warning {
         None => serde_json::to_string(&snap.view),
-        Some(w) => serde_json::to_string(&SnapshotView {
-            warning: Some(w.to_owned()),
-            ..snap.view.clone()
-        }),
+        Some(_) => serde_json::to_string(&snapshot_view(snap, warning)),
     };
     json.unwrap_or_default()
+}
+
+/// The snapshot as [`snapshot_json`] writes it, as a value (a server-rendered page's first
+/// paint).
+pub fn snapshot_view(snap: &Snapshot, warning: Option<&str>) -> SnapshotView {
+    match warning {
+        None => snap.view.clone(),
+        Some(w) => SnapshotView {
+            warning: Some(w.to_owned()),
+            ..snap.view.clone()
+        },
+    }
 }
 
 /// The current snapshot once: what the UI renders its first paint from.

@@ -24,12 +24,8 @@ pub struct LocalApi {
 
 /// A refusal as the API would answer it (the page shows the same message).
 fn refused(err: ApiError) -> ReadError {
-    let status = match err {
-        ApiError::BadRequest(_) => 400,
-        ApiError::NotFound(_) => 404,
-    };
     ReadError::Refused {
-        status,
+        status: err.status().0.as_u16(),
         message: err.to_string(),
     }
 }
@@ -42,8 +38,7 @@ impl LocalApi {
     fn control(&self) -> ApiResult<Arc<Control>> {
         self.control.clone().ok_or_else(|| ReadError::Refused {
             status: 503,
-            message: "faults, drills and load control need the stack manifest (APIARY_MANIFEST)"
-                .to_owned(),
+            message: control::CONTROL_UNAVAILABLE.to_owned(),
         })
     }
 }
@@ -83,22 +78,16 @@ impl ApiSource for LocalApi {
             let control = control?;
             control::report(&control, &id)
                 .await
-                .ok_or_else(|| ReadError::Refused {
+                .map_err(|e| ReadError::Refused {
                     status: 404,
-                    message: format!(
-                        "no drill run {:?}",
-                        id.chars().take(200).collect::<String>()
-                    ),
+                    message: e.to_string(),
                 })
         })
     }
 
     fn snapshot(&self) -> SnapshotView {
         let snap = self.api.snapshots.borrow().clone();
-        SnapshotView {
-            warning: self.api.unsecured_warning.map(str::to_owned),
-            ..snap.view.clone()
-        }
+        api::snapshot_view(&snap, self.api.unsecured_warning)
     }
 }
 

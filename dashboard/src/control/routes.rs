@@ -23,6 +23,15 @@ use super::runner::{self, GameDay, Report, Verdict};
 
 type Shared = State<Arc<Control>>;
 
+/// Why the control routes answer 503 when there is no stack manifest.
+pub const CONTROL_UNAVAILABLE: &str =
+    "faults, drills and load control need the stack manifest (APIARY_MANIFEST)";
+
+/// A drill run that is neither running nor on file.
+#[derive(Debug, thiserror::Error)]
+#[error("no drill run {0:?}")]
+pub struct RunNotFound(String);
+
 /// The control routes; without a manifest (no stack to control) every one answers 503.
 pub fn router(control: Option<Arc<Control>>) -> Router {
     let Some(control) = control else {
@@ -30,7 +39,7 @@ pub fn router(control: Option<Arc<Control>>) -> Router {
             json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "control_unavailable",
-                "faults, drills and load control need the stack manifest (APIARY_MANIFEST)",
+                CONTROL_UNAVAILABLE,
             )
         };
         return Router::new()
@@ -366,21 +375,14 @@ pub async fn runs(c: &Control, limit: usize) -> Runs {
 /// One run: live while it runs, else its report file (read alone, not found by listing).
 async fn get_run(State(c): Shared, Path(id): Path<String>) -> Response {
     match report(&c, &id).await {
-        Some(r) => axum::Json(r).into_response(),
-        None => json_error(
-            StatusCode::NOT_FOUND,
-            "run_not_found",
-            format!(
-                "no drill run {:?}",
-                id.chars().take(200).collect::<String>()
-            ),
-        ),
+        Ok(r) => axum::Json(r).into_response(),
+        Err(e) => json_error(StatusCode::NOT_FOUND, "run_not_found", e.to_string()),
     }
 }
 
 /// `GET /api/drills/runs/{id}`: one run, live while it runs, else its report file (read
 /// alone, not found by listing).
-pub async fn report(c: &Control, id: &str) -> Option<Report> {
+pub async fn report(c: &Control, id: &str) -> Result<Report, RunNotFound> {
     // A handle, while kept, is the run's own word; the file may trail it by a write.
     let live = c
         .runs
@@ -389,6 +391,7 @@ pub async fn report(c: &Control, id: &str) -> Option<Report> {
         .get(id)
         .map(|h| h.report.borrow().clone());
     live.or_else(|| runner::report_path(&c.reports_dir, id).and_then(|p| runner::read_report(&p)))
+        .ok_or_else(|| RunNotFound(id.chars().take(200).collect()))
 }
 
 async fn stop_run(State(c): Shared, Path(id): Path<String>, Json(_): Json<Value>) -> Response {

@@ -58,12 +58,11 @@ impl std::fmt::Debug for Api {
 }
 
 /// A read that works on either side: `$server` is the [`crate::server::ApiSource`] call, `$path`
-/// the API path the browser fetches.
+/// the API path the browser fetches (evaluated only on the side that uses it).
 macro_rules! read {
     ($self:ident, $ty:ty, |$source:ident| $server:expr, $path:expr) => {{
         #[cfg(feature = "ssr")]
         {
-            let _ = &$path;
             let backend = $self.backend.clone();
             async move {
                 let $source = backend.ok_or(ApiError::NoApi)?.0;
@@ -95,8 +94,12 @@ impl Api {
         &self,
         name: String,
     ) -> impl Future<Output = ApiResult<ServiceDetail>> + Send + 'static + use<> {
-        let path = format!("/api/services/{}", encode(&name));
-        read!(self, ServiceDetail, |source| source.service(name), path)
+        read!(
+            self,
+            ServiceDetail,
+            |source| source.service(name),
+            format!("/api/services/{}", encode(&name))
+        )
     }
 
     /// `GET /api/traces?...`.
@@ -104,12 +107,11 @@ impl Api {
         &self,
         search: TraceSearch,
     ) -> impl Future<Output = ApiResult<Vec<TraceSummary>>> + Send + 'static + use<> {
-        let path = format!("/api/traces{}", query(&search.pairs()));
         read!(
             self,
             Vec<TraceSummary>,
             |source| source.traces(search),
-            path
+            format!("/api/traces{}", query(&search.pairs()))
         )
     }
 
@@ -118,8 +120,12 @@ impl Api {
         &self,
         id: String,
     ) -> impl Future<Output = ApiResult<TraceDetail>> + Send + 'static + use<> {
-        let path = format!("/api/traces/{}", encode(&id));
-        read!(self, TraceDetail, |source| source.trace(id), path)
+        read!(
+            self,
+            TraceDetail,
+            |source| source.trace(id),
+            format!("/api/traces/{}", encode(&id))
+        )
     }
 
     /// `GET /api/logs?...`.
@@ -127,20 +133,32 @@ impl Api {
         &self,
         search: LogSearch,
     ) -> impl Future<Output = ApiResult<Vec<LogRecord>>> + Send + 'static + use<> {
-        let path = format!("/api/logs{}", query(&search.pairs()));
-        read!(self, Vec<LogRecord>, |source| source.logs(search), path)
+        read!(
+            self,
+            Vec<LogRecord>,
+            |source| source.logs(search),
+            format!("/api/logs{}", query(&search.pairs()))
+        )
     }
 
     /// `GET /api/drills`.
     pub fn drills(&self) -> impl Future<Output = ApiResult<Drills>> + Send + 'static + use<> {
-        let path = "/api/drills".to_owned();
-        read!(self, Drills, |source| source.drills(), path)
+        read!(
+            self,
+            Drills,
+            |source| source.drills(),
+            "/api/drills".to_owned()
+        )
     }
 
     /// `GET /api/drills/runs`.
     pub fn runs(&self) -> impl Future<Output = ApiResult<Runs>> + Send + 'static + use<> {
-        let path = "/api/drills/runs".to_owned();
-        read!(self, Runs, |source| source.runs(), path)
+        read!(
+            self,
+            Runs,
+            |source| source.runs(),
+            "/api/drills/runs".to_owned()
+        )
     }
 
     /// `GET /api/drills/runs/{id}`.
@@ -148,8 +166,12 @@ impl Api {
         &self,
         id: String,
     ) -> impl Future<Output = ApiResult<Report>> + Send + 'static + use<> {
-        let path = format!("/api/drills/runs/{}", encode(&id));
-        read!(self, Report, |source| source.report(id), path)
+        read!(
+            self,
+            Report,
+            |source| source.report(id),
+            format!("/api/drills/runs/{}", encode(&id))
+        )
     }
 }
 

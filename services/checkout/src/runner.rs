@@ -226,10 +226,14 @@ impl SagaRunner {
         Ok((concluded, resumed))
     }
 
-    /// Deletes finished sagas past their retention, every hour, forever.
-    pub fn spawn_pruning(&self, retention: Duration) {
+    /// Deletes finished sagas past their retention, every hour, for as long as the service runs
+    /// (its background task).
+    pub fn prune_forever(
+        &self,
+        retention: Duration,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let store = self.saga.store.clone();
-        tokio::spawn(async move {
+        async move {
             loop {
                 let cutoff = apiary_store::now_ms()
                     - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
@@ -240,7 +244,7 @@ impl SagaRunner {
                 }
                 tokio::time::sleep(PRUNE_EVERY).await;
             }
-        });
+        }
     }
 }
 

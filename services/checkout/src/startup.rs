@@ -64,8 +64,9 @@ pub async fn build_with_breaker(
             "recovered sagas and clean-up from the saga log"
         );
     }
-    runner.spawn_pruning(RETENTION);
+    let pruning = runner.prune_forever(RETENTION);
     Ok(service(AppState { runner, store }, &clients)
+        .background("saga_pruning", pruning)
         .bind(config.host, config.port)
         .await?)
 }
