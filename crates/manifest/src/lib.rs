@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod broker;
+pub use broker::{BROKER_URL_VAR, Broker};
+
 /// The address a service binds (`127.0.0.1` unless told otherwise).
 pub const HOST_VAR: &str = "APIARY_HOST";
 /// The port a service binds.
@@ -49,6 +52,9 @@ pub struct Manifest {
     /// Background shopper load, started by `apiary up` once every service is ready.
     #[serde(default)]
     pub load: Option<Load>,
+    /// The message broker; absent, the stack runs without asynchronous messaging.
+    #[serde(default)]
+    pub broker: Option<Broker>,
     /// Fault flags and drills (defaults when absent).
     #[serde(default)]
     pub faults: Faults,
@@ -450,6 +456,29 @@ impl Manifest {
                     "load.target '{}' is not a service of this manifest",
                     load.target_service()
                 ));
+            }
+        }
+        if let Some(broker) = &self.broker {
+            match &broker.url {
+                Some(url) if !url.starts_with("amqp://") => {
+                    return invalid("broker.url must be an amqp:// URL".into());
+                }
+                Some(_) => {}
+                None => {
+                    for (i, port) in broker.ports().into_iter().enumerate() {
+                        if port == 0 {
+                            return invalid("the broker's ports must not be 0".into());
+                        }
+                        if broker.ports()[..i].contains(&port) {
+                            return invalid(format!("the broker uses port {port} twice"));
+                        }
+                        if let Some(other) = ports.insert(port, "broker") {
+                            return invalid(format!(
+                                "the broker and '{other}' both use port {port}"
+                            ));
+                        }
+                    }
+                }
             }
         }
         for s in &self.services {

@@ -19,6 +19,7 @@
 pub mod config;
 pub mod export_queue;
 pub mod http_server;
+pub mod messaging;
 pub mod prometheus;
 pub mod propagation;
 pub mod semconv;

@@ -13,6 +13,7 @@
 //! - [`ServiceBinary`] — the real service binary on a free port with its data in a directory,
 //!   killed when dropped or with [`ServiceBinary::kill`] (crash tests); [`free_port`],
 //!   [`wait_ready`].
+//! - [`BrokerNode`] — a private RabbitMQ node on free ports (the one `apiary up` starts).
 //! - [`stack`] — the repository's whole stack as a manifest on free ports, for the end-to-end
 //!   tests that run `apiary up` (launcher and browser tests).
 
@@ -23,7 +24,10 @@ use std::time::Duration;
 use apiary_chassis::server::Service;
 use serde_json::Value;
 
+pub mod broker;
 pub mod stack;
+
+pub use broker::BrokerNode;
 
 /// How long a stopping server may take to let go of its listener and data.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
