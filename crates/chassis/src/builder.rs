@@ -106,6 +106,18 @@ impl ServiceBuilder {
         self
     }
 
+    /// A named check that is reported on `/health/ready` but never makes the service unready
+    /// (see [`Readiness::report`]): links the service can serve without, like the broker.
+    pub fn reports<F, Fut, E>(mut self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<CheckError>,
+    {
+        self.readiness = self.readiness.report(name, check);
+        self
+    }
+
     /// Ready only while the service's database answers: the check every durable service has,
     /// named `database`.
     pub fn database(self, db: &apiary_store::Db) -> Self {

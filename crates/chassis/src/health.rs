@@ -27,13 +27,21 @@ type CheckFn = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 /// The named readiness checks of one service.
 #[derive(Clone)]
 pub struct Readiness {
-    checks: Vec<(String, CheckFn)>,
+    checks: Vec<NamedCheck>,
     timeout: Duration,
+}
+
+#[derive(Clone)]
+struct NamedCheck {
+    name: String,
+    run: CheckFn,
+    /// A failure makes the service not ready; otherwise it is only reported (`degraded`).
+    required: bool,
 }
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.checks.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.checks.iter().map(|c| c.name.as_str()).collect();
         f.debug_struct("Readiness").field("checks", &names).finish()
     }
 }
@@ -52,6 +60,9 @@ impl Default for Readiness {
 pub struct CheckResult {
     pub name: String,
     pub ok: bool,
+    /// A failure of a required check makes the service not ready; an optional one is reported
+    /// in `degraded` (the broker link: HTTP serving never waits for it).
+    pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub duration_ms: u64,
@@ -63,8 +74,11 @@ pub struct ReadyReport {
     /// `ready` or `not_ready`.
     pub status: &'static str,
     pub checks: Vec<CheckResult>,
-    /// Names of the checks that failed, for a quick read.
+    /// Names of the required checks that failed, for a quick read.
     pub failed: Vec<String>,
+    /// Names of the optional checks that failed (the service is ready, with less).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<String>,
 }
 
 impl Readiness {
@@ -79,26 +93,48 @@ impl Readiness {
     }
 
     /// Adds a check; an error means not ready (its message and sources are reported).
-    pub fn check<F, Fut, E>(mut self, name: impl Into<String>, check: F) -> Self
+    pub fn check<F, Fut, E>(self, name: impl Into<String>, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<CheckError>,
     {
-        self.checks.push((
-            name.into(),
-            Arc::new(move || {
+        self.add(name.into(), check, true)
+    }
+
+    /// Adds a check that is reported but never makes the service not ready: a failure lists it
+    /// under `degraded` (e.g. the broker link, which serving does not need).
+    pub fn report<F, Fut, E>(self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<CheckError>,
+    {
+        self.add(name.into(), check, false)
+    }
+
+    fn add<F, Fut, E>(mut self, name: String, check: F, required: bool) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<CheckError>,
+    {
+        self.checks.push(NamedCheck {
+            name,
+            run: Arc::new(move || {
                 let fut = check();
                 Box::pin(async move { fut.await.map_err(Into::into) }) as CheckFuture
             }),
-        ));
+            required,
+        });
         self
     }
 
     /// Runs every check concurrently.
     pub async fn evaluate(&self) -> ReadyReport {
-        let runs = self.checks.iter().map(|(name, check)| {
-            let fut = check();
+        let runs = self.checks.iter().map(|check| {
+            let fut = (check.run)();
+            let (name, required) = (&check.name, check.required);
             let timeout = self.timeout;
             async move {
                 let start = Instant::now();
@@ -109,17 +145,21 @@ impl Readiness {
                 CheckResult {
                     name: name.clone(),
                     ok: outcome.is_ok(),
+                    required,
                     error: outcome.err().map(|e| chain(&*e)),
                     duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
                 }
             }
         });
         let checks = futures_util::future::join_all(runs).await;
-        let failed: Vec<String> = checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| c.name.clone())
-            .collect();
+        let failing = |required: bool| -> Vec<String> {
+            checks
+                .iter()
+                .filter(|c| !c.ok && c.required == required)
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let (failed, degraded) = (failing(true), failing(false));
         ReadyReport {
             status: if failed.is_empty() {
                 "ready"
@@ -128,6 +168,7 @@ impl Readiness {
             },
             checks,
             failed,
+            degraded,
         }
     }
 }
@@ -232,6 +273,19 @@ mod tests {
         };
         assert_eq!(error("store"), "database unusable: disk I/O error");
         assert_eq!(error("peer"), "peer unreachable: connection refused");
+    }
+
+    #[tokio::test]
+    async fn an_optional_check_is_reported_but_never_makes_the_service_unready() {
+        let readiness = Readiness::new()
+            .check("database", || async { Ok::<(), CheckError>(()) })
+            .report("broker", || async { Err("connection refused") });
+        let report = readiness.evaluate().await;
+        assert_eq!(report.status, "ready");
+        assert!(report.failed.is_empty());
+        assert_eq!(report.degraded, vec!["broker".to_owned()]);
+        let broker = report.checks.iter().find(|c| c.name == "broker").expect("broker");
+        assert!(!broker.ok && !broker.required);
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use apiary_bus::BrokerConfig;
 use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub struct Config {
     pub port: u16,
     /// `APIARY_DATA_DIR`: where `orders.sqlite3` lives (default `.apiary/data`).
     pub data_dir: PathBuf,
+    /// `APIARY_BROKER_URL`: where order events go; unset, they wait in the outbox.
+    pub broker: BrokerConfig,
 }
 
 impl Config {
@@ -27,6 +30,7 @@ impl Config {
             port,
             data_dir: env::raw(src, "APIARY_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            broker: BrokerConfig::from_source(src)?,
         })
     }
 
@@ -36,6 +40,7 @@ impl Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             data_dir: data_dir.into(),
+            broker: BrokerConfig::none(),
         }
     }
 }

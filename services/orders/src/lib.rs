@@ -13,6 +13,9 @@
 //! - [`store`] — the durable state in SQLite (`<data dir>/orders.sqlite3`): orders numbered
 //!   by a never-reused `seq`, and their lines. Recording an order is one `BEGIN IMMEDIATE`
 //!   transaction committed before the answer.
+//! - [`outbox`] — each new order's `order.placed` event, written in the order's transaction.
+//! - [`relay`] — publishes the outbox to the broker (`APIARY_BROKER_URL`) with publisher
+//!   confirms, marking rows sent only when confirmed; the backlog gauges.
 //! - [`metrics`] — the business metrics (`shop_orders_placed_total`,
 //!   `shop_revenue_minor_total`, `shop_order_units_total`), recorded once per new order.
 //! - [`routes`] — the HTTP API and its [`routes::AppError`]; `GET /openapi.json`.
@@ -23,6 +26,8 @@
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod outbox;
+pub mod relay;
 pub mod routes;
 pub mod startup;
 pub mod store;

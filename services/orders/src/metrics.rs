@@ -11,6 +11,7 @@ pub const REVENUE: &str = "shop_revenue_minor_total";
 pub const UNITS: &str = "shop_order_units_total";
 
 pub fn describe() {
+    apiary_bus::metrics::describe();
     describe_counter!(ORDERS_PLACED, "Orders recorded.");
     describe_counter!(
         REVENUE,

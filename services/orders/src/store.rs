@@ -6,6 +6,9 @@
 //!   (`GET /orders?after_seq=`) can remember the last `seq` they saw. `order_id` is unique:
 //!   it is the idempotency key.
 //! - `order_lines` — the lines of each order, in the order they were sent.
+//! - `outbox` — the `order.placed` event of each order, written in the same transaction as the
+//!   order (a transactional outbox), with the trace context of the request that placed it;
+//!   `sent_at_ms` is set once the broker confirmed it ([`crate::relay`]).
 //!
 //! # Transactions
 //! Recording an order is one `BEGIN IMMEDIATE` transaction that checks for the id and inserts
@@ -25,7 +28,8 @@ use apiary_wire::{Currency, Money};
 
 use crate::domain::{FeedQuery, OrderId, PLACED, PlaceOrder};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
     r#"
 CREATE TABLE orders (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,7 +56,22 @@ CREATE TABLE order_lines (
     PRIMARY KEY (order_seq, line_no)
 ) STRICT;
 "#,
-)];
+    ),
+    M::up(
+        r#"
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL UNIQUE,
+    routing_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    trace TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    sent_at_ms INTEGER
+) STRICT;
+CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at_ms IS NULL;
+"#,
+    ),
+];
 
 /// Why a store operation refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +83,9 @@ pub enum OrdersError {
     Inconsistent(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An event could not be encoded (never with valid orders; kept rather than unwrapped).
+    #[error("cannot encode an event: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 impl From<rusqlite::Error> for OrdersError {
@@ -106,7 +128,12 @@ impl OrderStore {
 
     /// Records `order`, idempotently by `order_id`: the same body again answers the recorded
     /// order, another body under the same id is a conflict.
+    ///
+    /// A new order's `order.placed` event is written to the outbox in the same transaction,
+    /// with the trace context of the calling span (the request), so the event exists exactly
+    /// when the order does.
     pub async fn place(&self, order: PlaceOrder, now_ms: i64) -> Result<Placed, OrdersError> {
+        let trace = apiary_telemetry::messaging::capture();
         self.db
             .run("place_order", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -158,8 +185,7 @@ impl OrderStore {
                         line.quantity,
                     ])?;
                 }
-                tx.commit()?;
-                Ok(Placed::Created(Order {
+                let order = Order {
                     order_id: o.order_id,
                     seq,
                     status: PLACED.to_owned(),
@@ -171,7 +197,10 @@ impl OrderStore {
                     reservation_id: o.reservation_id,
                     quote_id: o.quote_id,
                     created_at_ms: now_ms,
-                }))
+                };
+                crate::outbox::enqueue(&tx, &order, &trace)?;
+                tx.commit()?;
+                Ok(Placed::Created(order))
             })
             .await
     }

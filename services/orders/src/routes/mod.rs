@@ -13,10 +13,20 @@ use crate::store::{OrderStore, OrdersError};
 
 pub use orders::{get_order, order_feed, order_summary, place_order};
 
-/// Shared state: the store.
+/// Shared state: the store, and the outbox relay's doorbell (rung after each new order).
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: OrderStore,
+    pub relay: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    pub fn new(store: OrderStore) -> Self {
+        Self {
+            store,
+            relay: std::sync::Arc::default(),
+        }
+    }
 }
 
 /// Everything an orders handler can answer besides success.

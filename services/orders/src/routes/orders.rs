@@ -31,6 +31,8 @@ pub async fn place_order(
     let order = PlaceOrder::parse(body)?;
     match state.store.place(order, apiary_store::now_ms()).await? {
         Placed::Created(order) => {
+            // Its event is in the outbox (same transaction): let the relay publish it now.
+            state.relay.notify_one();
             metrics::order_placed(&order);
             tracing::info!(
                 order_id = %order.order_id,

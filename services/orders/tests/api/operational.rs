@@ -66,7 +66,7 @@ async fn openapi_documents_every_route() {
 async fn the_router_serves_without_a_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = OrderStore::open(dir.path()).expect("open");
-    let router = orders::startup::service(AppState { store }).router();
+    let router = orders::startup::service(AppState::new(store)).router();
     let req = axum::http::Request::post("/orders")
         .header("content-type", "application/json")
         .body(Body::from(order("o-1").to_string()))
