@@ -13,7 +13,7 @@ RUN cargo build --release --locked --workspace --bins
 RUN bash -c '. scripts/lib.sh && ensure_ui_tools && build_ui'
 
 FROM debian:bookworm-slim
-COPY --from=build /src/target/release/apiary /src/target/release/apiary-load /src/target/release/dashboard /src/target/release/gateway /src/target/release/catalog /src/target/release/cart /src/target/release/checkout /src/target/release/inventory /src/target/release/payment /src/target/release/shipping /src/target/release/reviews /src/target/release/recommendations /src/target/release/orders /usr/local/bin/
+COPY --from=build /src/target/release/apiary /src/target/release/apiary-load /src/target/release/dashboard /src/target/release/gateway /src/target/release/catalog /src/target/release/cart /src/target/release/checkout /src/target/release/inventory /src/target/release/payment /src/target/release/shipping /src/target/release/reviews /src/target/release/recommendations /src/target/release/orders /src/target/release/notifications /usr/local/bin/
 COPY --from=build /src/target/site /usr/local/share/apiary/site
 ENV DASHBOARD_SITE_ROOT=/usr/local/share/apiary/site
 # Durable services write their SQLite files here (a volume in compose.yaml).

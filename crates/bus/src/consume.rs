@@ -62,6 +62,15 @@ pub struct Incoming {
     pub sent_at_ms: Option<i64>,
 }
 
+impl Incoming {
+    /// The body as JSON `T`; a body that is not is poison (it will never parse).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HandlerError> {
+        serde_json::from_slice(&self.payload).map_err(|e| {
+            HandlerError::Poison(format!("the body is not a valid {}: {e}", self.routing_key))
+        })
+    }
+}
+
 /// What handling did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {

@@ -27,10 +27,10 @@ pub mod publish;
 pub mod topology;
 
 pub use consume::{Effect, HandlerError, Incoming, Subscription};
-pub use link::{Broker, BrokerConfig, BrokerDown, LinkState};
-pub use publish::{Outgoing, PublishError, Publisher};
 /// The AMQP client, for callers that name its errors or open their own channels.
 pub use lapin;
+pub use link::{Broker, BrokerConfig, BrokerDown, LinkState};
+pub use publish::{Outgoing, PublishError, Publisher};
 
 /// Milliseconds since the Unix epoch (message timestamps).
 pub fn now_ms() -> i64 {

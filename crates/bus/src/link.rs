@@ -149,6 +149,14 @@ impl Broker {
         }
     }
 
+    /// [`Broker::check`] as a readiness check function (the chassis's `reports("broker", ..)`).
+    pub fn readiness(
+        &self,
+    ) -> impl Fn() -> std::future::Ready<Result<(), BrokerDown>> + Send + Sync + 'static {
+        let link = self.clone();
+        move || std::future::ready(link.check())
+    }
+
     /// Opens a connection and declares the topology on it.
     pub async fn connect(&self) -> Result<Connection, lapin::Error> {
         let properties =

@@ -284,7 +284,11 @@ mod tests {
         assert_eq!(report.status, "ready");
         assert!(report.failed.is_empty());
         assert_eq!(report.degraded, vec!["broker".to_owned()]);
-        let broker = report.checks.iter().find(|c| c.name == "broker").expect("broker");
+        let broker = report
+            .checks
+            .iter()
+            .find(|c| c.name == "broker")
+            .expect("broker");
         assert!(!broker.ok && !broker.required);
     }
 

@@ -183,6 +183,11 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_load: bool,
 
+    /// Start no message broker even if the manifest has a `[broker]` section: order events
+    /// then wait in the orders outbox.
+    #[arg(long)]
+    pub no_broker: bool,
+
     /// Run each service from its own binary even when the storefront's multi-call binary
     /// (`apiary-shop`, which lets the ten processes share one copy of their code in memory) is
     /// built next to them.

@@ -80,6 +80,10 @@ pub enum LaunchError {
         port: u16,
         reason: String,
     },
+    #[error(
+        "the manifest's [broker] needs RabbitMQ's rabbitmq-server, which is not installed: install it (apt-get install rabbitmq-server; the scripts do), set [broker] url to an existing broker, or pass --no-broker"
+    )]
+    NoBrokerServer,
     #[error("{0}")]
     Usage(String),
     #[error("not ready after {seconds}s: {services}")]

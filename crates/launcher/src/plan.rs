@@ -27,6 +27,9 @@ pub struct PlannedService {
     pub env: Vec<(String, String)>,
     /// Index into the console's colour cycle.
     pub colour: usize,
+    /// What answers 200 when it is ready, when not `{url}/health/ready` (the broker's
+    /// Prometheus endpoint).
+    pub ready_url: Option<String>,
 }
 
 impl PlannedService {
@@ -42,8 +45,69 @@ pub struct LaunchPlan {
     pub services: Vec<PlannedService>,
     /// The background load, started once every service is ready.
     pub load: Option<PlannedService>,
+    /// The private broker node, started first; the services do not wait for it.
+    pub broker: Option<PlannedBroker>,
     pub otlp_endpoint: String,
     pub control: ControlSetup,
+}
+
+/// The private RabbitMQ node as it will be started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedBroker {
+    pub process: PlannedService,
+    /// Its own port mapper's port (stopped with the stack).
+    pub epmd_port: u16,
+}
+
+impl PlannedBroker {
+    /// The AMQP address, without credentials, for the console.
+    pub fn address(&self) -> String {
+        format!("amqp://{}:{}", self.process.host, self.process.port)
+    }
+}
+
+/// The broker the services use: a private node to start (with its URL), an existing one (its
+/// URL only), or none.
+fn plan_broker(
+    args: &UpArgs,
+    manifest: &Manifest,
+    data_dir: &Path,
+) -> Result<(Option<PlannedBroker>, Option<String>), LaunchError> {
+    let Some(broker) = manifest.broker.as_ref().filter(|_| !args.no_broker) else {
+        return Ok((None, None));
+    };
+    if let Some(url) = &broker.url {
+        return Ok((None, Some(url.clone())));
+    }
+    let server = apiary_manifest::broker::find_server().ok_or(LaunchError::NoBrokerServer)?;
+    let host = manifest.stack.host.clone();
+    let node =
+        apiary_manifest::broker::Node::prepare(data_dir, &host, broker.into()).map_err(|e| {
+            LaunchError::Runtime(format!(
+                "cannot prepare the broker's directory in {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+    let url = node.url();
+    let process = PlannedService {
+        name: "broker".into(),
+        host,
+        port: broker.port,
+        extra_ports: vec![broker.prometheus_port, broker.dist_port, broker.epmd_port],
+        binary: server,
+        arg0: None,
+        args: Vec::new(),
+        env: node.env(),
+        colour: 7,
+        ready_url: Some(format!("{}/metrics", node.prometheus_url())),
+    };
+    Ok((
+        Some(PlannedBroker {
+            process,
+            epmd_port: broker.epmd_port,
+        }),
+        Some(url),
+    ))
 }
 
 /// What `apiary up` writes into the data directory before anything starts: the fault flag file
@@ -148,6 +212,8 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         },
     };
 
+    let (broker, broker_url) = plan_broker(args, &manifest, &data_dir)?;
+
     let mut services = Vec::with_capacity(selected.len() + 1);
     if let Some(dashboard) = manifest.dashboard.as_ref().filter(|_| !args.no_dashboard) {
         let binary = bin_dir.join(dashboard.binary_name());
@@ -176,6 +242,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             args: Vec::new(),
             env,
             colour: 5,
+            ready_url: None,
         });
     }
     let shared = if args.separate_binaries {
@@ -207,6 +274,9 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
         env.push((DATA_DIR_VAR.to_owned(), data_dir.display().to_string()));
         env.extend(Manifest::flag_env(&data_dir));
+        if let Some(url) = &broker_url {
+            env.push((apiary_manifest::BROKER_URL_VAR.to_owned(), url.clone()));
+        }
         services.push(PlannedService {
             name: service.name.clone(),
             host: manifest.stack.host.clone(),
@@ -217,6 +287,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             args: cli,
             env,
             colour,
+            ready_url: None,
         });
     }
     let load = plan_load(
@@ -235,16 +306,28 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             .push(("APIARY_LOAD_TOKEN".to_owned(), control.token.clone()));
         l
     });
+    // The dashboard scrapes queue depths and consumers from the broker's Prometheus endpoint.
+    if let (Some(b), Some(dash)) = (&broker, services.iter_mut().find(|s| s.name == "dashboard"))
+        && let Some(metrics) = &b.process.ready_url
+    {
+        dash.env
+            .push(("APIARY_BROKER_METRICS_URL".to_owned(), metrics.clone()));
+    }
     if let (Some(l), Some(dash)) = (&load, services.iter_mut().find(|s| s.name == "dashboard")) {
         dash.env.push(("APIARY_LOAD_URL".to_owned(), l.url()));
     }
-    for s in services.iter().chain(&load) {
+    for s in services
+        .iter()
+        .chain(&load)
+        .chain(broker.as_ref().map(|b| &b.process))
+    {
         ensure_port_free(s)?;
     }
     Ok(LaunchPlan {
         manifest_path,
         services,
         load,
+        broker,
         otlp_endpoint,
         control,
     })
@@ -323,6 +406,7 @@ fn plan_load(
         args: cli,
         env,
         colour: 6,
+        ready_url: None,
     }))
 }
 

@@ -54,11 +54,35 @@ pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
 
     let (stop_tx, stop_rx) = watch::channel(StopMode::Running);
     let stop_timeout = Duration::from_secs(args.stop_timeout);
-    let mut supervised: Vec<Supervised> = plan
-        .services
-        .iter()
-        .map(|s| supervisor::supervise(s.clone(), stop_rx.clone(), stop_timeout))
-        .collect();
+    // The broker first: it takes longest to boot. Nothing waits for it — services serve without
+    // it (order events wait in the outbox) — so its readiness is announced on its own.
+    let mut supervised: Vec<Supervised> = Vec::new();
+    let mut broker_ready = None;
+    if let Some(broker) = &plan.broker {
+        supervised.push(supervisor::supervise(
+            broker.process.clone(),
+            stop_rx.clone(),
+            stop_timeout,
+        ));
+        let process = broker.process.clone();
+        let address = broker.address();
+        let ready_timeout = Duration::from_secs(args.ready_timeout.max(120));
+        broker_ready = Some(tokio::spawn(async move {
+            let started = Instant::now();
+            match wait_until_ready(std::slice::from_ref(&process), ready_timeout).await {
+                Ok(()) => output::launcher(&format!(
+                    "the broker accepts AMQP at {address} ({:.1} s after start)",
+                    started.elapsed().as_secs_f64()
+                )),
+                Err(err) => output::launcher(&format!("the broker is not ready: {err}")),
+            }
+        }));
+    }
+    supervised.extend(
+        plan.services
+            .iter()
+            .map(|s| supervisor::supervise(s.clone(), stop_rx.clone(), stop_timeout)),
+    );
 
     let ready_timeout = Duration::from_secs(args.ready_timeout);
     let outcome = tokio::select! {
@@ -101,8 +125,30 @@ pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
             all.await;
         }
     }
+    if let Some(waiting) = broker_ready {
+        waiting.abort();
+    }
+    if let Some(broker) = &plan.broker {
+        stop_port_mapper(broker.epmd_port).await;
+    }
     output::launcher("all services stopped");
     result
+}
+
+/// The broker's Erlang port mapper is a daemon that outlives the node; stop it with the stack
+/// (it is the stack's own, on its own port).
+async fn stop_port_mapper(port: u16) {
+    let stopped = tokio::process::Command::new("epmd")
+        .args(["-port", &port.to_string(), "-kill"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await;
+    if stopped.is_err() {
+        output::launcher(&format!(
+            "could not stop the broker's port mapper on port {port}"
+        ));
+    }
 }
 
 fn all_started(supervised: &[Supervised]) -> bool {
@@ -132,6 +178,8 @@ async fn wait_until_ready(
         let mut still = Vec::new();
         for (service, _) in pending {
             match probe(&client, service).await {
+                // A process with its own probe (the broker) is announced by whoever waits for it.
+                Ok(()) if service.ready_url.is_some() => {}
                 Ok(()) => {
                     output::launcher(&format!("{} is ready at {}", service.name, service.url()))
                 }
@@ -174,17 +222,17 @@ enum NotReady {
 }
 
 async fn probe(client: &reqwest::Client, service: &PlannedService) -> Result<(), NotReady> {
-    let resp = client
-        .get(format!("{}/health/ready", service.url()))
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_connect() {
-                NotReady::NotListening
-            } else {
-                NotReady::Probe(e)
-            }
-        })?;
+    let url = service
+        .ready_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/health/ready", service.url()));
+    let resp = client.get(url).send().await.map_err(|e| {
+        if e.is_connect() {
+            NotReady::NotListening
+        } else {
+            NotReady::Probe(e)
+        }
+    })?;
     if resp.status().is_success() {
         return Ok(());
     }
@@ -222,6 +270,14 @@ fn print_table(plan: &LaunchPlan) {
             load.name,
             load.url(),
             load.args.get(1).map_or("?", String::as_str)
+        ));
+    }
+    if let Some(broker) = &plan.broker {
+        lines.push(format!(
+            "{:<width$}  {} (metrics {})",
+            "broker",
+            broker.address(),
+            broker.process.ready_url.as_deref().unwrap_or("-")
         ));
     }
     lines.push(format!("{:<width$}  {}", "otlp", plan.otlp_endpoint));

@@ -8,7 +8,7 @@ use apiary_manifest::{Manifest, url_var};
 use serde_yaml::Value;
 
 /// Infrastructure containers that are not Apiary services.
-const INFRA: &[&str] = &["otel-collector", "flagd"];
+const INFRA: &[&str] = &["otel-collector", "flagd", "rabbitmq"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -132,6 +132,14 @@ fn compose_runs_exactly_the_manifest_services_with_their_ports_and_urls() {
                         .as_mapping()
                         .is_some_and(|v| v.contains_key(format!("{}-data", s.name).as_str())),
                 "{}-data is a declared volume",
+                s.name
+            );
+        }
+        if m.broker.is_some() {
+            assert!(
+                env.get(apiary_manifest::BROKER_URL_VAR)
+                    .is_some_and(|u| u.starts_with("amqp://") && u.contains("@rabbitmq:5672/")),
+                "{} reaches the compose broker",
                 s.name
             );
         }

@@ -47,6 +47,7 @@ services!(
     reviews,
     recommendations,
     orders,
+    notifications,
 );
 
 /// The runtime each service's own `#[tokio::main]` would build.

@@ -24,7 +24,8 @@ fn it_lists_the_ten_services() {
             "shipping",
             "reviews",
             "recommendations",
-            "orders"
+            "orders",
+            "notifications"
         ]
     );
 }

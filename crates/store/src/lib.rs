@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod inbox;
+
 pub use rusqlite;
 use rusqlite::Connection;
 pub use rusqlite_migration::M;

@@ -51,11 +51,20 @@ mod tests {
             lines: vec![OrderLine {
                 product_id: "book-1".into(),
                 title: "A book".into(),
-                unit_price: Money { amount_minor: 1299, currency: eur },
+                unit_price: Money {
+                    amount_minor: 1299,
+                    currency: eur,
+                },
                 quantity: 2,
             }],
-            shipping: Money { amount_minor: 499, currency: eur },
-            total: Money { amount_minor: 3097, currency: eur },
+            shipping: Money {
+                amount_minor: 499,
+                currency: eur,
+            },
+            total: Money {
+                amount_minor: 3097,
+                currency: eur,
+            },
             placed_at_ms: 1_700_000_000_000,
         };
         let mut json = serde_json::to_value(&event).expect("serialise");

@@ -537,3 +537,28 @@ mod tests {
         assert!(!cvc.is_match("12") && !cvc.is_match("12a"));
     }
 }
+
+/// An order confirmation the notifications service rendered from an `order.placed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    /// Grows with every stored message.
+    pub notification_id: i64,
+    /// The event's message id (`order.placed/<order id>`).
+    pub message_id: String,
+    pub order_id: String,
+    /// Who it is for: the shopper of the order's cart (no e-mail addresses are kept).
+    pub to: String,
+    pub subject: String,
+    /// Plain text.
+    pub body: String,
+    /// When the order was placed, and when this was rendered (Unix ms): the gap is how far
+    /// behind the consumer was.
+    pub placed_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+/// `GET /notifications?order_id=&limit=`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationList {
+    pub items: Vec<Notification>,
+}

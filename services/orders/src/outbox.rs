@@ -120,7 +120,9 @@ impl OrderStore {
                     .prepare_cached(
                         "SELECT COUNT(*), MIN(created_at_ms) FROM outbox WHERE sent_at_ms IS NULL",
                     )?
-                    .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?;
+                    .query_row([], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+                    })?;
                 Ok(Backlog {
                     unsent: u64::try_from(unsent).unwrap_or(0),
                     oldest_ms: oldest,
@@ -134,7 +136,9 @@ impl OrderStore {
         self.db()
             .run("outbox_prune", move |conn| {
                 Ok(conn
-                    .prepare_cached("DELETE FROM outbox WHERE sent_at_ms IS NOT NULL AND sent_at_ms < ?1")?
+                    .prepare_cached(
+                        "DELETE FROM outbox WHERE sent_at_ms IS NOT NULL AND sent_at_ms < ?1",
+                    )?
                     .execute([before_ms])?)
             })
             .await
@@ -161,10 +165,16 @@ mod tests {
         placed(&store, "o-1").await;
         placed(&store, "o-2").await;
         let replay = PlaceOrder::parse(new_order("o-1")).expect("valid");
-        assert!(matches!(store.place(replay, NOW + 5).await, Ok(Placed::Existing(_))));
+        assert!(matches!(
+            store.place(replay, NOW + 5).await,
+            Ok(Placed::Existing(_))
+        ));
 
         let pending = store.pending(10).await.expect("pending");
-        let ids: Vec<_> = pending.iter().map(|p| p.message.message_id.as_str()).collect();
+        let ids: Vec<_> = pending
+            .iter()
+            .map(|p| p.message.message_id.as_str())
+            .collect();
         assert_eq!(ids, ["order.placed/o-1", "order.placed/o-2"]);
         let event: apiary_wire::events::OrderPlaced =
             serde_json::from_slice(&pending[0].message.payload).expect("the payload is the event");
@@ -183,13 +193,27 @@ mod tests {
         placed(&store, "o-2").await;
         let first = store.pending(1).await.expect("pending").remove(0);
         store.mark_sent(first.seq, NOW + 10).await.expect("mark");
-        let rest: Vec<_> = store.pending(10).await.expect("pending").into_iter().map(|p| p.seq).collect();
+        let rest: Vec<_> = store
+            .pending(10)
+            .await
+            .expect("pending")
+            .into_iter()
+            .map(|p| p.seq)
+            .collect();
         assert_eq!(rest.len(), 1);
         assert_ne!(rest[0], first.seq);
         assert_eq!(store.backlog().await.expect("backlog").unsent, 1);
-        assert_eq!(store.prune_sent(NOW + 5).await.expect("prune"), 0, "not old enough");
+        assert_eq!(
+            store.prune_sent(NOW + 5).await.expect("prune"),
+            0,
+            "not old enough"
+        );
         assert_eq!(store.prune_sent(NOW + 11).await.expect("prune"), 1);
-        assert_eq!(store.backlog().await.expect("backlog").unsent, 1, "unsent rows are never pruned");
+        assert_eq!(
+            store.backlog().await.expect("backlog").unsent,
+            1,
+            "unsent rows are never pruned"
+        );
     }
 
     #[tokio::test]

@@ -1,8 +1,8 @@
 //! Building the service: its store, its readiness, its routes, its metrics.
 
+use apiary_bus::Broker;
 use apiary_chassis::server::BindError;
 use apiary_chassis::{Bound, ServiceBuilder};
-use apiary_bus::Broker;
 use apiary_store::StoreError;
 
 use crate::config::Config;
@@ -23,15 +23,11 @@ pub enum StartError {
 pub async fn build(config: Config) -> Result<Bound, StartError> {
     let store = OrderStore::open(&config.data_dir)?;
     let state = AppState::new(store.clone());
-    let mut service = service(state.clone())
-        .background("outbox-backlog", relay::watch_backlog(store.clone()));
+    let mut service =
+        service(state.clone()).background("outbox-backlog", relay::watch_backlog(store.clone()));
     if let Some(broker) = Broker::from_config(&config.broker, SERVICE.name) {
-        let link = broker.clone();
         service = service
-            .reports("broker", move || {
-                let state = link.check();
-                async move { state }
-            })
+            .reports("broker", broker.readiness())
             .background("outbox-relay", relay::run(store, broker, state.relay));
     }
     Ok(service.bind(config.host, config.port).await?)

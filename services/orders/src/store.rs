@@ -30,7 +30,7 @@ use crate::domain::{FeedQuery, OrderId, PLACED, PlaceOrder};
 
 const MIGRATIONS: &[M<'static>] = &[
     M::up(
-    r#"
+        r#"
 CREATE TABLE orders (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id TEXT NOT NULL UNIQUE,

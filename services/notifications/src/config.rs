@@ -1,0 +1,65 @@
+//! Configuration from the environment; a malformed value stops start-up naming the variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use apiary_bus::BrokerConfig;
+use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `APIARY_HOST`: the address to bind; loopback unless told otherwise.
+    pub host: IpAddr,
+    /// `APIARY_PORT`: 8010 by default; 0 picks a free port (tests).
+    pub port: u16,
+    /// `APIARY_DATA_DIR`: where `notifications.sqlite3` lives (default `.apiary/data`).
+    pub data_dir: PathBuf,
+    /// `APIARY_BROKER_URL`: where the order events come from; unset, nothing arrives.
+    pub broker: BrokerConfig,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_source(&ProcessEnv)
+    }
+
+    pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
+        let (host, port) = apiary_chassis::config::listen_address(src, 8010)?;
+        Ok(Self {
+            host,
+            port,
+            data_dir: env::raw(src, "APIARY_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            broker: BrokerConfig::from_source(src)?,
+        })
+    }
+
+    /// Loopback on port 0 with its data in `data_dir`, consuming from `broker`: what tests use.
+    pub fn for_tests(data_dir: impl Into<PathBuf>, broker: BrokerConfig) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            data_dir: data_dir.into(),
+            broker,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_bind_loopback_on_8010_without_a_broker() {
+        let cfg = Config::from_source(&[("UNRELATED", "x")]).expect("defaults");
+        assert_eq!(cfg.port, 8010);
+        assert!(cfg.host.is_loopback());
+        assert_eq!(cfg.broker.url(), None);
+    }
+
+    #[test]
+    fn a_broker_url_must_be_amqp() {
+        let err = Config::from_source(&[("APIARY_BROKER_URL", "http://x")]).expect_err("bad url");
+        assert_eq!(err.var, "APIARY_BROKER_URL");
+    }
+}
