@@ -562,3 +562,25 @@ pub struct Notification {
 pub struct NotificationList {
     pub items: Vec<Notification>,
 }
+
+/// A shipment: the fulfilment of one order, created from its `order.placed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Shipment {
+    pub order_id: String,
+    /// `pending` (waiting for the warehouse) or `shipped`.
+    #[schema(example = "pending")]
+    pub status: String,
+    pub units: u32,
+    /// Set when shipped.
+    pub tracking_id: Option<String>,
+    pub placed_at_ms: i64,
+    pub created_at_ms: i64,
+    pub shipped_at_ms: Option<i64>,
+}
+
+/// `GET /shipments/summary`: fulfilment at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentSummary {
+    pub pending: u64,
+    pub shipped: u64,
+}

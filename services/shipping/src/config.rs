@@ -1,8 +1,10 @@
 //! Configuration from the environment; a malformed value stops start-up naming the variable.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use apiary_bus::BrokerConfig;
 use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,13 @@ pub struct Config {
     /// `SHIPPING_MAX_QUOTES`: quotes remembered at most (default 100000); the oldest go first,
     /// so memory stays bounded whatever the traffic.
     pub max_quotes: usize,
+    /// `APIARY_DATA_DIR`: where `shipping.sqlite3` (the shipments) lives.
+    pub data_dir: PathBuf,
+    /// `APIARY_BROKER_URL`: where the order events come from; unset, no shipment is created.
+    pub broker: BrokerConfig,
+    /// `SHIPPING_DISPATCH_AFTER_MS`: how long a shipment waits for the (simulated) warehouse
+    /// before it ships (default 5000).
+    pub dispatch_after: Duration,
 }
 
 impl Config {
@@ -32,16 +41,28 @@ impl Config {
             port,
             quote_ttl: Duration::from_secs(ttl_secs as u64),
             max_quotes: env::count_or(src, "SHIPPING_MAX_QUOTES", 100_000)?,
+            data_dir: env::raw(src, "APIARY_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            broker: BrokerConfig::from_source(src)?,
+            dispatch_after: env::millis_or(
+                src,
+                "SHIPPING_DISPATCH_AFTER_MS",
+                Duration::from_secs(5),
+            )?,
         })
     }
 
-    /// Loopback on port 0 with the production limits: what tests start from.
-    pub fn for_tests() -> Self {
+    /// Loopback on port 0 with the production limits, its data in `data_dir`, no broker: what
+    /// tests start from.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             quote_ttl: Duration::from_secs(1800),
             max_quotes: 100_000,
+            data_dir: data_dir.into(),
+            broker: BrokerConfig::none(),
+            dispatch_after: Duration::from_secs(5),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The shipping service: what it costs to send a parcel where, by which carrier, how fast.
+//! The shipping service: what it costs to send a parcel where, by which carrier, how fast — and
+//! the fulfilment of every placed order, learnt from the `order.placed` events.
 //!
 //! # Layout
 //! - [`config`] — typed configuration from the environment (`APIARY_HOST`, `APIARY_PORT`,
@@ -15,6 +16,10 @@
 //!   zone. Pure and deterministic.
 //! - [`store`] — issued quotes, in memory, bounded, remembered a while past their expiry so a
 //!   late lookup can say "expired" (410) rather than "never heard of it" (404).
+//! - [`shipments`] — fulfilment in SQLite (`<data dir>/shipping.sqlite3`): one shipment per
+//!   order, with the consumer inbox.
+//! - [`fulfilment`] — the `order.placed` consumer (AMQP, `APIARY_BROKER_URL`) that creates
+//!   shipments, and the simulated warehouse that ships them after a while.
 //! - [`routes`] — the HTTP API and its [`routes::AppError`]; `GET /openapi.json`.
 //!
 //! Serving, health endpoints, resilience, faults and graceful shutdown come from
@@ -22,9 +27,11 @@
 
 pub mod config;
 pub mod domain;
+pub mod fulfilment;
 pub mod metrics;
 pub mod pricing;
 pub mod routes;
+pub mod shipments;
 pub mod startup;
 pub mod store;
 

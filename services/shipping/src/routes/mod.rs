@@ -1,6 +1,7 @@
 //! The shipping service's HTTP API.
 
 mod quotes;
+mod shipments;
 
 use std::sync::Arc;
 
@@ -11,12 +12,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::{DestinationError, ParcelError};
+use crate::shipments::ShipmentStore;
 use crate::store::QuoteStore;
 
 pub use quotes::{create_quote, get_quote};
+pub use shipments::{get_shipment, shipment_summary};
 
-/// Shared state: the quote store.
-pub type AppState = Arc<QuoteStore>;
+/// Shared state: the quote store and the shipments.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub quotes: Arc<QuoteStore>,
+    pub shipments: ShipmentStore,
+}
 
 /// Everything a shipping handler can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +36,12 @@ pub enum AppError {
     QuoteNotFound(String),
     #[error("quote {0} has expired; ask for a new one")]
     QuoteExpired(String),
+    #[error(transparent)]
+    InvalidOrderId(apiary_wire::ids::InvalidId),
+    #[error("no shipment for order {0} (yet)")]
+    ShipmentNotFound(String),
+    #[error("the shipment store is unavailable")]
+    Store(#[from] apiary_store::StoreError),
 }
 
 impl IntoResponse for AppError {
@@ -48,6 +61,12 @@ impl IntoResponse for AppError {
             AppError::Parcel(ParcelError::Quantity { .. }) => (unprocessable, "invalid_quantity"),
             AppError::QuoteNotFound(_) => (StatusCode::NOT_FOUND, "quote_not_found"),
             AppError::QuoteExpired(_) => (StatusCode::GONE, "quote_expired"),
+            AppError::InvalidOrderId(_) => (StatusCode::BAD_REQUEST, "invalid_order_id"),
+            AppError::ShipmentNotFound(_) => (StatusCode::NOT_FOUND, "shipment_not_found"),
+            AppError::Store(e) => {
+                tracing::error!(error = %e, "shipment store failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
         };
         apiary_chassis::json_error(status, code, self.to_string())
     }
@@ -57,11 +76,13 @@ impl IntoResponse for AppError {
 #[openapi(
     info(
         title = "Apiary shipping",
-        description = "Shipping quotes: price, carrier and delivery estimate by destination."
+        description = "Shipping quotes (price, carrier and delivery estimate by destination) and the shipment of every placed order."
     ),
     components(schemas(
         apiary_wire::shop::QuoteRequest,
         apiary_wire::shop::Quote,
+        apiary_wire::shop::Shipment,
+        apiary_wire::shop::ShipmentSummary,
         apiary_wire::shop::LineItem,
         apiary_wire::Money,
         apiary_wire::ErrorBody,
@@ -102,5 +123,7 @@ pub fn api(state: AppState) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(quotes::create_quote))
         .routes(routes!(quotes::get_quote))
+        .routes(routes!(shipments::shipment_summary))
+        .routes(routes!(shipments::get_shipment))
         .with_state(state)
 }

@@ -26,7 +26,7 @@ use crate::store::Lookup;
     )
 )]
 pub async fn create_quote(
-    State(store): State<AppState>,
+    State(state): State<AppState>,
     Json(request): Json<QuoteRequest>,
 ) -> Result<(StatusCode, axum::Json<Quote>), AppError> {
     let destination = Destination::parse(&request.country)?;
@@ -40,9 +40,9 @@ pub async fn create_quote(
         carrier: price.carrier.to_owned(),
         amount: price.amount,
         eta_days: price.eta_days,
-        expires_at_ms: epoch_ms() + store.ttl().as_millis() as i64,
+        expires_at_ms: epoch_ms() + state.quotes.ttl().as_millis() as i64,
     };
-    store.insert(id, quote.clone(), now);
+    state.quotes.insert(id, quote.clone(), now);
     counter!(crate::metrics::QUOTES, "zone" => destination.zone().as_str()).increment(1);
     tracing::debug!(
         quote_id = %quote.quote_id,
@@ -66,14 +66,14 @@ pub async fn create_quote(
     )
 )]
 pub async fn get_quote(
-    State(store): State<AppState>,
+    State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<axum::Json<Quote>, AppError> {
     let shown: String = raw.chars().take(48).collect();
     let Some(id) = QuoteId::parse(&raw) else {
         return Err(AppError::QuoteNotFound(shown));
     };
-    match store.lookup(&id, Instant::now()) {
+    match state.quotes.lookup(&id, Instant::now()) {
         Lookup::Valid(quote) => Ok(axum::Json(quote)),
         Lookup::Expired => Err(AppError::QuoteExpired(shown)),
         Lookup::NotFound => Err(AppError::QuoteNotFound(shown)),

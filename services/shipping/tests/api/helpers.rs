@@ -11,12 +11,16 @@ pub struct TestApp(Served);
 apiary_testkit::served_app!(TestApp, 0);
 
 pub async fn spawn_app() -> TestApp {
-    spawn_with(Config::for_tests()).await
+    spawn_with(|c| c).await
 }
 
-pub async fn spawn_with(config: Config) -> TestApp {
-    let app = shipping::build(config).await.expect("build");
-    TestApp(Served::start(app))
+/// The service with its test configuration (data in a temporary directory) changed by `adjust`.
+pub async fn spawn_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = shipping::build(adjust(Config::for_tests(dir.path())))
+        .await
+        .expect("build");
+    TestApp(Served::start(app).owning(dir))
 }
 
 impl TestApp {

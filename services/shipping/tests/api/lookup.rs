@@ -36,9 +36,9 @@ async fn unknown_quotes_are_404() {
 
 #[tokio::test]
 async fn an_expired_quote_is_410() {
-    let app = spawn_with(Config {
+    let app = spawn_with(|c| Config {
         quote_ttl: Duration::from_millis(200),
-        ..Config::for_tests()
+        ..c
     })
     .await;
     let issued: Quote = app

@@ -4,4 +4,5 @@ mod helpers;
 mod lookup;
 mod operational;
 mod quotes;
+mod shipments;
 mod validation;
