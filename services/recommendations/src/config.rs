@@ -1,9 +1,9 @@
 //! Configuration from the environment; a malformed value stops start-up naming the variable.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use apiary_chassis::Downstream;
+use apiary_bus::BrokerConfig;
 use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,11 +12,11 @@ pub struct Config {
     pub host: IpAddr,
     /// `APIARY_PORT`: 8008 by default; 0 picks a free port (tests).
     pub port: u16,
-    /// `ORDERS_URL`, `ORDERS_TIMEOUT_MS`: the orders service, whose feed the model learns
-    /// from, and the budget of one feed call (default 1000).
-    pub orders: Downstream,
-    /// `RECOMMENDATIONS_POLL_MS`: how often the feed is polled (default 2000).
-    pub poll_interval: Duration,
+    /// `APIARY_DATA_DIR`: where `recommendations.sqlite3` (the learned baskets) lives.
+    pub data_dir: PathBuf,
+    /// `APIARY_BROKER_URL`: where the order events come from; unset, the model learns nothing
+    /// new (and answers with similar products).
+    pub broker: BrokerConfig,
 }
 
 impl Config {
@@ -26,20 +26,23 @@ impl Config {
 
     pub fn from_source(src: &impl Source) -> Result<Self, EnvError> {
         let (host, port) = apiary_chassis::config::listen_address(src, 8008)?;
-        let poll_interval = env::millis_or(src, "RECOMMENDATIONS_POLL_MS", Duration::from_secs(2))?;
-        if poll_interval.is_zero() {
-            return Err(EnvError {
-                var: "RECOMMENDATIONS_POLL_MS".to_owned(),
-                expected: "a whole number of milliseconds greater than 0".to_owned(),
-                found: "0".to_owned(),
-            });
-        }
         Ok(Self {
             host,
             port,
-            orders: Downstream::from_source(src, "ORDERS", 8009, 1000)?,
-            poll_interval,
+            data_dir: env::raw(src, "APIARY_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            broker: BrokerConfig::from_source(src)?,
         })
+    }
+
+    /// Loopback on port 0 with its data in `data_dir`, learning from `broker`: what tests use.
+    pub fn for_tests(data_dir: impl Into<PathBuf>, broker: BrokerConfig) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            data_dir: data_dir.into(),
+            broker,
+        }
     }
 }
 
@@ -48,25 +51,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_point_at_the_local_orders_service() {
+    fn defaults_bind_loopback_on_8008_without_a_broker() {
         let cfg = Config::from_source(&[("UNRELATED", "x")]).expect("defaults");
         assert_eq!(cfg.port, 8008);
         assert!(cfg.host.is_loopback());
-        assert_eq!(cfg.orders.url, "http://127.0.0.1:8009");
-        assert_eq!(cfg.orders.timeout, Duration::from_secs(1));
-        assert_eq!(cfg.poll_interval, Duration::from_secs(2));
+        assert_eq!(cfg.broker.url(), None);
+        assert_eq!(cfg.data_dir, PathBuf::from(".apiary/data"));
     }
 
     #[test]
     fn malformed_values_name_the_variable() {
-        for (var, value) in [
-            ("ORDERS_URL", "orders:8009"),
-            ("ORDERS_TIMEOUT_MS", "1s"),
-            ("RECOMMENDATIONS_POLL_MS", "0"),
-            ("RECOMMENDATIONS_POLL_MS", "fast"),
-        ] {
-            let err = Config::from_source(&[(var, value)]).expect_err(var);
-            assert_eq!(err.var, var);
-        }
+        let err = Config::from_source(&[("APIARY_BROKER_URL", "localhost")]).expect_err("bad url");
+        assert_eq!(err.var, "APIARY_BROKER_URL");
+        let err = Config::from_source(&[("APIARY_PORT", "99999")]).expect_err("bad port");
+        assert_eq!(err.var, "APIARY_PORT");
     }
 }

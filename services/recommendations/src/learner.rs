@@ -1,138 +1,91 @@
-//! The learner: a background task that polls the orders feed and teaches the model.
+//! The learner: the `order.placed` consumer. Each order's basket is recorded with the inbox
+//! entry in one transaction, then taught to the model — so the model learns every order once,
+//! however often its event arrives, and [`rebuild`] restores it after a restart.
 //!
-//! Recommendations are optional on the product page and must never wait for, or fail with, the
-//! orders service. So learning is decoupled from serving: requests only read the model, and
-//! this task is the only thing that calls orders. When orders is down, slow or answers
-//! nonsense, the model simply stops growing; the next tick tries again (the HTTP client's
-//! circuit breaker spaces out calls to a peer that keeps failing). One warning is logged per
-//! failure streak, and one line when it ends, so a long outage does not flood the logs.
+//! Recommendations are optional on the product page and must never wait for orders or the
+//! broker: requests only read the model; when no events arrive the model simply stops growing.
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use apiary_chassis::DownstreamError;
+use apiary_bus::topology::{self, events};
+use apiary_bus::{Broker, Effect, HandlerError, Incoming, Subscription, consume};
+use apiary_store::StoreError;
 use apiary_telemetry::metrics::gauge;
+use apiary_wire::events::OrderPlaced;
 
-use crate::clients::OrdersClient;
-use crate::clients::orders::PAGE_SIZE;
+use crate::baskets::BasketStore;
 use crate::model::Model;
 
-/// Pages read per tick at most: catching up on a long backlog is spread over ticks instead of
-/// monopolising the orders service.
-const MAX_PAGES_PER_TICK: usize = 20;
-
-/// Tracks consecutive failures so only the first of a streak is logged as a warning.
-#[derive(Debug, Default)]
-pub struct FailureStreak {
-    failures: u32,
+/// Teaches `model` every recorded basket (start-up).
+pub async fn rebuild(store: &BasketStore, model: &RwLock<Model>) -> Result<u64, StoreError> {
+    let baskets = store.all().await?;
+    let mut model = model.write().unwrap_or_else(|p| p.into_inner());
+    for basket in &baskets {
+        model.learn(basket.iter().map(String::as_str));
+    }
+    publish(&model);
+    Ok(model.orders_learned())
 }
 
-impl FailureStreak {
-    /// Records a failure; true when it starts a streak (log it).
-    pub fn failed(&mut self) -> bool {
-        self.failures = self.failures.saturating_add(1);
-        self.failures == 1
-    }
-
-    /// Records a success; the length of the streak it ends, if any.
-    pub fn succeeded(&mut self) -> Option<u32> {
-        let ended = std::mem::take(&mut self.failures);
-        (ended > 0).then_some(ended)
-    }
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn publish(model: &Model) {
+    gauge!(crate::metrics::ORDERS_LEARNED).set(model.orders_learned() as f64);
 }
 
-#[derive(Debug)]
-pub struct Learner {
-    client: OrdersClient,
-    model: Arc<RwLock<Model>>,
-    streak: FailureStreak,
+/// Handles one delivery.
+pub async fn handle(
+    store: &BasketStore,
+    model: &RwLock<Model>,
+    message: Incoming,
+) -> Result<Effect, HandlerError> {
+    let event: OrderPlaced = message.json()?;
+    if event.version != OrderPlaced::VERSION {
+        return Err(HandlerError::Poison(format!(
+            "order.placed version {} is not one this service reads ({})",
+            event.version,
+            OrderPlaced::VERSION
+        )));
+    }
+    let products: Vec<String> = event.lines.iter().map(|l| l.product_id.clone()).collect();
+    if products.iter().any(|p| p.is_empty() || p.contains(' ')) {
+        return Err(HandlerError::Poison(
+            "a product id is empty or has a space".into(),
+        ));
+    }
+    let effect = store
+        .record(
+            message.message_id,
+            event.order_id,
+            products.clone(),
+            apiary_store::now_ms(),
+        )
+        .await
+        .map_err(|e| HandlerError::Retry(e.to_string()))?;
+    if effect == Effect::Applied {
+        let mut model = model.write().unwrap_or_else(|p| p.into_inner());
+        model.learn(products.iter().map(String::as_str));
+        publish(&model);
+    }
+    Ok(effect)
 }
 
-impl Learner {
-    pub fn new(client: OrdersClient, model: Arc<RwLock<Model>>) -> Self {
-        Self {
-            client,
-            model,
-            streak: FailureStreak::default(),
-        }
-    }
-
-    /// Polls every `every` until dropped.
-    pub async fn run(mut self, every: Duration) {
-        let mut ticks = tokio::time::interval(every);
-        // A slow orders service must not cause a burst of catch-up polls afterwards.
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            self.tick().await;
-        }
-    }
-
-    /// One poll: reads new orders page by page (bounded), learns them, records the outcome.
-    pub async fn tick(&mut self) {
-        match self.catch_up().await {
-            Ok(learned) => {
-                if let Some(failures) = self.streak.succeeded() {
-                    tracing::info!(failures, "orders feed answering again; learning resumed");
-                }
-                if learned > 0 {
-                    tracing::debug!(learned, "learned orders from the feed");
-                }
-            }
-            Err(err) => {
-                if self.streak.failed() {
-                    tracing::warn!(
-                        error = %err,
-                        kind = err.kind(),
-                        "orders feed unavailable; serving what is learned so far and retrying each tick"
-                    );
-                }
-            }
-        }
-    }
-
-    async fn catch_up(&self) -> Result<usize, DownstreamError> {
-        let mut learned = 0;
-        for _ in 0..MAX_PAGES_PER_TICK {
-            let cursor = self.read_cursor();
-            let page = self.client.feed(cursor, PAGE_SIZE).await?;
-            let full = page.items.len() >= PAGE_SIZE;
-            let (moved, total) = {
-                let mut model = self.model.write().unwrap_or_else(|p| p.into_inner());
-                learned += model.learn(&page.items, page.last_seq);
-                (model.cursor() > cursor, model.orders_learned())
-            };
-            gauge!(crate::metrics::ORDERS_LEARNED).set(total as f64);
-            // Stop at the end of the feed, or if a full page did not move us on (a feed that
-            // ignores after_seq would otherwise loop here).
-            if !full || !moved {
-                break;
-            }
-        }
-        Ok(learned)
-    }
-
-    fn read_cursor(&self) -> i64 {
-        self.model
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .cursor()
-    }
+/// Consumes `recommendations.order-placed` until the task is dropped.
+pub async fn run(store: BasketStore, model: Arc<RwLock<Model>>, broker: Broker) {
+    let queue = topology::queue(crate::SERVICE.name, events::ORDER_PLACED)
+        .expect("the topology lists the recommendations queue");
+    consume::run(broker, Subscription::new(queue), move |message| {
+        let store = store.clone();
+        let model = model.clone();
+        async move { handle(&store, &model, message).await }
+    })
+    .await;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_first_failure_of_a_streak_is_reported() {
-        let mut streak = FailureStreak::default();
-        assert_eq!(streak.succeeded(), None);
-        assert!(streak.failed());
-        assert!(!streak.failed());
-        assert!(!streak.failed());
-        assert_eq!(streak.succeeded(), Some(3));
-        assert_eq!(streak.succeeded(), None);
-        assert!(streak.failed());
+/// Prunes the inbox hourly.
+pub async fn prune(store: BasketStore) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let _ = store.prune_inbox(apiary_store::now_ms()).await;
     }
 }

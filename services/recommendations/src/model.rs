@@ -7,8 +7,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use apiary_wire::shop::Order;
-
 use crate::products::{Idx, ProductIndex};
 
 /// Which model produced an answer (the `model` field and metric label).
@@ -39,8 +37,6 @@ pub struct Model {
     index: ProductIndex,
     /// product -> (bought with -> times).
     pairs: HashMap<Idx, HashMap<Idx, u32>>,
-    /// The feed position learned up to: the next poll asks for orders after it.
-    cursor: i64,
     orders_learned: u64,
 }
 
@@ -49,7 +45,6 @@ impl Model {
         Self {
             index,
             pairs: HashMap::new(),
-            cursor: 0,
             orders_learned: 0,
         }
     }
@@ -58,38 +53,18 @@ impl Model {
         &self.index
     }
 
-    pub fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
     pub fn orders_learned(&self) -> u64 {
         self.orders_learned
     }
 
-    /// Learns one page of the feed. Orders at or before the cursor were learned already and
-    /// are skipped, so a page delivered twice does not count twice. Returns the orders learned.
-    pub fn learn(&mut self, orders: &[Order], last_seq: i64) -> usize {
-        let mut learned = 0;
-        for order in orders {
-            if order.seq <= self.cursor {
-                continue;
-            }
-            self.cursor = order.seq;
-            self.learn_order(order);
-            learned += 1;
-        }
-        // The feed's own position may be past the last item (e.g. orders it filters out).
-        self.cursor = self.cursor.max(last_seq);
-        learned
-    }
-
-    fn learn_order(&mut self, order: &Order) {
+    /// Learns one order's basket (its product ids). Callers learn each order once: the
+    /// consumer's inbox and the basket table make sure of it.
+    pub fn learn<'a>(&mut self, products: impl IntoIterator<Item = &'a str>) {
         self.orders_learned += 1;
         // A product listed twice in one order is one purchase of it.
-        let bought: BTreeSet<Idx> = order
-            .lines
-            .iter()
-            .filter_map(|l| self.index.find(&l.product_id))
+        let bought: BTreeSet<Idx> = products
+            .into_iter()
+            .filter_map(|id| self.index.find(id))
             .collect();
         for &a in &bought {
             for &b in &bought {
@@ -140,36 +115,6 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apiary_wire::shop::OrderLine;
-    use apiary_wire::{Currency, Money};
-
-    fn order(seq: i64, products: &[&str]) -> Order {
-        let eur = |amount_minor| Money {
-            amount_minor,
-            currency: Currency::EUR,
-        };
-        Order {
-            order_id: format!("o{seq}"),
-            seq,
-            status: "placed".to_owned(),
-            cart_id: "c".to_owned(),
-            lines: products
-                .iter()
-                .map(|p| OrderLine {
-                    product_id: (*p).to_owned(),
-                    title: "T".to_owned(),
-                    unit_price: eur(100),
-                    quantity: 1,
-                })
-                .collect(),
-            shipping: eur(490),
-            total: eur(490 + 100 * products.len() as i64),
-            charge_id: "ch".to_owned(),
-            reservation_id: "r".to_owned(),
-            quote_id: "q".to_owned(),
-            created_at_ms: 0,
-        }
-    }
 
     fn ids(model: &Model, recs: &[Scored]) -> Vec<&'static str> {
         recs.iter().map(|s| model.index().id(s.product)).collect()
@@ -199,16 +144,14 @@ mod tests {
     #[test]
     fn co_purchases_rank_by_count_then_id_and_are_padded_with_similar() {
         let mut model = seeded();
-        let learned = model.learn(
-            &[
-                order(1, &["BK-0001", "VI-0003"]),
-                order(2, &["BK-0001", "MU-0002", "VI-0003"]),
-                order(3, &["BK-0001", "MU-0002", "VI-0003", "BK-0001"]),
-                order(4, &["BK-0001", "BK-9999"]),
-            ],
-            4,
-        );
-        assert_eq!(learned, 4);
+        for basket in [
+            &["BK-0001", "VI-0003"][..],
+            &["BK-0001", "MU-0002", "VI-0003"],
+            &["BK-0001", "MU-0002", "VI-0003", "BK-0001"],
+            &["BK-0001", "BK-9999"],
+        ] {
+            model.learn(basket.iter().copied());
+        }
         assert_eq!(model.orders_learned(), 4);
         let of = model.index().find("BK-0001").expect("known");
         let (kind, recs) = model.recommend(of, 5);
@@ -234,28 +177,10 @@ mod tests {
     #[test]
     fn single_item_orders_and_unknown_products_teach_nothing_about_pairs() {
         let mut model = seeded();
-        model.learn(&[order(1, &["BK-0001"]), order(2, &["BK-0001", "XX-1"])], 2);
+        model.learn(["BK-0001"]);
+        model.learn(["BK-0001", "XX-1"]);
         let of = model.index().find("BK-0001").expect("known");
         assert_eq!(model.recommend(of, 4).0, ModelKind::Similar);
         assert_eq!(model.orders_learned(), 2);
-    }
-
-    #[test]
-    fn a_page_seen_twice_counts_once_and_the_cursor_follows_the_feed() {
-        let mut model = seeded();
-        let page = [
-            order(1, &["BK-0001", "BK-0002"]),
-            order(2, &["BK-0001", "BK-0002"]),
-        ];
-        assert_eq!(model.learn(&page, 2), 2);
-        assert_eq!(model.learn(&page, 2), 0);
-        assert_eq!(model.cursor(), 2);
-        let of = model.index().find("BK-0001").expect("known");
-        assert_eq!(model.recommend(of, 1).1[0].score, 2.0);
-        // An empty page may still move the position on.
-        model.learn(&[], 7);
-        assert_eq!(model.cursor(), 7);
-        model.learn(&[], 3);
-        assert_eq!(model.cursor(), 7);
     }
 }

@@ -1,49 +1,36 @@
-//! `spawn_app`: the real service on 127.0.0.1:0 with the orders feed pointed at wiremock.
+//! `spawn_app`: the real service on 127.0.0.1:0 with its data in a temporary directory,
+//! optionally learning from a broker; `order_placed` builds the events it learns from.
 
+use std::path::Path;
 use std::time::Duration;
 
+use apiary_bus::{BrokerConfig, Outgoing};
 use apiary_testkit::Served;
-use apiary_wire::shop::{Order, OrderFeed, OrderLine, Recommendations};
-use apiary_wire::{Currency, Money};
+use apiary_wire::shop::Recommendations;
 use recommendations::Config;
-use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub use apiary_testkit::error_code;
 
-/// The running service (address, client, `get`, ...) and the orders feed it reads. Dropping
-/// it stops the server.
-pub struct TestApp {
-    served: Served,
-    pub orders: MockServer,
-}
+/// The running service (address, client, `get`, ...). Dropping it stops the server.
+pub struct TestApp(Served);
 
-apiary_testkit::served_app!(TestApp, served);
+apiary_testkit::served_app!(TestApp, 0);
 
-/// Tight, so "slow orders" tests finish quickly.
-pub const ORDERS_TIMEOUT: Duration = Duration::from_millis(200);
 pub const POLL: Duration = Duration::from_millis(50);
 
+/// No broker: the model learns nothing new.
 pub async fn spawn_app() -> TestApp {
-    let orders = MockServer::start().await;
-    spawn_with_orders_url(orders.uri(), orders).await
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_in(dir.path(), BrokerConfig::none()).await;
+    TestApp(app.0.owning(dir))
 }
 
-pub async fn spawn_with_orders_url(orders_url: String, orders: MockServer) -> TestApp {
-    let config = Config {
-        host: [127, 0, 0, 1].into(),
-        port: 0,
-        orders: apiary_chassis::Downstream {
-            url: orders_url,
-            timeout: ORDERS_TIMEOUT,
-        },
-        poll_interval: POLL,
-    };
-    let app = recommendations::build(config).await.expect("build");
-    TestApp {
-        served: Served::start(app),
-        orders,
-    }
+/// With its data in `dir` (kept by the caller, for restarts), learning from `broker`.
+pub async fn spawn_in(dir: &Path, broker: BrokerConfig) -> TestApp {
+    let app = recommendations::build(Config::for_tests(dir, broker))
+        .await
+        .expect("build");
+    TestApp(Served::start(app))
 }
 
 impl TestApp {
@@ -57,7 +44,7 @@ impl TestApp {
     pub async fn wait_for_model(&self, product: &str, model: &str) -> Recommendations {
         let path = format!("/recommendations/{product}?limit=5");
         let mut last = self.recommendations(&path).await;
-        for _ in 0..60 {
+        for _ in 0..200 {
             if last.model == model {
                 break;
             }
@@ -67,66 +54,33 @@ impl TestApp {
         last
     }
 
-    /// Serves `orders` as the feed from seq 0, then an empty feed at its end.
-    pub async fn serve_feed(&self, orders: Vec<Order>) {
-        let last_seq = orders.iter().map(|o| o.seq).max().unwrap_or(0);
-        Mock::given(method("GET"))
-            .and(path("/orders"))
-            .and(query_param("after_seq", "0"))
-            .and(query_param("limit", "500"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(OrderFeed {
-                items: orders,
-                last_seq,
-            }))
-            .mount(&self.orders)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/orders"))
-            .and(query_param("after_seq", last_seq.to_string()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(OrderFeed {
-                items: Vec::new(),
-                last_seq,
-            }))
-            .mount(&self.orders)
-            .await;
-    }
-
-    /// How many feed calls orders received.
-    pub async fn feed_calls(&self) -> usize {
-        self.orders
-            .received_requests()
-            .await
-            .map(|r| r.iter().filter(|r| r.url.path() == "/orders").count())
-            .unwrap_or(0)
+    /// Stops it (letting go of its database) so the test can start it again.
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
-/// An order of one unit of each product.
-pub fn order(seq: i64, products: &[&str]) -> Order {
-    let eur = |amount_minor| Money {
-        amount_minor,
-        currency: Currency::EUR,
-    };
-    Order {
-        order_id: format!("order-{seq}"),
-        seq,
-        status: "placed".to_owned(),
-        cart_id: format!("cart-{seq}"),
-        lines: products
-            .iter()
-            .map(|p| OrderLine {
-                product_id: (*p).to_owned(),
-                title: "A title".to_owned(),
-                unit_price: eur(999),
-                quantity: 1,
-            })
-            .collect(),
-        shipping: eur(490),
-        total: eur(490 + 999 * products.len() as i64),
-        charge_id: format!("ch_{seq}"),
-        reservation_id: format!("order-{seq}"),
-        quote_id: format!("q_{seq}"),
-        created_at_ms: 1_700_000_000_000 + seq,
+/// The `order.placed` event of `order_id`, one unit of each product.
+pub fn order_placed(order_id: &str, products: &[&str]) -> Outgoing {
+    let lines: Vec<_> = products
+        .iter()
+        .map(|p| {
+            serde_json::json!({"product_id": p, "title": "A title",
+                "unit_price": {"amount_minor": 999, "currency": "EUR"}, "quantity": 1})
+        })
+        .collect();
+    let total = 490 + 999 * products.len() as i64;
+    let event = serde_json::json!({
+        "version": 1, "order_id": order_id, "cart_id": "cart-1", "placed_at_ms": 1,
+        "lines": lines,
+        "shipping": {"amount_minor": 490, "currency": "EUR"},
+        "total": {"amount_minor": total, "currency": "EUR"}
+    });
+    Outgoing {
+        message_id: format!("order.placed/{order_id}"),
+        routing_key: "order.placed".into(),
+        payload: serde_json::to_vec(&event).expect("json"),
+        trace: Default::default(),
     }
 }
 

@@ -1,8 +1,7 @@
-//! The recommendations API tests: one binary, a module per feature; wiremock stands in for
-//! the orders service.
+//! The recommendations API tests: one binary, a module per feature; the order events come from
+//! a real RabbitMQ node.
 
 mod helpers;
 mod learning;
 mod operational;
-mod resilience;
 mod validation;
