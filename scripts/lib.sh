@@ -15,6 +15,12 @@ ensure_rust_tools() {
   cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
 }
 
+# RabbitMQ (order events over AMQP): Debian's rabbitmq-server, which `apiary up` runs as a
+# private node of the stack (the package's own system service is not started or needed).
+ensure_broker() {
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || command -v rabbitmq-server >/dev/null || ensure_apt rabbitmq-server
+}
+
 # Installs Debian packages that are not installed yet (skipped when they are).
 ensure_apt() {
   local missing=()

@@ -12,6 +12,8 @@ ensure_ui_tools
 ensure_apt chromium chromium-driver
 # What the fault-tolerance suite's contract scenario runs against every service's OpenAPI.
 ensure_schemathesis
+# The message broker the messaging tests (and `apiary up`) run: Debian's RabbitMQ.
+ensure_broker
 log "formatting"
 cargo fmt --all -- --check
 log "lints"

@@ -8,6 +8,7 @@ source scripts/lib.sh
 
 ensure_rust_tools
 ensure_ui_tools
+ensure_broker
 log "building the stack (release; the first build takes a few minutes)"
 cargo build --release --locked --workspace --bins
 build_ui
