@@ -209,7 +209,21 @@ where
     );
     span.record("messaging.message.delivery_attempt", attempt);
     let started = Instant::now();
-    let result = if message_id.is_empty() {
+    let faults = apiary_faults::runtime::get();
+    if let Some(faults) = faults
+        && let Some(delay) = faults.consumer_delay().await
+    {
+        span.record("apiary.fault", "consumer-slow");
+        tokio::time::sleep(delay).await;
+    }
+    let crashed = match faults {
+        Some(faults) => faults.consumer_crashes().await,
+        None => false,
+    };
+    let result = if crashed {
+        span.record("apiary.fault", "consumer-crash");
+        Err(HandlerError::Crash("the consumer-crash fault".to_owned()))
+    } else if message_id.is_empty() {
         Err(HandlerError::Poison(
             "the message has no message id".to_owned(),
         ))
@@ -228,6 +242,24 @@ where
     async {
         match result {
             Ok(effect) => {
+                let redeliver = match faults {
+                    Some(faults) => faults.redeliver().await,
+                    None => false,
+                };
+                if redeliver {
+                    // The duplicate-delivery fault: processed, then handed back instead of acked,
+                    // so the broker delivers it again and the inbox must absorb it.
+                    span.record("apiary.fault", "duplicate-delivery");
+                    delivery
+                        .acker
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..BasicNackOptions::default()
+                        })
+                        .await?;
+                    metrics::consumed(queue.name, "redelivered");
+                    return Ok(());
+                }
                 delivery.acker.ack(BasicAckOptions::default()).await?;
                 let lag = sent_at_ms.map(|sent| ms_to_s(crate::now_ms() - sent));
                 metrics::processed(queue.name, took, lag);

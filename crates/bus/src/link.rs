@@ -111,6 +111,27 @@ impl std::fmt::Debug for Broker {
     }
 }
 
+/// Why the link is down while the broker-down fault cuts this service off.
+const CUT: &str = "cut from the broker (the broker-down fault)";
+
+/// Whether the broker-down fault cuts this service from the broker now.
+async fn cut() -> bool {
+    match apiary_faults::runtime::get() {
+        Some(faults) => faults.broker_cut().await,
+        None => false,
+    }
+}
+
+/// Returns once the broker-down fault cuts this service off (checked every 250 ms).
+async fn cut_off() {
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if cut().await {
+            return;
+        }
+    }
+}
+
 /// Reconnect delays: 250 ms doubling to 5 s.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(5);
@@ -185,6 +206,11 @@ impl Broker {
         let mut delay = FIRST_RETRY;
         let mut outage = false;
         loop {
+            if cut().await {
+                self.down(worker, CUT, &mut outage);
+                tokio::time::sleep(FIRST_RETRY).await;
+                continue;
+            }
             match self.connect().await {
                 Ok(connection) => {
                     let connection = Arc::new(connection);
@@ -208,6 +234,7 @@ impl Broker {
                             Err(e) => e.to_string(),
                         },
                         e = failed => e.to_string(),
+                        () = cut_off() => CUT.to_owned(),
                     };
                     let _ = connection.close(320, "reconnecting".into()).await;
                     self.down(worker, &why, &mut outage);

@@ -86,7 +86,40 @@ impl Publisher {
             messaging::record_failure(&span, label);
         }
         metrics::sent(topology::EXCHANGE, &message.routing_key, label);
+        if outcome.is_ok() {
+            self.maybe_poison(message).await;
+        }
         outcome
+    }
+
+    /// The poison-message fault: after a share of events, a malformed one under the same routing
+    /// key (its own message id), as a buggy producer would send. Consumers dead-letter it.
+    async fn maybe_poison(&self, message: &Outgoing) {
+        let poison = match apiary_faults::runtime::get() {
+            Some(faults) => faults.poison().await,
+            None => false,
+        };
+        if !poison {
+            return;
+        }
+        let mut table = FieldTable::default();
+        headers::insert_integer(&mut table, headers::ATTEMPT, 1);
+        headers::insert_integer(&mut table, headers::SENT_AT_MS, crate::now_ms());
+        let sent = self
+            .send(
+                topology::EXCHANGE,
+                &message.routing_key,
+                &format!("poison/{}", message.message_id),
+                br#"{"version": 1, "poison": "injected by the poison-message fault"}"#,
+                table,
+            )
+            .await;
+        let label = if sent.is_ok() {
+            "poison_injected"
+        } else {
+            "failed"
+        };
+        metrics::sent(topology::EXCHANGE, &message.routing_key, label);
     }
 
     /// Publishes raw (retries and dead letters go through here too) and waits for the confirm.

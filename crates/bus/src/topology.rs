@@ -156,6 +156,37 @@ mod tests {
     }
 
     #[test]
+    fn the_manifest_and_the_topology_agree_on_who_publishes_and_consumes_what() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apiary.toml");
+        let manifest = apiary_manifest::Manifest::load(&path).expect("apiary.toml");
+        let mut declared = Vec::new();
+        for s in &manifest.services {
+            for event in &s.consumes {
+                assert!(
+                    queue(&s.name, event).is_some(),
+                    "{} consumes {event} in apiary.toml but has no queue in the topology",
+                    s.name
+                );
+                declared.push((s.name.as_str(), event.as_str()));
+            }
+            for event in &s.publishes {
+                assert!(
+                    routes(event).next().is_some(),
+                    "{} publishes {event}, which no queue receives",
+                    s.name
+                );
+            }
+        }
+        for q in QUEUES {
+            assert!(
+                declared.contains(&(q.consumer, q.binding)),
+                "queue {} has no consumer declared in apiary.toml",
+                q.name
+            );
+        }
+    }
+
+    #[test]
     fn an_order_placed_reaches_notifications_shipping_and_recommendations() {
         let consumers: Vec<_> = routes(events::ORDER_PLACED).map(|q| q.consumer).collect();
         assert_eq!(consumers, ["notifications", "shipping", "recommendations"]);

@@ -342,6 +342,40 @@ impl Faults {
         roll(self.number(knob::CARD_FAILURE, Some(&ctx)).await)
     }
 
+    /// Time a consumer spends on a message before handling it.
+    pub async fn consumer_delay(&self) -> Option<Duration> {
+        if !self.armed().await {
+            return None;
+        }
+        ms(self.number(knob::CONSUMER_SLOW_MS, None).await)
+    }
+
+    /// Whether the consumer crashes on this delivery.
+    pub async fn consumer_crashes(&self) -> bool {
+        self.armed().await && roll(self.number(knob::CONSUMER_CRASH, None).await)
+    }
+
+    /// Whether this processed delivery is handed back to be delivered again.
+    pub async fn redeliver(&self) -> bool {
+        self.armed().await && roll(self.number(knob::DUPLICATE, None).await)
+    }
+
+    /// Whether this published event is followed by a malformed one.
+    pub async fn poison(&self) -> bool {
+        self.armed().await && roll(self.number(knob::POISON, None).await)
+    }
+
+    /// Whether this service is cut from the message broker.
+    pub async fn broker_cut(&self) -> bool {
+        if !self.armed().await {
+            return false;
+        }
+        self.client
+            .get_string_value(&self.key(knob::BROKER), None, None)
+            .await
+            .is_ok_and(|v| v == link::UNREACHABLE)
+    }
+
     /// The memory the leak should hold now, in MiB.
     pub async fn memory_leak_mib(&self) -> f64 {
         if !self.armed().await {

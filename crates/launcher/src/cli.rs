@@ -58,7 +58,8 @@ pub enum FaultCommand {
     Set {
         /// error-rate, latency, hang, cpu-burn, memory-leak, failing-readiness, crash, slow-store,
         /// cart-store-lost, targeted-failure, bad-deploy, unreachable, partition, retry-storm,
-        /// traffic-spike.
+        /// traffic-spike, consumer-slow, consumer-crash, poison-message, broker-down,
+        /// duplicate-delivery.
         kind: String,
         #[arg(value_name = "KEY=VALUE")]
         params: Vec<String>,

@@ -221,6 +221,12 @@ pub struct Service {
     /// `sqlite` or `memory` when the service keeps data (decides which store faults apply).
     #[serde(default)]
     pub store: Option<Store>,
+    /// Events it publishes on the broker (`order.placed`), through its outbox.
+    #[serde(default)]
+    pub publishes: Vec<String>,
+    /// Events it consumes from the broker, each on its own queue.
+    #[serde(default)]
+    pub consumes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -298,6 +304,8 @@ impl Manifest {
                             Store::Sqlite => apiary_faults::StoreKind::Sqlite,
                             Store::Memory => apiary_faults::StoreKind::Memory,
                         }),
+                        publishes: !s.publishes.is_empty(),
+                        consumes: !s.consumes.is_empty(),
                     };
                     (s.name.clone(), shape)
                 })

@@ -91,6 +91,7 @@ pub fn process_span(message: Message<'_>, consumer_group: &str, headers: &Carrie
         messaging.destination.subscription.name = consumer_group,
         messaging.message.delivery_attempt = Empty,
         error.type = Empty,
+        apiary.fault = Empty,
     );
     let producer = PROPAGATOR.extract(headers);
     let producer_span = producer.span();

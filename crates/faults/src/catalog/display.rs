@@ -50,6 +50,19 @@ impl fmt::Display for FaultSpec {
             }
             FaultSpec::SlowStore { service, ms } => write!(f, "{service}: data store +{ms}ms"),
             FaultSpec::CartStoreLost {} => write!(f, "cart: store lost"),
+            FaultSpec::ConsumerSlow { service, ms } => {
+                write!(f, "{service}: consumer +{ms}ms per message")
+            }
+            FaultSpec::ConsumerCrash { service, percent } => {
+                write!(f, "{service}: consumer crashes on {percent}% of deliveries")
+            }
+            FaultSpec::PoisonMessage { service, percent } => {
+                write!(f, "{service}: malformed event after {percent}% of events")
+            }
+            FaultSpec::BrokerDown {} => write!(f, "broker: every service cut off"),
+            FaultSpec::DuplicateDelivery { service, percent } => {
+                write!(f, "{service}: {percent}% of deliveries arrive twice")
+            }
             FaultSpec::TargetedFailure {
                 product_id,
                 card_prefix,

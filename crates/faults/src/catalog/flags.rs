@@ -175,6 +175,53 @@ pub fn base_flags(shape: &Shape) -> FlagSet {
                 ),
             );
         }
+        if svc.consumes {
+            add(
+                knob::CONSUMER_SLOW_MS,
+                numeric(
+                    Unit::Millis,
+                    "time the consumer spends per message before handling it",
+                    &[50.0, 250.0, 1000.0],
+                ),
+            );
+            add(
+                knob::CONSUMER_CRASH,
+                numeric(
+                    Unit::Percent,
+                    "share of deliveries on which the consumer crashes (nacked back, restarted)",
+                    &[10.0, 50.0, 100.0],
+                ),
+            );
+            add(
+                knob::DUPLICATE,
+                numeric(
+                    Unit::Percent,
+                    "share of processed deliveries handed back to be delivered again",
+                    &[10.0, 50.0, 100.0],
+                ),
+            );
+        }
+        if svc.publishes {
+            add(
+                knob::POISON,
+                numeric(
+                    Unit::Percent,
+                    "share of published events followed by a malformed one",
+                    &[5.0, 25.0, 100.0],
+                ),
+            );
+        }
+        if svc.publishes || svc.consumes {
+            add(
+                knob::BROKER,
+                texts(
+                    Unit::Text,
+                    "how this service reaches the message broker",
+                    &[link::OK, link::UNREACHABLE],
+                    link::OK,
+                ),
+            );
+        }
         for peer in &svc.depends_on {
             flags.insert(
                 link_key(name, peer),
@@ -220,6 +267,17 @@ mod tests {
         assert!(
             !base.flags.contains_key("catalog.retry-storm"),
             "calls no one"
+        );
+        assert!(base.flags.contains_key("notifications.consumer-slow-ms"));
+        assert!(base.flags.contains_key("notifications.broker"));
+        assert!(
+            !base.flags.contains_key("orders.consumer-slow-ms"),
+            "publishes only"
+        );
+        assert!(base.flags.contains_key("orders.poison-percent"));
+        assert!(
+            !base.flags.contains_key("catalog.broker"),
+            "no messaging, no knob"
         );
     }
 }

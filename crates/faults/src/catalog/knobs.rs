@@ -41,6 +41,17 @@ pub mod knob {
     pub const VERSION: &str = "version";
     /// Extra immediate retries of every failed call (a misconfigured client), by `peer`.
     pub const RETRY_STORM: &str = "retry-storm";
+    /// Time a consumer spends per message before handling it (it falls behind).
+    pub const CONSUMER_SLOW_MS: &str = "consumer-slow-ms";
+    /// Share of deliveries on which the consumer crashes: nacked back, consumer restarted.
+    pub const CONSUMER_CRASH: &str = "consumer-crash-percent";
+    /// Share of processed deliveries handed back to the broker instead of acked, so they are
+    /// delivered again (duplicates for the inbox to absorb).
+    pub const DUPLICATE: &str = "duplicate-percent";
+    /// Share of published events followed by a malformed one (a producer bug).
+    pub const POISON: &str = "poison-percent";
+    /// How this service reaches the broker ([`super::link`] `ok` or `unreachable`).
+    pub const BROKER: &str = "broker";
 }
 
 /// The value of `{service}.version` when no bad version is deployed.
@@ -76,6 +87,10 @@ pub enum StoreKind {
 pub struct ServiceShape {
     pub depends_on: Vec<String>,
     pub store: Option<StoreKind>,
+    /// It publishes events on the broker.
+    pub publishes: bool,
+    /// It consumes events from the broker.
+    pub consumes: bool,
 }
 
 /// The stack the faults apply to (from the manifest).
@@ -97,6 +112,23 @@ impl Shape {
 
     pub(super) fn store(&self, service: &str) -> Option<StoreKind> {
         self.services.get(service).and_then(|s| s.store)
+    }
+
+    pub(super) fn consumes(&self, service: &str) -> bool {
+        self.services.get(service).is_some_and(|s| s.consumes)
+    }
+
+    pub(super) fn publishes(&self, service: &str) -> bool {
+        self.services.get(service).is_some_and(|s| s.publishes)
+    }
+
+    /// The services that talk to the broker, in name order.
+    pub fn messaging(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .filter(|(_, s)| s.publishes || s.consumes)
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 }
 

@@ -100,6 +100,32 @@ pub enum FaultSpec {
     TrafficSpike {
         factor: f64,
     },
+    /// A consumer spends `ms` per message before handling it: its queue grows.
+    ConsumerSlow {
+        service: String,
+        ms: f64,
+    },
+    /// A consumer crashes on a share of deliveries (each goes back to the queue, the consumer
+    /// restarts).
+    ConsumerCrash {
+        service: String,
+        #[serde(default = "hundred")]
+        percent: f64,
+    },
+    /// A producer follows a share of its events with a malformed one.
+    PoisonMessage {
+        service: String,
+        #[serde(default = "ten")]
+        percent: f64,
+    },
+    /// Every service is cut from the message broker.
+    BrokerDown {},
+    /// A consumer hands a share of processed deliveries back, so each arrives twice.
+    DuplicateDelivery {
+        service: String,
+        #[serde(default = "fifty")]
+        percent: f64,
+    },
 }
 
 fn hundred() -> f64 {
@@ -107,6 +133,9 @@ fn hundred() -> f64 {
 }
 fn fifty() -> f64 {
     50.0
+}
+fn ten() -> f64 {
+    10.0
 }
 fn bad_version() -> String {
     "0.2.0-rc.1".to_owned()
@@ -188,11 +217,16 @@ impl FaultSpec {
             FaultSpec::Partition { .. } => "partition",
             FaultSpec::RetryStorm { .. } => "retry-storm",
             FaultSpec::TrafficSpike { .. } => "traffic-spike",
+            FaultSpec::ConsumerSlow { .. } => "consumer-slow",
+            FaultSpec::ConsumerCrash { .. } => "consumer-crash",
+            FaultSpec::PoisonMessage { .. } => "poison-message",
+            FaultSpec::BrokerDown {} => "broker-down",
+            FaultSpec::DuplicateDelivery { .. } => "duplicate-delivery",
         }
     }
 
     /// Every kind, for listings and error messages.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 20] = [
         "error-rate",
         "latency",
         "hang",
@@ -208,6 +242,11 @@ impl FaultSpec {
         "partition",
         "retry-storm",
         "traffic-spike",
+        "consumer-slow",
+        "consumer-crash",
+        "poison-message",
+        "broker-down",
+        "duplicate-delivery",
     ];
 
     /// The services whose behaviour changes (the first is the one a drill watches by default).
@@ -223,7 +262,11 @@ impl FaultSpec {
             | FaultSpec::SlowStore { service, .. }
             | FaultSpec::BadDeploy { service, .. }
             | FaultSpec::Unreachable { service, .. }
-            | FaultSpec::RetryStorm { service, .. } => vec![service.clone()],
+            | FaultSpec::RetryStorm { service, .. }
+            | FaultSpec::ConsumerSlow { service, .. }
+            | FaultSpec::ConsumerCrash { service, .. }
+            | FaultSpec::PoisonMessage { service, .. }
+            | FaultSpec::DuplicateDelivery { service, .. } => vec![service.clone()],
             FaultSpec::CartStoreLost {} => vec![CART.to_owned()],
             FaultSpec::TargetedFailure { card_prefix, .. } => {
                 vec![
@@ -236,7 +279,8 @@ impl FaultSpec {
                 ]
             }
             FaultSpec::Partition { a, b } => vec![a.clone(), b.clone()],
-            FaultSpec::TrafficSpike { .. } => Vec::new(),
+            // Every messaging service; which ones depends on the stack (see `changes`).
+            FaultSpec::TrafficSpike { .. } | FaultSpec::BrokerDown {} => Vec::new(),
         }
     }
 
@@ -247,7 +291,10 @@ impl FaultSpec {
             | FaultSpec::Latency { percent, .. }
             | FaultSpec::Hang { percent, .. }
             | FaultSpec::Crash { percent, .. }
-            | FaultSpec::TargetedFailure { percent, .. } => Some(*percent),
+            | FaultSpec::TargetedFailure { percent, .. }
+            | FaultSpec::ConsumerCrash { percent, .. }
+            | FaultSpec::PoisonMessage { percent, .. }
+            | FaultSpec::DuplicateDelivery { percent, .. } => Some(*percent),
             FaultSpec::BadDeploy { error_percent, .. } => Some(*error_percent),
             _ => None,
         }

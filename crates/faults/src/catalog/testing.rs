@@ -10,6 +10,7 @@ pub(super) fn shape() -> Shape {
     let s = |deps: &[&str], store| ServiceShape {
         depends_on: deps.iter().map(|d| (*d).to_owned()).collect(),
         store,
+        ..ServiceShape::default()
     };
     Shape {
         services: BTreeMap::from([
@@ -17,6 +18,20 @@ pub(super) fn shape() -> Shape {
             ("cart".to_owned(), s(&[], Some(StoreKind::Memory))),
             ("checkout".to_owned(), s(&["cart", "payment"], None)),
             ("payment".to_owned(), s(&[], Some(StoreKind::Sqlite))),
+            (
+                "orders".to_owned(),
+                ServiceShape {
+                    publishes: true,
+                    ..s(&[], Some(StoreKind::Sqlite))
+                },
+            ),
+            (
+                "notifications".to_owned(),
+                ServiceShape {
+                    consumes: true,
+                    ..s(&[], Some(StoreKind::Sqlite))
+                },
+            ),
         ]),
     }
 }

@@ -51,6 +51,12 @@ pub enum InvalidFault {
     CallsNobody(String),
     #[error("factor must be more than 1 and at most {max}, got {got}")]
     SpikeFactor { max: f64, got: f64 },
+    #[error("{0} consumes no events")]
+    NotAConsumer(String),
+    #[error("{0} publishes no events")]
+    NotAProducer(String),
+    #[error("no service of this stack uses a message broker")]
+    NoBroker,
 }
 
 fn check_percent(what: &'static str, p: f64, caps: &Caps) -> Result<(), InvalidFault> {
@@ -186,6 +192,24 @@ impl FaultSpec {
                     });
                 }
             }
+            FaultSpec::ConsumerSlow { service, ms } => {
+                check_amount("ms", *ms, 60_000.0)?;
+                if !shape.consumes(service) {
+                    return Err(InvalidFault::NotAConsumer(service.clone()));
+                }
+            }
+            FaultSpec::ConsumerCrash { service, .. }
+            | FaultSpec::DuplicateDelivery { service, .. }
+                if !shape.consumes(service) =>
+            {
+                return Err(InvalidFault::NotAConsumer(service.clone()));
+            }
+            FaultSpec::PoisonMessage { service, .. } if !shape.publishes(service) => {
+                return Err(InvalidFault::NotAProducer(service.clone()));
+            }
+            FaultSpec::BrokerDown {} if shape.messaging().is_empty() => {
+                return Err(InvalidFault::NoBroker);
+            }
             FaultSpec::TrafficSpike { factor }
                 if !(factor.is_finite() && *factor > 1.0 && *factor <= caps.max_spike_factor) =>
             {
@@ -299,6 +323,23 @@ impl FaultSpec {
                 scope: peer.clone().map_or(Scope::All, Scope::Peer),
             }],
             FaultSpec::TrafficSpike { .. } => Vec::new(),
+            FaultSpec::ConsumerSlow { service, ms } => {
+                vec![set(service, knob::CONSUMER_SLOW_MS, json!(ms))]
+            }
+            FaultSpec::ConsumerCrash { service, percent } => {
+                vec![set(service, knob::CONSUMER_CRASH, json!(percent))]
+            }
+            FaultSpec::PoisonMessage { service, percent } => {
+                vec![set(service, knob::POISON, json!(percent))]
+            }
+            FaultSpec::DuplicateDelivery { service, percent } => {
+                vec![set(service, knob::DUPLICATE, json!(percent))]
+            }
+            FaultSpec::BrokerDown {} => shape
+                .messaging()
+                .iter()
+                .map(|s| set(s, knob::BROKER, json!(link::UNREACHABLE)))
+                .collect(),
         }
     }
 }
@@ -307,6 +348,31 @@ impl FaultSpec {
 mod tests {
     use super::*;
     use crate::catalog::testing::{shape, spec};
+
+    #[test]
+    fn a_broker_outage_cuts_every_messaging_service_and_only_those() {
+        let shape = shape();
+        let s = spec(json!({"kind": "broker-down"}));
+        assert!(s.validate(&shape, &Caps::default()).is_ok());
+        let keys: Vec<_> = s
+            .changes(&shape)
+            .into_iter()
+            .map(|c| (c.key, c.value))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("notifications.broker".to_owned(), json!("unreachable")),
+                ("orders.broker".to_owned(), json!("unreachable"))
+            ]
+        );
+        let slow = spec(json!({"kind": "consumer-slow", "service": "notifications", "ms": 250}));
+        assert!(slow.validate(&shape, &Caps::default()).is_ok());
+        assert_eq!(
+            slow.changes(&shape)[0].key,
+            "notifications.consumer-slow-ms"
+        );
+    }
 
     #[test]
     fn a_partition_cuts_the_directions_that_exist() {
@@ -377,6 +443,18 @@ mod tests {
             (
                 json!({"kind": "latency", "service": "cart", "ms": -5, "percent": 10}),
                 "more than 0",
+            ),
+            (
+                json!({"kind": "consumer-slow", "service": "orders", "ms": 100}),
+                "consumes no events",
+            ),
+            (
+                json!({"kind": "poison-message", "service": "notifications"}),
+                "publishes no events",
+            ),
+            (
+                json!({"kind": "duplicate-delivery", "service": "cart"}),
+                "consumes no events",
             ),
         ];
         for (v, why) in cases {
