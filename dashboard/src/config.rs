@@ -63,6 +63,9 @@ pub struct Config {
     pub control_token: Option<SecretString>,
     /// `APIARY_LOAD_URL`: the load generator's control API (traffic spikes, `/api/load`).
     pub load_url: Option<String>,
+    /// `APIARY_BROKER_METRICS_URL`: the message broker's Prometheus endpoint (queue depths,
+    /// consumers, dead letters), set by `apiary up` when it runs the broker.
+    pub broker_metrics_url: Option<String>,
 }
 
 fn ratio(src: &impl Source, var: &str, default: f64) -> Result<f64, EnvError> {
@@ -158,6 +161,7 @@ impl Config {
             data_dir: env::raw(src, "APIARY_DATA_DIR").map(PathBuf::from),
             control_token: env::raw(src, "APIARY_CONTROL_TOKEN").map(SecretString::from),
             load_url: env::raw(src, "APIARY_LOAD_URL"),
+            broker_metrics_url: env::raw(src, "APIARY_BROKER_METRICS_URL"),
             manifest: env::raw(src, "APIARY_MANIFEST").map(PathBuf::from),
             token: env::raw(src, "DASHBOARD_TOKEN").map(SecretString::from),
             api_key: env::raw(src, "DASHBOARD_API_KEY").map(SecretString::from),

@@ -117,6 +117,9 @@ pub struct Scraped {
     /// `process_start_time_seconds`, when the target exports it: a change between two scrapes
     /// is a restart.
     pub start_time: Option<f64>,
+    /// `messaging_*` counters and gauges (and histograms' `_sum`/`_count`), keyed like
+    /// [`Scraped::business`].
+    pub messaging: BTreeMap<String, f64>,
 }
 
 /// Stand-ins for `{` and `}` inside quoted label values while `prometheus-parse` reads a line:
@@ -170,7 +173,7 @@ fn unshield(value: &str) -> String {
 /// Text the `prometheus-parse` crate refused.
 #[derive(Debug, thiserror::Error)]
 #[error("not Prometheus text: {0}")]
-pub struct ParseError(#[source] std::io::Error);
+pub struct ParseError(#[source] pub std::io::Error);
 
 /// Parses Prometheus text with the `prometheus-parse` crate.
 pub fn parse(text: &str) -> Result<Scraped, ParseError> {
@@ -217,7 +220,7 @@ pub fn parse(text: &str) -> Result<Scraped, ParseError> {
             {
                 out.start_time = Some(v);
             }
-        } else if sample.metric.starts_with("shop_") {
+        } else if sample.metric.starts_with("shop_") || sample.metric.starts_with("messaging_") {
             let value = match sample.value {
                 prometheus_parse::Value::Counter(v)
                 | prometheus_parse::Value::Gauge(v)
@@ -236,7 +239,12 @@ pub fn parse(text: &str) -> Result<Scraped, ParseError> {
             } else {
                 format!("{}{{{labels}}}", sample.metric)
             };
-            *out.business.entry(name).or_default() += value;
+            let into = if sample.metric.starts_with("shop_") {
+                &mut out.business
+            } else {
+                &mut out.messaging
+            };
+            *into.entry(name).or_default() += value;
         }
     }
     Ok(out)

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::control::{self, Control};
-use crate::monitor::{self, Annotations, Snapshot, Target};
+use crate::monitor::{self, Annotations, MessagingWatch, Snapshot, Target};
 use crate::otlp::{self, Ingest};
 use crate::security::{self, ApiKey, Token};
 use crate::store::Store;
@@ -56,6 +56,7 @@ pub struct Application {
     http: TcpListener,
     config: Config,
     targets: Vec<Target>,
+    messaging: MessagingWatch,
     pub store: Arc<Store>,
     pub access: Access,
 }
@@ -72,11 +73,18 @@ fn port(l: &TcpListener) -> u16 {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let targets = match &config.manifest {
-            Some(path) => monitor::targets_from_manifest(&apiary_manifest::Manifest::load(path)?),
-            None => Vec::new(),
+        let (targets, messaging) = match &config.manifest {
+            Some(path) => {
+                let manifest = apiary_manifest::Manifest::load(path)?;
+                let messaging =
+                    MessagingWatch::from_manifest(&manifest, config.broker_metrics_url.clone());
+                (monitor::targets_from_manifest(&manifest), messaging)
+            }
+            None => (Vec::new(), MessagingWatch::default()),
         };
-        Self::build_with_targets(config, targets).await
+        let mut app = Self::build_with_targets(config, targets).await?;
+        app.messaging = messaging;
+        Ok(app)
     }
 
     /// As `build`, with the scrape targets given (tests point them at their own servers).
@@ -116,6 +124,7 @@ impl Application {
             http,
             config,
             targets,
+            messaging: MessagingWatch::default(),
             store,
             access,
         })
@@ -166,6 +175,7 @@ impl Application {
             self.config.thresholds,
             self.config.scrape_interval,
             annotations.clone(),
+            self.messaging,
             snap_tx,
         ));
         let control = match &self.config.manifest {

@@ -208,10 +208,64 @@ pub struct Business {
     pub product_views_per_min: f64,
     /// Carts lost with the cart store (`shop_carts_lost_total`).
     pub carts_lost_per_min: f64,
+    /// Orders placed but not shipped yet: events in the outbox and the shipping queue, and
+    /// shipments the warehouse has not shipped (None without messaging).
+    pub awaiting_fulfilment: Option<f64>,
 }
 
 /// An interval during which a fault or a drill was active; `end` is None while it still is.
 /// The UI shades them on every time-series chart and shows a banner for the active ones.
+/// One consumer's queue: an asynchronous edge `producers -> exchange -> consumer`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct QueueView {
+    /// `notifications.order-placed`.
+    pub queue: String,
+    /// The exchange it is bound to (`shop.events`) and the binding (`order.placed`).
+    pub exchange: String,
+    pub routing_key: String,
+    /// The services that publish what it receives.
+    pub producers: Vec<String>,
+    /// The service that consumes it.
+    pub consumer: String,
+    /// Messages in it (ready + unacknowledged), from the broker; None when the broker's
+    /// metrics are not reachable.
+    pub depth: Option<f64>,
+    /// Consumers attached, from the broker.
+    pub consumers: Option<f64>,
+    /// Messages in its dead-letter queue, from the broker.
+    pub dead_letters: Option<f64>,
+    /// How fast its dead-letter queue grew over the last seconds, messages a minute.
+    pub dead_letters_per_min: Option<f64>,
+    /// Deliveries the consumer handled per second (processed and duplicates).
+    pub rate: f64,
+    /// Mean publish-to-processed time over the last seconds (consumer lag in time).
+    pub lag_s: Option<f64>,
+    /// Up, or degraded when it falls behind (depth growing, lag high, no consumer).
+    pub health: Health,
+    pub reason: Option<String>,
+}
+
+/// The asynchronous half of the shop.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Messaging {
+    /// Whether the broker's metrics answered (unknown when no broker is configured).
+    pub broker: Health,
+    pub queues: Vec<QueueView>,
+    /// Rows waiting in each producer's outbox.
+    pub outbox_backlog: BTreeMap<String, f64>,
+}
+
+impl Messaging {
+    /// The queues `service` consumes.
+    pub fn consumed_by<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a QueueView> {
+        self.queues.iter().filter(move |q| q.consumer == service)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultWindow {
@@ -270,6 +324,8 @@ pub struct Snapshot {
     pub store: StoreStats,
     /// Fault and drill intervals of the last 15 minutes.
     pub faults: Vec<FaultWindow>,
+    /// The asynchronous half: queues, their consumers, dead letters, outboxes.
+    pub messaging: Messaging,
     /// The dashboard's own warning (running unsecured off loopback).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,

@@ -98,13 +98,33 @@ pub enum Signal {
     CartsLostPerMin,
     PaymentFailuresPerMin,
     StockoutsPerMin,
+    /// Messages waiting in the queues a service consumes (the broker's count).
+    QueueDepth,
+    /// Messages in the dead-letter queues of the queues a service consumes.
+    DeadLetters,
+    /// How fast those dead-letter queues grow, messages a minute.
+    DeadLettersPerMin,
+    /// Mean publish-to-processed seconds of a consumer.
+    ConsumerLagS,
+    /// Events waiting in every producer's outbox.
+    OutboxBacklog,
+    /// Orders placed and not shipped yet.
+    AwaitingFulfilment,
 }
 
 impl Signal {
     pub fn per_service(self) -> bool {
         matches!(
             self,
-            Signal::Health | Signal::ErrorRate | Signal::P95Ms | Signal::Rps | Signal::MemoryMib
+            Signal::Health
+                | Signal::ErrorRate
+                | Signal::P95Ms
+                | Signal::Rps
+                | Signal::MemoryMib
+                | Signal::QueueDepth
+                | Signal::DeadLetters
+                | Signal::DeadLettersPerMin
+                | Signal::ConsumerLagS
         )
     }
 }
@@ -226,6 +246,34 @@ impl Condition {
         let b = &snap.business;
         if self.signal.per_service() {
             let name = self.service.as_deref()?;
+            let queues = || snap.messaging.consumed_by(name);
+            match self.signal {
+                Signal::QueueDepth => {
+                    return queues()
+                        .map(|q| q.depth)
+                        .sum::<Option<f64>>()
+                        .map(Reading::Number);
+                }
+                Signal::DeadLetters => {
+                    return queues()
+                        .map(|q| q.dead_letters)
+                        .sum::<Option<f64>>()
+                        .map(Reading::Number);
+                }
+                Signal::DeadLettersPerMin => {
+                    return queues()
+                        .map(|q| q.dead_letters_per_min)
+                        .sum::<Option<f64>>()
+                        .map(Reading::Number);
+                }
+                Signal::ConsumerLagS => {
+                    return queues()
+                        .filter_map(|q| q.lag_s)
+                        .reduce(f64::max)
+                        .map(Reading::Number);
+                }
+                _ => {}
+            }
             let s = snap.services.iter().find(|s| s.name == name)?;
             return Some(match self.signal {
                 Signal::Health => Reading::Health(s.health),
@@ -241,6 +289,8 @@ impl Condition {
             Signal::OrdersFailedPerMin => b.orders_failed_per_min,
             Signal::CartsLostPerMin => b.carts_lost_per_min,
             Signal::PaymentFailuresPerMin => b.payment_failures_per_min.values().sum(),
+            Signal::OutboxBacklog => snap.messaging.outbox_backlog.values().sum(),
+            Signal::AwaitingFulfilment => b.awaiting_fulfilment?,
             _ => b.stockouts_per_min,
         }))
     }

@@ -22,6 +22,25 @@ pub use dashboard_api::{Event, FaultOutcome, Phases, Report, Slis, Verdict};
 /// The SLIs a report records: the symptom's service RED and health, and the shop's KPIs.
 fn sli_conditions(drill: &Drill) -> Vec<(String, Condition)> {
     let mut out = Vec::new();
+    // A drill about the asynchronous half also records its queues and outboxes.
+    let messaging = drill.faults.iter().any(|f| {
+        matches!(
+            f.fault,
+            FaultSpec::ConsumerSlow { .. }
+                | FaultSpec::ConsumerCrash { .. }
+                | FaultSpec::PoisonMessage { .. }
+                | FaultSpec::BrokerDown {}
+                | FaultSpec::DuplicateDelivery { .. }
+        )
+    }) || matches!(
+        drill.symptom.condition.signal,
+        Signal::QueueDepth
+            | Signal::DeadLetters
+            | Signal::DeadLettersPerMin
+            | Signal::ConsumerLagS
+            | Signal::OutboxBacklog
+            | Signal::AwaitingFulfilment
+    );
     let service = drill.symptom.condition.service.clone().or_else(|| {
         drill
             .faults
@@ -46,6 +65,24 @@ fn sli_conditions(drill: &Drill) -> Vec<(String, Condition)> {
             ("memory_mib", Signal::MemoryMib),
         ] {
             out.push((format!("{s}.{name}"), c(Some(s.clone()), signal)));
+        }
+        if messaging {
+            for (name, signal) in [
+                ("queue_depth", Signal::QueueDepth),
+                ("dead_letters", Signal::DeadLetters),
+                ("dead_letters_per_min", Signal::DeadLettersPerMin),
+                ("consumer_lag_s", Signal::ConsumerLagS),
+            ] {
+                out.push((format!("{s}.{name}"), c(Some(s.clone()), signal)));
+            }
+        }
+    }
+    if messaging {
+        for (name, signal) in [
+            ("outbox_backlog", Signal::OutboxBacklog),
+            ("awaiting_fulfilment", Signal::AwaitingFulfilment),
+        ] {
+            out.push((format!("shop.{name}"), c(None, signal)));
         }
     }
     for (name, signal) in [

@@ -75,6 +75,8 @@ pub fn business(counters: &BTreeMap<String, f64>, secs: f64) -> Business {
         stockouts_per_min: per_min(sum_matching(counters, "shop_stockouts_total")),
         product_views_per_min: per_min(sum_matching(counters, "shop_product_views_total")),
         carts_lost_per_min: per_min(sum_matching(counters, "shop_carts_lost_total")),
+        // Filled from the queues and the warehouse by the messaging view.
+        awaiting_fulfilment: None,
     }
 }
 

@@ -15,19 +15,22 @@
 //! - `business` — [`business`]: the shop's KPIs from a minute of `shop_*` counter changes.
 //! - `topology` — the service graph from the last minute of spans.
 //! - `annotations` — [`Annotations`]: fault and drill windows, as snapshots show them.
+//! - `messaging` — [`MessagingWatch`]: queues (depth, consumers, dead letters from the broker's
+//!   metrics; rate and lag from the consumers'), outbox backlogs, consumers falling behind.
 //!
 //! The view types (what the API writes) are `dashboard_api`'s, re-exported here.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use dashboard_api::{
-    Business, Edge, FaultWindow, Health, Latency, Node, RouteView, SeriesPoint, ServiceDetail,
-    ServiceView, Source, StoreStats, Topology,
+    Business, Edge, FaultWindow, Health, Latency, Messaging, Node, QueueView, RouteView,
+    SeriesPoint, ServiceDetail, ServiceView, Source, StoreStats, Topology,
 };
 
 mod annotations;
 mod business;
 mod health;
+mod messaging;
 mod scrape;
 mod series;
 mod snapshot;
@@ -36,6 +39,7 @@ mod topology;
 pub use annotations::Annotations;
 pub use business::business;
 pub use health::{Restarted, Thresholds, judge};
+pub use messaging::{MessagingWatch, QueueStats};
 pub use scrape::{NotReady, ScrapeError, Target, run, targets_from_manifest};
 pub use snapshot::Snapshot;
 

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::annotations::Annotations;
 use super::health::Thresholds;
+use super::messaging::{MessagingWatch, parse_broker};
 use super::series::{Point, push_interval};
 use super::snapshot::{Snapshot, build};
 use super::topology::SpanGraph;
@@ -72,6 +73,7 @@ pub async fn run(
     thresholds: Thresholds,
     every: Duration,
     annotations: Arc<Annotations>,
+    mut messaging: MessagingWatch,
     tx: watch::Sender<Arc<Snapshot>>,
 ) {
     let client = match reqwest::Client::builder().timeout(PROBE_TIMEOUT).build() {
@@ -101,9 +103,15 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let results =
-            futures_util::future::join_all(watched.iter().map(|w| poll(&client, &w.target))).await;
+        let broker_url = messaging.broker_url();
+        let (results, broker) = tokio::join!(
+            futures_util::future::join_all(watched.iter().map(|w| poll(&client, &w.target))),
+            poll_broker(&client, broker_url.as_deref()),
+        );
         let t_ms = now_ms();
+        if let Some(broker) = broker {
+            messaging.broker_scraped(t_ms, broker);
+        }
         for (w, (metrics, ready)) in watched.iter_mut().zip(results) {
             let now = Instant::now();
             if ready.is_ok() || metrics.is_ok() {
@@ -121,6 +129,7 @@ pub async fn run(
                         );
                     }
                     w.memory = scraped.resident_bytes.map(|b| round(b / 1_048_576.0));
+                    messaging.scraped(&w.target.name, t_ms, &scraped);
                     if restarted_between(w.previous.as_ref(), &scraped) {
                         w.restarts += 1;
                         w.last_restart = Some(now);
@@ -142,10 +151,28 @@ pub async fn run(
         }
         let mut snapshot = build(&watched, &store, &mut graph, &thresholds, t_ms);
         snapshot.view.faults = annotations.recent(t_ms);
+        messaging.apply(&mut snapshot);
         if tx.send(Arc::new(snapshot)).is_err() {
             return;
         }
     }
+}
+
+/// The broker's per-queue metrics, when there is a broker to ask.
+async fn poll_broker(
+    client: &reqwest::Client,
+    url: Option<&str>,
+) -> Option<Result<std::collections::HashMap<String, super::messaging::QueueStats>, String>> {
+    let url = url?;
+    let page = async {
+        let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("answered {}", resp.status()));
+        }
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        parse_broker(&text).map_err(|e| e.to_string())
+    };
+    Some(page.await)
 }
 
 async fn poll(

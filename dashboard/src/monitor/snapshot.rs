@@ -202,6 +202,7 @@ pub(super) fn build(
             topology,
             store: store.stats(),
             faults: Vec::new(),
+            messaging: dashboard_api::Messaging::default(),
             warning: None,
         },
         details,
