@@ -123,7 +123,7 @@ async fn all_up(http: &reqwest::Client, base: &str, timeout: Duration) {
             .filter(|s| s["health"] != "up")
             .map(|s| format!("{}={} ({})", s["name"], s["health"], s["reason"]))
             .collect();
-        if list.len() == 10 && not_up.is_empty() {
+        if list.len() == apiary_testkit::stack::service_count() && not_up.is_empty() {
             return;
         }
         assert!(Instant::now() < deadline, "services not all up: {not_up:?}");
@@ -138,7 +138,8 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     let dir = temp_dir("drills");
     let (flags, drills, shipped) = drills_and_flags(&dir);
     let dash = DashboardPorts::free();
-    let stack = StackManifest::write_full(&dir, Some(dash), Some(5.0), Some((&flags, &drills)));
+    let stack = StackManifest::write_full(&dir, Some(dash), Some(5.0), Some((&flags, &drills)))
+        .with_broker();
     let manifest = stack.path.display().to_string();
     let launcher = Launcher::start(&[
         "up",
@@ -148,6 +149,8 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
         &bins.display().to_string(),
     ]);
     launcher.wait_for("every service is ready", Duration::from_secs(60));
+    // The messaging drills need the broker (it boots in the background).
+    launcher.wait_for("the broker accepts AMQP", Duration::from_secs(120));
     let base = format!("http://127.0.0.1:{}", dash.ui);
     let http = reqwest::Client::new();
     all_up(&http, &base, Duration::from_secs(60)).await;

@@ -41,6 +41,14 @@ impl DashboardPorts {
     }
 }
 
+/// How many services the repository's stack has.
+pub fn service_count() -> usize {
+    Manifest::load(&repo_root().join("apiary.toml"))
+        .expect("the repository's apiary.toml is valid")
+        .services
+        .len()
+}
+
 /// The repository's stack on free ports, written to `dir/apiary.toml` with `dir/data` as its
 /// data directory.
 #[derive(Debug)]
@@ -49,6 +57,8 @@ pub struct StackManifest {
     pub ports: BTreeMap<String, u16>,
     pub dashboard: Option<DashboardPorts>,
     pub data_dir: PathBuf,
+    /// The broker's port mapper, when [`StackManifest::with_broker`] added one.
+    pub broker_epmd: Option<u16>,
 }
 
 impl StackManifest {
@@ -111,10 +121,19 @@ impl StackManifest {
                 Some(apiary_manifest::Store::Memory) => "store = \"memory\"\n",
                 None => "",
             };
+            let list = |events: &[String]| {
+                events
+                    .iter()
+                    .map(|e| format!("\"{e}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             text.push_str(&format!(
-                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n{store}\n",
+                "[[services]]\nname = \"{}\"\nport = {port}\ndepends_on = [{}]\n{store}publishes = [{}]\nconsumes = [{}]\n\n",
                 s.name,
-                deps.join(", ")
+                deps.join(", "),
+                list(&s.publishes),
+                list(&s.consumes),
             ));
         }
         let path = dir.join("apiary.toml");
@@ -124,7 +143,27 @@ impl StackManifest {
             ports,
             dashboard,
             data_dir,
+            broker_epmd: None,
         }
+    }
+
+    /// Adds a `[broker]` section on free ports: `apiary up` then starts a private RabbitMQ node
+    /// for the stack (its data under the stack's data directory).
+    pub fn with_broker(mut self) -> Self {
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let section = format!(
+            "\n[broker]\nport = {}\nprometheus_port = {}\ndist_port = {}\nepmd_port = {}\n",
+            ports[0], ports[1], ports[2], ports[3]
+        );
+        let mut text = std::fs::read_to_string(&self.path).expect("read manifest");
+        // Before the first [[services]] table, so the section is not read as part of it.
+        let at = text.find("[[services]]").unwrap_or(text.len());
+        text.insert_str(at, &format!("{section}\n"));
+        std::fs::write(&self.path, text).expect("write manifest");
+        self.ports.insert("broker".to_owned(), ports[0]);
+        self.ports.insert("broker-metrics".to_owned(), ports[1]);
+        self.broker_epmd = Some(ports[3]);
+        self
     }
 
     /// The repository's flag file and drills directory, for [`StackManifest::write_full`].

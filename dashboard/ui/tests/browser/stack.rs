@@ -115,14 +115,14 @@ impl Stack {
                     .as_array()
                     .map(|a| a.iter().filter(|s| s["health"] == "up").count())
                     .unwrap_or(0);
-                if up == 10 {
+                if up == apiary_testkit::stack::service_count() {
                     return;
                 }
                 last = v;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        panic!("not all ten services came up within {timeout:?}: {last}");
+        panic!("not all services came up within {timeout:?}: {last}");
     }
 }
 
