@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    DashboardPorts, Launcher, StackManifest, bin_dir, json_of, reconcile_owners, settle, temp_dir,
+    DashboardPorts, Launcher, StackManifest, all_orders, bin_dir, json_of, reconcile_owners,
+    settle, temp_dir,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -853,5 +854,251 @@ async fn checkout_killed_three_times_during_checkouts_loses_no_charge_order_or_s
         assert_eq!(orders[key]["total"]["amount_minor"], *total, "{key}");
     }
     assert!(placed.len() >= CHECKOUTS / 2, "{} placed", placed.len());
+    drop(launcher);
+}
+
+/// Polls `check` every 250 ms until it holds, for at most `timeout`; `what` names it in the panic.
+async fn until<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Messages in `queue` (ready + unacknowledged), from the broker's own metrics.
+async fn queue_depth(http: &reqwest::Client, stack: &StackManifest, queue: &str) -> Option<f64> {
+    let url = format!(
+        "http://127.0.0.1:{}/metrics/detailed?family=queue_coarse_metrics",
+        stack.port("broker-metrics")
+    );
+    let text = http.get(url).send().await.ok()?.text().await.ok()?;
+    apiary_testkit::metric_sample(
+        &text,
+        &format!("rabbitmq_detailed_queue_messages{{vhost=\"/\",queue=\"{queue}\"}}"),
+    )
+}
+
+/// A sample of a service's `/metrics`, 0 when absent.
+async fn metric(http: &reqwest::Client, stack: &StackManifest, service: &str, series: &str) -> f64 {
+    let text = http
+        .get(format!("{}/metrics", stack.url(service)))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    apiary_testkit::metric_sample(&text, series).unwrap_or(0.0)
+}
+
+const CONSUMERS: [&str; 3] = ["notifications", "shipping", "recommendations"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_events_reach_every_consumer_exactly_once_through_poison_a_broker_restart_and_a_killed_consumer()
+ {
+    const CHECKOUTS: usize = 60;
+    const SHOPPERS: usize = 4;
+    let dir = temp_dir("messaging");
+    let dash = DashboardPorts::free();
+    let (flags, drills) = StackManifest::shipped_faults();
+    let stack =
+        StackManifest::write_full(&dir, Some(dash), None, Some((&flags, &drills))).with_broker();
+    let launcher = Launcher::start(&[
+        "up",
+        "--manifest",
+        &stack.path.display().to_string(),
+        "--bin-dir",
+        &bin_dir().display().to_string(),
+    ]);
+    launcher.wait_for("every service is ready", Duration::from_secs(90));
+    launcher.wait_for("the broker accepts AMQP", Duration::from_secs(120));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    // Every producer and consumer has its link up (they retry with a backoff while it boots).
+    for service in ["orders", "notifications", "shipping", "recommendations"] {
+        until(Duration::from_secs(60), &format!("{service}'s broker link"), || async {
+            let ready = json_of(&http, format!("{}/health/ready", stack.url(service))).await;
+            ready["checks"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["name"] == "broker" && c["ok"] == true))
+        })
+        .await;
+    }
+    let control = format!("http://127.0.0.1:{}/api/faults", dash.ui);
+    let token = std::fs::read_to_string(stack.data_dir.join("control.token")).expect("token");
+    let shop = Shop::shared(&http, &stack);
+    let shelves = Arc::new(shelves());
+    let done = Arc::new(AtomicUsize::new(0));
+    let buy = {
+        let done = done.clone();
+        move |shop: Arc<Shop>, cart: String| {
+            let done = done.clone();
+            async move {
+                let key = format!("msg-{cart}");
+                checkout_until_settled(&shop, &cart, &key).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    };
+
+    // 1. Poison: orders follows every event with a malformed one while 10 checkouts run.
+    let fault: Value = http
+        .post(&control)
+        .bearer_auth(token.trim())
+        .json(&json!({"kind": "poison-message", "service": "orders", "percent": 100, "ttl_s": 120}))
+        .send()
+        .await
+        .expect("set the fault")
+        .json()
+        .await
+        .expect("json");
+    let fault_id = fault["id"].as_str().expect("fault id").to_owned();
+    // Services see a flag change within a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for w in spawn_buyers(&shop, &shelves, 10, 2, buy.clone()) {
+        w.await.expect("buyer");
+    }
+    until(Duration::from_secs(30), "the poisoned events to be sent", || async {
+        metric(&http, &stack, "orders", r#"messaging_outbox_backlog{producer="orders"}"#).await
+            == 0.0
+    })
+    .await;
+    let cleared = http
+        .delete(format!("{control}/{fault_id}"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .expect("clear");
+    assert!(cleared.status().is_success(), "{}", cleared.status());
+    let injected = metric(
+        &http,
+        &stack,
+        "orders",
+        r#"messaging_client_sent_messages_total{destination="shop.events",routing_key="order.placed",outcome="poison_injected"}"#,
+    )
+    .await;
+    assert!(injected >= 1.0, "the fault injected poison");
+    for consumer in CONSUMERS {
+        let dead = format!("{consumer}.order-placed.dead");
+        until(Duration::from_secs(30), &dead, || async {
+            queue_depth(&http, &stack, &dead).await == Some(injected)
+        })
+        .await;
+    }
+
+    // 2. More checkouts while the broker is stopped and restarted and notifications is killed
+    // with messages in flight.
+    done.store(0, Ordering::Relaxed);
+    let workers = spawn_buyers(&shop, &shelves, CHECKOUTS, SHOPPERS, buy.clone());
+    until(Duration::from_secs(120), "15 checkouts", || async {
+        done.load(Ordering::Relaxed) >= 15
+    })
+    .await;
+    let broker = *launcher.pids_of("broker").last().expect("broker pid");
+    kill(Pid::from_raw(broker), Signal::SIGTERM).expect("stop the broker");
+    until(Duration::from_secs(120), "the broker's restart", || async {
+        launcher.pids_of("broker").len() >= 2
+    })
+    .await;
+    until(Duration::from_secs(120), "30 checkouts", || async {
+        done.load(Ordering::Relaxed) >= 30
+    })
+    .await;
+    let notifications = *launcher.pids_of("notifications").last().expect("pid");
+    kill(Pid::from_raw(notifications), Signal::SIGKILL).expect("kill notifications");
+    for w in workers {
+        tokio::time::timeout(Duration::from_secs(300), w)
+            .await
+            .expect("checkouts finish")
+            .expect("every checkout settled");
+    }
+
+    // 3. Everything drains: the outbox, every queue.
+    until(Duration::from_secs(120), "the outbox to drain", || async {
+        metric(
+            &http,
+            &stack,
+            "orders",
+            r#"messaging_outbox_backlog{producer="orders"}"#,
+        )
+        .await
+            == 0.0
+    })
+    .await;
+    for consumer in CONSUMERS {
+        let queue = format!("{consumer}.order-placed");
+        until(Duration::from_secs(120), &queue, || async {
+            queue_depth(&http, &stack, &queue).await == Some(0.0)
+        })
+        .await;
+    }
+
+    // 4. Count: every order has exactly one confirmation, one shipment, one basket learned;
+    // the dead-letter queues hold exactly the injected poison.
+    let orders = all_orders(&http, &stack).await;
+    assert!(orders.len() >= 40, "{} orders", orders.len());
+    for order in &orders {
+        let id = order["order_id"].as_str().expect("order id");
+        let sent = json_of(
+            &http,
+            format!("{}/notifications?order_id={id}", stack.url("notifications")),
+        )
+        .await;
+        assert_eq!(
+            sent["items"].as_array().map(Vec::len),
+            Some(1),
+            "{id}: {sent}"
+        );
+        let shipment = json_of(&http, format!("{}/shipments/{id}", stack.url("shipping"))).await;
+        assert_eq!(shipment["order_id"], json!(id));
+    }
+    let summary = json_of(
+        &http,
+        format!("{}/shipments/summary", stack.url("shipping")),
+    )
+    .await;
+    let shipments =
+        summary["pending"].as_u64().unwrap_or(0) + summary["shipped"].as_u64().unwrap_or(0);
+    assert_eq!(
+        shipments as usize,
+        orders.len(),
+        "one shipment per order: {summary}"
+    );
+    let all_sent = json_of(
+        &http,
+        format!("{}/notifications?limit=200", stack.url("notifications")),
+    )
+    .await;
+    assert_eq!(
+        all_sent["items"].as_array().map(Vec::len),
+        Some(orders.len())
+    );
+    let learned = metric(
+        &http,
+        &stack,
+        "recommendations",
+        "recommendations_orders_learned",
+    )
+    .await;
+    assert_eq!(learned as usize, orders.len(), "one basket per order");
+    for consumer in CONSUMERS {
+        let dead = format!("{consumer}.order-placed.dead");
+        assert_eq!(
+            queue_depth(&http, &stack, &dead).await,
+            Some(injected),
+            "{dead}"
+        );
+    }
+    eprintln!(
+        "messaging: {} orders, each with one notification, shipment and basket; {injected} poison messages dead-lettered per consumer",
+        orders.len()
+    );
     drop(launcher);
 }
