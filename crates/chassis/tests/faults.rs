@@ -21,6 +21,7 @@ fn shape() -> Shape {
                 ServiceShape {
                     depends_on: vec!["peer".to_owned()],
                     store: None,
+                    ..ServiceShape::default()
                 },
             ),
             ("peer".to_owned(), ServiceShape::default()),

@@ -20,6 +20,7 @@ fn shape() -> Shape {
                 ServiceShape {
                     depends_on: vec!["orders".to_owned()],
                     store: Some(StoreKind::Sqlite),
+                    ..ServiceShape::default()
                 },
             ),
             ("orders".to_owned(), ServiceShape::default()),

@@ -533,6 +533,8 @@ mod tests {
             binary: binary.map(str::to_owned),
             depends_on: Vec::new(),
             store: None,
+            publishes: Vec::new(),
+            consumes: Vec::new(),
         }
     }
 

@@ -923,12 +923,16 @@ async fn order_events_reach_every_consumer_exactly_once_through_poison_a_broker_
         .expect("client");
     // Every producer and consumer has its link up (they retry with a backoff while it boots).
     for service in ["orders", "notifications", "shipping", "recommendations"] {
-        until(Duration::from_secs(60), &format!("{service}'s broker link"), || async {
-            let ready = json_of(&http, format!("{}/health/ready", stack.url(service))).await;
-            ready["checks"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["name"] == "broker" && c["ok"] == true))
-        })
+        until(
+            Duration::from_secs(60),
+            &format!("{service}'s broker link"),
+            || async {
+                let ready = json_of(&http, format!("{}/health/ready", stack.url(service))).await;
+                ready["checks"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["name"] == "broker" && c["ok"] == true))
+            },
+        )
         .await;
     }
     let control = format!("http://127.0.0.1:{}/api/faults", dash.ui);
@@ -965,10 +969,20 @@ async fn order_events_reach_every_consumer_exactly_once_through_poison_a_broker_
     for w in spawn_buyers(&shop, &shelves, 10, 2, buy.clone()) {
         w.await.expect("buyer");
     }
-    until(Duration::from_secs(30), "the poisoned events to be sent", || async {
-        metric(&http, &stack, "orders", r#"messaging_outbox_backlog{producer="orders"}"#).await
-            == 0.0
-    })
+    until(
+        Duration::from_secs(30),
+        "the poisoned events to be sent",
+        || async {
+            metric(
+                &http,
+                &stack,
+                "orders",
+                r#"messaging_outbox_backlog{producer="orders"}"#,
+            )
+            .await
+                == 0.0
+        },
+    )
     .await;
     let cleared = http
         .delete(format!("{control}/{fault_id}"))

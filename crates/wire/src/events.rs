@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn an_event_round_trips_and_unknown_fields_are_ignored() {
-        let eur = Currency::new("EUR").expect("EUR");
+        let eur = Currency::EUR;
         let event = OrderPlaced {
             version: OrderPlaced::VERSION,
             order_id: "ord-1".into(),

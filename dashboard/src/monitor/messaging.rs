@@ -70,6 +70,9 @@ pub fn broker_page(metrics_url: &str) -> String {
     format!("{base}/metrics/detailed?family=queue_coarse_metrics&family=queue_consumer_count")
 }
 
+/// One scrape of a service's messaging values, at Unix ms.
+type Sample = (u64, BTreeMap<String, f64>);
+
 /// What the loop keeps between ticks.
 #[derive(Debug, Default)]
 pub struct MessagingWatch {
@@ -82,7 +85,7 @@ pub struct MessagingWatch {
     broker: Option<Result<HashMap<String, QueueStats>, String>>,
     depths: VecDeque<(u64, HashMap<String, f64>)>,
     /// Per service, its recent `messaging_*` values.
-    samples: HashMap<String, VecDeque<(u64, BTreeMap<String, f64>)>>,
+    samples: HashMap<String, VecDeque<Sample>>,
 }
 
 impl MessagingWatch {

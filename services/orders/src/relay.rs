@@ -76,7 +76,7 @@ pub async fn watch_backlog(store: OrderStore) {
                 .map_or(0.0, |oldest| (now - oldest).max(0) as f64 / 1000.0);
             apiary_bus::metrics::outbox(crate::SERVICE.name, backlog.unsent, age_s);
         }
-        if ticks % 60 == 0 {
+        if ticks.is_multiple_of(60) {
             let _ = store.prune_sent(now - crate::outbox::KEEP_SENT_MS).await;
         }
         ticks = ticks.wrapping_add(1);

@@ -66,7 +66,7 @@ pub async fn warehouse(store: ShipmentStore, after: Duration) {
             #[allow(clippy::cast_precision_loss)] // counts far below 2^52
             gauge!(metrics::SHIPMENTS_PENDING).set(summary.pending as f64);
         }
-        if ticks % 3600 == 0 {
+        if ticks.is_multiple_of(3600) {
             let _ = store.prune_inbox(now).await;
         }
         ticks = ticks.wrapping_add(1);
