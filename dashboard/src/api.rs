@@ -141,7 +141,36 @@ fn span_view(store: &SpanStore, s: &StoredSpan) -> Span {
                 attributes: attrs(&e.attributes),
             })
             .collect(),
+        links: s
+            .links()
+            .iter()
+            .map(|l| dashboard_api::SpanLink {
+                trace_id: hex(&l.trace_id),
+                span_id: hex(&l.span_id),
+            })
+            .collect(),
     }
+}
+
+/// Spans of other traces that link into trace `id` (at most 50, newest first).
+fn linked_from(store: &SpanStore, id: &crate::model::TraceId) -> Vec<dashboard_api::LinkedFrom> {
+    store
+        .newest(None)
+        .filter(|s| &s.trace_id != id)
+        .flat_map(|s| {
+            s.links()
+                .iter()
+                .filter(|l| &l.trace_id == id)
+                .map(move |l| dashboard_api::LinkedFrom {
+                    trace_id: hex(&s.trace_id),
+                    span_id: hex(&s.span_id),
+                    service: store.name(s.service).to_owned(),
+                    name: store.name(s.name).to_owned(),
+                    to_span_id: hex(&l.span_id),
+                })
+        })
+        .take(50)
+        .collect()
 }
 
 /// A held log record, with its arrival number (`?after=` that returns only later ones).
@@ -260,7 +289,7 @@ fn trace_id(raw: &str) -> Result<[u8; 16], ApiError> {
 /// `GET /api/traces/{trace_id}`: the trace's spans (by start) and its logs.
 pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
     let id = trace_id(raw)?;
-    let (summary, mut spans) = {
+    let (summary, mut spans, linked) = {
         let store = s
             .store
             .spans
@@ -274,6 +303,7 @@ pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
             held.into_iter()
                 .map(|span| span_view(&store, span))
                 .collect::<Vec<_>>(),
+            linked_from(&store, &id),
         )
     };
     spans.sort_by_key(|s| s.start_unix_nano);
@@ -287,6 +317,7 @@ pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
         summary,
         spans,
         logs,
+        linked_from: linked,
     })
 }
 

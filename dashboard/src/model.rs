@@ -335,6 +335,15 @@ pub struct SpanEvent {
 pub struct SpanExtra {
     pub status_message: Option<Box<str>>,
     pub events: Vec<SpanEvent>,
+    /// Span links (a consumer's `process` span links to the producer's `send` span).
+    pub links: Vec<SpanLink>,
+}
+
+/// A link to a span of another (or the same) trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanLink {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
 }
 
 /// A span with its service and span name as `N`: ids in the span store's name table once
@@ -390,6 +399,7 @@ impl<N> Span<N> {
                 std::mem::size_of::<SpanExtra>()
                     + extra.status_message.as_ref().map_or(0, |m| m.len())
                     + extra.events.capacity() * std::mem::size_of::<SpanEvent>()
+                    + extra.links.capacity() * std::mem::size_of::<SpanLink>()
                     + extra
                         .events
                         .iter()
@@ -413,6 +423,13 @@ impl<N> Span<N> {
         self.extra
             .as_ref()
             .map(|e| e.events.as_slice())
+            .unwrap_or(&[])
+    }
+
+    pub fn links(&self) -> &[SpanLink] {
+        self.extra
+            .as_ref()
+            .map(|e| e.links.as_slice())
             .unwrap_or(&[])
     }
 }

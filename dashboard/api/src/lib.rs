@@ -17,6 +17,6 @@ pub use snapshot::{
     SeriesPoint, ServiceDetail, ServiceView, Snapshot, Source, StoreStats, Topology,
 };
 pub use traces::{
-    Attributes, LogRecord, LogSearch, Span, SpanEvent, SpanKind, TraceDetail, TraceSearch,
-    TraceSummary,
+    Attributes, LinkedFrom, LogRecord, LogSearch, Span, SpanEvent, SpanKind, SpanLink, TraceDetail,
+    TraceSearch, TraceSummary,
 };

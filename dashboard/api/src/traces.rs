@@ -101,6 +101,29 @@ pub struct Span {
     pub attributes: Attributes,
     #[serde(default)]
     pub events: Vec<SpanEvent>,
+    /// Spans this one links to (a consumer's `process` span: the producer's `send` span).
+    #[serde(default)]
+    pub links: Vec<SpanLink>,
+}
+
+/// A span link: the span it points at, in its trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpanLink {
+    pub trace_id: String,
+    pub span_id: String,
+}
+
+/// A span of another trace that links into this one (followed backwards).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkedFrom {
+    pub trace_id: String,
+    pub span_id: String,
+    pub service: String,
+    pub name: String,
+    /// The span of this trace it links to.
+    pub to_span_id: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -137,6 +160,10 @@ pub struct TraceDetail {
     pub spans: Vec<Span>,
     #[serde(default)]
     pub logs: Vec<LogRecord>,
+    /// Spans of other traces that link to spans of this one (e.g. each consumer's processing
+    /// of the events this checkout published).
+    #[serde(default)]
+    pub linked_from: Vec<LinkedFrom>,
 }
 
 #[cfg(test)]

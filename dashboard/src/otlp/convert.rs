@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::model::{
     Attrs, AttrsBuilder, Interner, MetricPoint, ReceivedSpan, SpanEvent, SpanExtra, SpanId,
-    SpanKind, StoredLog, TraceId,
+    SpanKind, SpanLink, StoredLog, TraceId,
 };
 use crate::store::{Counters, Limits};
 
@@ -169,10 +169,25 @@ impl Converter<'_> {
                     let status_message = status
                         .filter(|s| !s.message.is_empty())
                         .map(|s| self.truncate(&s.message));
-                    let extra = (status_message.is_some() || !events.is_empty()).then(|| {
+                    let links: Vec<SpanLink> = span
+                        .links
+                        .iter()
+                        .take(self.limits.max_attributes)
+                        .filter_map(|l| {
+                            Some(SpanLink {
+                                trace_id: TraceId::try_from(l.trace_id.as_slice()).ok()?,
+                                span_id: SpanId::try_from(l.span_id.as_slice()).ok()?,
+                            })
+                        })
+                        .collect();
+                    let extra = (status_message.is_some()
+                        || !events.is_empty()
+                        || !links.is_empty())
+                    .then(|| {
                         Box::new(SpanExtra {
                             status_message,
                             events,
+                            links,
                         })
                     });
                     out.items.push(ReceivedSpan {

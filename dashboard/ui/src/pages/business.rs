@@ -128,6 +128,12 @@ pub fn BusinessPage() -> impl IntoView {
                 value=b(|b| format::per_min(b.carts_lost_per_min))
                 hint="carts gone with the cart store (a cart restart)"
             />
+            <Kpi
+                id="biz-fulfilment"
+                label="Awaiting fulfilment"
+                value=b(|b| b.awaiting_fulfilment.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}")))
+                hint="orders placed, not shipped yet: outbox + shipping queue + warehouse"
+            />
         </section>
         <div class="columns">
             <section class="panel" aria-labelledby="funnel-h">

@@ -94,6 +94,29 @@ fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
                 }
                     .into_any()
             }}
+            {(!span.links.is_empty()).then(|| {
+                view! {
+                    <h3>"Links"</h3>
+                    <ul class="span-links">
+                        {span
+                            .links
+                            .iter()
+                            .map(|l| {
+                                view! {
+                                    <li>
+                                        "→ "
+                                        <a class="mono" href=format!("/traces/{}", crate::api::encode(&l.trace_id))>
+                                            {format!("trace {}", l.trace_id)}
+                                        </a>
+                                        " span "
+                                        <span class="mono">{l.span_id.clone()}</span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+            })}
             <h3>"Logs in this span"</h3>
             {if logs.is_empty() {
                 view! { <p class="muted">"no logs"</p> }.into_any()
@@ -252,11 +275,43 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
             }
         })
         .collect_view();
+    let linked_from = (!trace.linked_from.is_empty()).then(|| {
+        view! {
+            <section class="panel" aria-labelledby="linked-h">
+                <h2 id="linked-h">
+                    {format!("Linked from ({}): asynchronous work this trace started", trace.linked_from.len())}
+                </h2>
+                <ul class="span-links">
+                    {trace
+                        .linked_from
+                        .iter()
+                        .map(|l| {
+                            view! {
+                                <li>
+                                    <strong>{l.service.clone()}</strong>
+                                    " "
+                                    <span class="mono">{l.name.clone()}</span>
+                                    " ← "
+                                    <a class="mono" href=format!("/traces/{}", crate::api::encode(&l.trace_id))>
+                                        {format!("trace {}", l.trace_id)}
+                                    </a>
+                                    " (links to span "
+                                    <span class="mono">{l.to_span_id.clone()}</span>
+                                    ")"
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    });
     view! {
         {head}
         <ol class="waterfall" aria-label="Spans">
             {body}
         </ol>
+        {linked_from}
         <section class="panel" aria-labelledby="tlogs-h">
             <h2 id="tlogs-h">{format!("Logs of this trace ({log_count})")}</h2>
             <LogRows logs=trace.logs.clone() />
