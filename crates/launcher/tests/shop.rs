@@ -1008,7 +1008,21 @@ async fn order_events_reach_every_consumer_exactly_once_through_poison_a_broker_
     }
 
     // 2. More checkouts while the broker is stopped and restarted and notifications is killed
-    // with messages in flight.
+    // with messages in flight — and while shipping hands half its deliveries back (each then
+    // arrives twice) and recommendations' consumer crashes on a third of them.
+    for fault in [
+        json!({"kind": "duplicate-delivery", "service": "shipping", "percent": 50, "ttl_s": 300}),
+        json!({"kind": "consumer-crash", "service": "recommendations", "percent": 30, "ttl_s": 300}),
+    ] {
+        let set = http
+            .post(&control)
+            .bearer_auth(token.trim())
+            .json(&fault)
+            .send()
+            .await
+            .expect("set a fault");
+        assert_eq!(set.status(), 201, "{fault}");
+    }
     done.store(0, Ordering::Relaxed);
     let workers = spawn_buyers(&shop, &shelves, CHECKOUTS, SHOPPERS, buy.clone());
     until(Duration::from_secs(120), "15 checkouts", || async {
@@ -1033,6 +1047,15 @@ async fn order_events_reach_every_consumer_exactly_once_through_poison_a_broker_
             .expect("checkouts finish")
             .expect("every checkout settled");
     }
+
+    let reset = http
+        .post(format!("{control}/reset"))
+        .bearer_auth(token.trim())
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("reset");
+    assert!(reset.status().is_success(), "{}", reset.status());
 
     // 3. Everything drains: every order's event reaches every consumer (bounded wait), then
     // every queue is empty.
@@ -1152,8 +1175,24 @@ async fn order_events_reach_every_consumer_exactly_once_through_poison_a_broker_
             "{dead}"
         );
     }
+    let duplicates = metric(
+        &http,
+        &stack,
+        "shipping",
+        r#"messaging_client_consumed_messages_total{queue="shipping.order-placed",outcome="duplicate"}"#,
+    )
+    .await;
+    let crashed = metric(
+        &http,
+        &stack,
+        "recommendations",
+        r#"messaging_client_consumed_messages_total{queue="recommendations.order-placed",outcome="crashed"}"#,
+    )
+    .await;
+    assert!(duplicates > 0.0, "shipping saw its redeliveries again");
+    assert!(crashed > 0.0, "recommendations' consumer crashed");
     eprintln!(
-        "messaging: {} orders, each with one notification, shipment and basket; {injected} poison messages dead-lettered per consumer",
+        "messaging: {} orders, each with one notification, shipment and basket; {injected} poison messages dead-lettered per consumer; shipping absorbed {duplicates} duplicates, recommendations' consumer crashed {crashed} times",
         orders.len()
     );
     drop(launcher);
