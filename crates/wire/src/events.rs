@@ -29,12 +29,42 @@ impl OrderPlaced {
     /// The routing key (event name).
     pub const NAME: &'static str = "order.placed";
 
+    /// Refuses an event of a schema version this crate does not read.
+    pub fn check_version(&self) -> Result<(), UnsupportedVersion> {
+        if self.version == Self::VERSION {
+            Ok(())
+        } else {
+            Err(UnsupportedVersion {
+                found: self.version,
+            })
+        }
+    }
+
     /// The message id: stable per order, so every publish of it is the same message to the
     /// consumers' inboxes.
     pub fn message_id(order_id: &str) -> String {
         format!("{}/{order_id}", Self::NAME)
     }
 }
+
+/// An `order.placed` of a schema version this crate does not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsupportedVersion {
+    pub found: u32,
+}
+
+impl std::fmt::Display for UnsupportedVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "order.placed version {} is not one this service reads ({})",
+            self.found,
+            OrderPlaced::VERSION
+        )
+    }
+}
+
+impl std::error::Error for UnsupportedVersion {}
 
 #[cfg(test)]
 mod tests {

@@ -11,13 +11,9 @@ use crate::{metrics, render};
 /// Handles one delivery.
 pub async fn handle(store: &NotificationStore, message: Incoming) -> Result<Effect, HandlerError> {
     let event: OrderPlaced = message.json()?;
-    if event.version != OrderPlaced::VERSION {
-        return Err(HandlerError::Poison(format!(
-            "order.placed version {} is not one this service reads ({})",
-            event.version,
-            OrderPlaced::VERSION
-        )));
-    }
+    event
+        .check_version()
+        .map_err(|e| HandlerError::Poison(e.to_string()))?;
     let rendered = render::confirmation(&event);
     let effect = store
         .record(message.message_id, &event, rendered, apiary_store::now_ms())

@@ -39,13 +39,9 @@ pub async fn handle(
     message: Incoming,
 ) -> Result<Effect, HandlerError> {
     let event: OrderPlaced = message.json()?;
-    if event.version != OrderPlaced::VERSION {
-        return Err(HandlerError::Poison(format!(
-            "order.placed version {} is not one this service reads ({})",
-            event.version,
-            OrderPlaced::VERSION
-        )));
-    }
+    event
+        .check_version()
+        .map_err(|e| HandlerError::Poison(e.to_string()))?;
     let products: Vec<String> = event.lines.iter().map(|l| l.product_id.clone()).collect();
     if products.iter().any(|p| p.is_empty() || p.contains(' ')) {
         return Err(HandlerError::Poison(

@@ -14,13 +14,9 @@ use crate::shipments::ShipmentStore;
 /// Handles one delivery.
 pub async fn handle(store: &ShipmentStore, message: Incoming) -> Result<Effect, HandlerError> {
     let event: OrderPlaced = message.json()?;
-    if event.version != OrderPlaced::VERSION {
-        return Err(HandlerError::Poison(format!(
-            "order.placed version {} is not one this service reads ({})",
-            event.version,
-            OrderPlaced::VERSION
-        )));
-    }
+    event
+        .check_version()
+        .map_err(|e| HandlerError::Poison(e.to_string()))?;
     if event.lines.is_empty() {
         return Err(HandlerError::Poison(
             "an order without lines cannot be shipped".into(),
