@@ -67,8 +67,12 @@ pub enum TelemetryError {
     AlreadyInstalled,
 }
 
-/// Crates whose own events would otherwise be exported and trace the exporter itself.
+/// Crates whose own spans and events are plumbing, not the shop's work: the exporter's (which
+/// would otherwise trace itself) and the AMQP client's (lapin opens an INFO `io_loop` span per
+/// connection that would show up as a one-span trace of every consumer).
 const EXPORT_DENYLIST: &[&str] = &[
+    "lapin",
+    "amq_protocol",
     "hyper",
     "hyper_util",
     "h2",
@@ -419,4 +423,43 @@ pub fn current_trace_id() -> Option<String> {
     span_context
         .is_valid()
         .then(|| span_context.trace_id().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    /// Records the names of the spans its filter lets through.
+    struct Names(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Names {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: Context<'_, S>,
+        ) {
+            self.0
+                .lock()
+                .expect("names")
+                .push(attrs.metadata().name().to_owned());
+        }
+    }
+
+    #[test]
+    fn the_shops_spans_are_exported_and_plumbing_is_not() {
+        use tracing_subscriber::Layer as _;
+        let names = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry()
+            .with(Names(names.clone()).with_filter(super::span_filter()));
+        tracing::subscriber::with_default(subscriber, || {
+            let _ = tracing::info_span!(target: "checkout::routes", "place_order");
+            let _ = tracing::info_span!(target: "lapin::io_loop", "io_loop");
+            let _ = tracing::info_span!(target: "amq_protocol_types::flags", "frame");
+            let _ = tracing::info_span!(target: "hyper_util::client", "connect");
+            let _ = tracing::debug_span!(target: "checkout::routes", "too_fine");
+        });
+        assert_eq!(*names.lock().expect("names"), ["place_order"]);
+    }
 }

@@ -121,19 +121,38 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     )
     .await;
 
+    // The broker boots beside the services (nothing waits for it): wait until its queues are
+    // read and every consumer is attached and working.
+    api_until(
+        &http,
+        &format!("{base}/api/snapshot"),
+        "the broker's queues with their consumers",
+        SECS(90),
+        |s| {
+            s["messaging"]["queues"].as_array().is_some_and(|q| {
+                q.len() >= 3
+                    && q.iter().all(|q| {
+                        q["depth"].is_number() && q["consumers"].as_f64().unwrap_or(0.0) >= 1.0
+                    })
+            })
+        },
+    )
+    .await;
+
     let driver = Driver::start(free_port()).await;
     let profile = temp_dir("chromium");
     let s = driver.session(&profile).await;
 
-    // ---- Overview: ten tiles with real numbers, updating without a reload.
+    // ---- Overview: a tile per service with real numbers, updating without a reload.
+    let services = apiary_testkit::stack::service_count() as u64;
     let started = Instant::now();
     s.goto(&format!("{base}/")).await;
     let tiles = s
         .wait_for(
-            "ten tiles",
+            "a tile per service",
             SECS(20),
             "return document.querySelectorAll('.tile').length",
-            |v| v.as_u64() == Some(10),
+            |v| v.as_u64() == Some(services),
         )
         .await;
     wait_live(&s).await;
@@ -224,6 +243,17 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         |v| v.as_str().is_some_and(|t| t != "0.0" && t != "–"),
     )
     .await;
+    // Orders placed but not shipped yet: outbox + shipping's queue + the warehouse (a number,
+    // so the broker's queue view and shipping's summary both reached the dashboard).
+    let awaiting = s
+        .wait_for(
+            "orders awaiting fulfilment",
+            SECS(30),
+            "return document.querySelector('#biz-fulfilment .kpi-value').textContent",
+            |v| v.as_str().is_some_and(|t| t.parse::<f64>().is_ok()),
+        )
+        .await;
+    println!("business: awaiting fulfilment {awaiting}");
     s.wait_for(
         "a funnel with product views",
         SECS(20),
@@ -254,12 +284,32 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     })
     .await;
     s.wait_for(
-        "ten nodes",
+        "a node per service and the exchange",
         SECS(15),
         "return document.querySelectorAll('.node').length",
-        |v| v.as_u64().unwrap_or(0) >= 10,
+        |v| v.as_u64().unwrap_or(0) > services,
     )
     .await;
+    // The asynchronous half: dashed edges through the exchange, labelled with their queue.
+    let async_edges = s
+        .wait_for(
+            "asynchronous edges through the exchange",
+            SECS(30),
+            "return Array.from(document.querySelectorAll('.edge.async text')).map(e => e.textContent).join(' | ')",
+            |v| {
+                v.as_str()
+                    .is_some_and(|t| t.contains("queued") && !t.contains("queued ?"))
+            },
+        )
+        .await;
+    println!("map async edges: {async_edges}");
+    let async_count = s
+        .script("return document.querySelectorAll('.edge.async').length")
+        .await;
+    assert!(
+        async_count.as_u64().unwrap_or(0) >= 4,
+        "orders -> exchange and the exchange -> each of the three consumers: {async_count}"
+    );
     let label = s
         .wait_for(
             "labelled edges",
@@ -350,6 +400,41 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     )
     .await;
     s.screenshot(&shots.join("trace-waterfall.png")).await;
+
+    // ---- Span links, both ways: a consumer's process span links to the checkout's send span,
+    // and that trace lists the work it started.
+    s.goto(&format!("{base}/traces?service=notifications"))
+        .await;
+    wait_live(&s).await;
+    let consumer_trace = s.wait_element("a.trace-link", SECS(30)).await;
+    s.click(&consumer_trace).await;
+    let process = s
+        .wait_element(".wf-button[aria-label*=' process']", SECS(15))
+        .await;
+    s.click(&process).await;
+    let link = s.wait_element(".span-detail .span-links a", SECS(10)).await;
+    let consumer_path = s.script("return location.pathname").await;
+    s.click(&link).await;
+    s.wait_for(
+        "the producer's trace",
+        SECS(10),
+        "return location.pathname",
+        |v| {
+            v.as_str()
+                .is_some_and(|p| p.starts_with("/traces/") && *v != consumer_path)
+        },
+    )
+    .await;
+    let linked = s
+        .wait_for(
+            "the producer trace's 'Linked from' list",
+            SECS(15),
+            "const h = document.getElementById('linked-h'); return h ? h.textContent : ''",
+            |v| v.as_str().is_some_and(|t| t.starts_with("Linked from")),
+        )
+        .await;
+    println!("producer trace: {linked}");
+    s.screenshot(&shots.join("trace-links.png")).await;
 
     // ---- Logs: live tail with pause; a log opens its trace.
     s.goto(&format!("{base}/logs")).await;

@@ -68,7 +68,10 @@ impl Stack {
         // The repository's services on free ports, with the shipped flags and drills.
         let (flags, drills) = StackManifest::shipped_faults();
         let ports = DashboardPorts::free();
-        let manifest = StackManifest::write_full(dir, Some(ports), None, Some((&flags, &drills)));
+        // With the stack's own broker: the asynchronous half (exchange, consumers, span links,
+        // awaiting fulfilment) is on the pages too.
+        let manifest = StackManifest::write_full(dir, Some(ports), None, Some((&flags, &drills)))
+            .with_broker();
         let log = std::fs::File::create(dir.join("apiary.log")).expect("log file");
         let child = Command::new(bins.join("apiary"))
             .arg("up")
@@ -100,7 +103,7 @@ impl Stack {
             .to_owned()
     }
 
-    /// Waits until the dashboard reports all ten services up.
+    /// Waits until the dashboard reports every service of the manifest up.
     pub async fn wait_all_up(&self, http: &reqwest::Client, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let mut last = Value::Null;
