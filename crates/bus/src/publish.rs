@@ -22,6 +22,22 @@ pub struct Outgoing {
     pub trace: Carrier,
 }
 
+impl Outgoing {
+    /// `event` as JSON under `message_id`, routed by `routing_key`, outside any trace.
+    pub fn event(
+        message_id: impl Into<String>,
+        routing_key: impl Into<String>,
+        event: &impl serde::Serialize,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            message_id: message_id.into(),
+            routing_key: routing_key.into(),
+            payload: serde_json::to_vec(event)?,
+            trace: Carrier::default(),
+        })
+    }
+}
+
 /// Why a publish is not confirmed; the message stays in the outbox and is tried again.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

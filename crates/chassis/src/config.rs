@@ -21,6 +21,15 @@ pub fn listen_address(
     Ok((host, port_or(src, "APIARY_PORT", default_port)?))
 }
 
+/// Where a service keeps its data: `APIARY_DATA_DIR`, `.apiary/data` unless set (what
+/// `apiary up` uses, relative to where it runs).
+pub fn data_dir(src: &impl Source) -> std::path::PathBuf {
+    apiary_env::raw(src, "APIARY_DATA_DIR").map_or_else(
+        || std::path::PathBuf::from(".apiary/data"),
+        std::path::PathBuf::from,
+    )
+}
+
 /// Where one downstream service lives and how long one call to it may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downstream {

@@ -16,6 +16,8 @@
 
 use rusqlite::{Connection, Transaction, params};
 
+use crate::{Db, StoreError};
+
 /// The `inbox` table. Rows older than [`KEEP_MS`] are pruned ([`prune`]): the broker does not
 /// hold a message that long, and the outbox only re-sends unconfirmed rows, which it retries
 /// within seconds.
@@ -49,6 +51,29 @@ pub fn first_delivery(
 pub fn prune(conn: &Connection, before_ms: i64) -> rusqlite::Result<usize> {
     conn.prepare_cached("DELETE FROM inbox WHERE processed_at_ms < ?1")?
         .execute([before_ms])
+}
+
+/// How often [`keep_pruned`] prunes.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Forgets ids older than [`KEEP_MS`] in `db` now and every [`PRUNE_EVERY`], until the task is
+/// dropped: a consumer's background task. A failed prune is logged and tried next time.
+pub async fn keep_pruned(db: Db) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        let before = crate::now_ms() - KEEP_MS;
+        let pruned = db
+            .run("prune_inbox", move |conn| {
+                prune(conn, before).map_err(StoreError::from)
+            })
+            .await;
+        match pruned {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "inbox ids older than a week forgotten"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "inbox prune failed; trying again later"),
+        }
+    }
 }
 
 #[cfg(test)]

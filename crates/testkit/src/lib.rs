@@ -14,6 +14,7 @@
 //!   killed when dropped or with [`ServiceBinary::kill`] (crash tests); [`free_port`],
 //!   [`wait_ready`].
 //! - [`BrokerNode`] — a private RabbitMQ node on free ports (the one `apiary up` starts).
+//! - [`events`] — order events as the orders service writes them (consumers' tests).
 //! - [`stack`] — the repository's whole stack as a manifest on free ports, for the end-to-end
 //!   tests that run `apiary up` (launcher and browser tests).
 
@@ -25,6 +26,7 @@ use apiary_chassis::server::Service;
 use serde_json::Value;
 
 pub mod broker;
+pub mod events;
 pub mod stack;
 
 pub use broker::BrokerNode;

@@ -59,8 +59,7 @@ impl Config {
                 "CHECKOUT_COMPENSATION_RETRY_MS",
                 Duration::from_millis(500),
             )?,
-            data_dir: env::raw(src, "APIARY_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            data_dir: apiary_chassis::config::data_dir(src),
             crash_at: match env::raw(src, "CHECKOUT_CRASH_AT") {
                 None => None,
                 Some(raw) => Some(CrashPoint::parse(&raw).map_err(|_| EnvError {

@@ -42,8 +42,7 @@ impl Config {
         Ok(Self {
             host,
             port,
-            data_dir: env::raw(src, "APIARY_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            data_dir: apiary_chassis::config::data_dir(src),
             hold: Duration::from_secs(u64::try_from(hold_secs).unwrap_or(u64::MAX)),
             sweep_every,
         })

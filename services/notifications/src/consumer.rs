@@ -37,15 +37,6 @@ pub async fn run(store: NotificationStore, broker: Broker) {
     .await;
 }
 
-/// Prunes the inbox hourly.
-pub async fn prune(store: NotificationStore) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let _ = store.prune_inbox(apiary_store::now_ms()).await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

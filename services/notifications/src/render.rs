@@ -59,45 +59,18 @@ pub fn confirmation(event: &OrderPlaced) -> Rendered {
 mod tests {
     use super::*;
     use apiary_wire::Currency;
-    use apiary_wire::shop::OrderLine;
 
     #[test]
     fn the_confirmation_lists_lines_shipping_and_total() {
-        let eur = Currency::parse("EUR").expect("EUR");
-        let event = OrderPlaced {
-            version: 1,
-            order_id: "ord-7".into(),
-            cart_id: "cart-3".into(),
-            lines: vec![OrderLine {
-                product_id: "BK-0001".into(),
-                title: "The Rust Programming Language".into(),
-                unit_price: Money {
-                    amount_minor: 1299,
-                    currency: eur,
-                },
-                quantity: 2,
-            }],
-            shipping: Money {
-                amount_minor: 499,
-                currency: eur,
-            },
-            total: Money {
-                amount_minor: 3097,
-                currency: eur,
-            },
-            placed_at_ms: 0,
-        };
+        let eur = Currency::EUR;
+        let event = apiary_testkit::events::order_placed("ord-7", &[("BK-0001", 2)]);
         let r = confirmation(&event);
         assert_eq!(r.subject, "Your Apiary order ord-7 is confirmed");
-        assert_eq!(r.to, "shopper of cart cart-3");
-        assert!(
-            r.body.contains(" 2 x The Rust Programming Language"),
-            "{}",
-            r.body
-        );
-        assert!(r.body.contains("25.98 EUR"), "{}", r.body);
+        assert_eq!(r.to, "shopper of cart cart-of-ord-7");
+        assert!(r.body.contains(" 2 x Product BK-0001"), "{}", r.body);
+        assert!(r.body.contains("19.98 EUR"), "{}", r.body);
         assert!(r.body.contains("4.99 EUR"), "{}", r.body);
-        assert!(r.body.contains("30.97 EUR"), "{}", r.body);
+        assert!(r.body.contains("24.97 EUR"), "{}", r.body);
         assert_eq!(
             money(Money {
                 amount_minor: 5,

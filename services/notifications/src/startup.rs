@@ -22,8 +22,10 @@ pub enum StartError {
 /// Opens the store, starts consuming when a broker is configured, binds: ready to run.
 pub async fn build(config: Config) -> Result<Bound, StartError> {
     let store = NotificationStore::open(&config.data_dir)?;
-    let mut service =
-        service(store.clone()).background("inbox-prune", consumer::prune(store.clone()));
+    let mut service = service(store.clone()).background(
+        "inbox-prune",
+        apiary_store::inbox::keep_pruned(store.db().clone()),
+    );
     if let Some(broker) = Broker::from_config(&config.broker, SERVICE.name) {
         service = service
             .reports("broker", broker.readiness())

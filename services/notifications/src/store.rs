@@ -120,15 +120,6 @@ impl NotificationStore {
             })
             .await
     }
-
-    /// Forgets inbox ids older than [`inbox::KEEP_MS`].
-    pub async fn prune_inbox(&self, now_ms: i64) -> Result<usize, StoreError> {
-        self.db
-            .run("prune_inbox", move |conn| {
-                Ok(inbox::prune(conn, now_ms - inbox::KEEP_MS)?)
-            })
-            .await
-    }
 }
 
 #[cfg(test)]
@@ -137,14 +128,7 @@ pub(crate) mod tests {
     use crate::render;
 
     pub(crate) fn event(order_id: &str) -> OrderPlaced {
-        serde_json::from_value(serde_json::json!({
-            "version": 1, "order_id": order_id, "cart_id": "c-1", "placed_at_ms": 5,
-            "lines": [{"product_id": "BK-0001", "title": "A book",
-                       "unit_price": {"amount_minor": 1000, "currency": "EUR"}, "quantity": 1}],
-            "shipping": {"amount_minor": 500, "currency": "EUR"},
-            "total": {"amount_minor": 1500, "currency": "EUR"}
-        }))
-        .expect("event")
+        apiary_testkit::events::order_placed(order_id, &[("BK-0001", 1)])
     }
 
     #[tokio::test]
@@ -180,6 +164,6 @@ pub(crate) mod tests {
         let one = store.list(Some("o-1".into()), 10).await.expect("list");
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].created_at_ms, 10);
-        assert_eq!(one[0].placed_at_ms, 5);
+        assert_eq!(one[0].placed_at_ms, 1);
     }
 }

@@ -36,8 +36,7 @@ impl Config {
         Ok(Self {
             host,
             port,
-            data_dir: env::raw(src, "APIARY_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            data_dir: apiary_chassis::config::data_dir(src),
             latency: env::millis_or(src, "PAYMENT_LATENCY_MS", DEFAULT_LATENCY)?,
             key_retention: Duration::from_secs(env::parse_or(
                 src,

@@ -90,15 +90,6 @@ impl BasketStore {
             })
             .await
     }
-
-    /// Forgets inbox ids older than [`inbox::KEEP_MS`].
-    pub async fn prune_inbox(&self, now_ms: i64) -> Result<usize, StoreError> {
-        self.db
-            .run("prune_inbox", move |conn| {
-                Ok(inbox::prune(conn, now_ms - inbox::KEEP_MS)?)
-            })
-            .await
-    }
 }
 
 #[cfg(test)]

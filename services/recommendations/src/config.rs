@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use apiary_bus::BrokerConfig;
-use apiary_chassis::env::{self, EnvError, ProcessEnv, Source};
+use apiary_chassis::env::{EnvError, ProcessEnv, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -29,8 +29,7 @@ impl Config {
         Ok(Self {
             host,
             port,
-            data_dir: env::raw(src, "APIARY_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            data_dir: apiary_chassis::config::data_dir(src),
             broker: BrokerConfig::from_source(src)?,
         })
     }

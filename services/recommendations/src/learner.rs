@@ -76,12 +76,3 @@ pub async fn run(store: BasketStore, model: Arc<RwLock<Model>>, broker: Broker) 
     })
     .await;
 }
-
-/// Prunes the inbox hourly.
-pub async fn prune(store: BasketStore) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let _ = store.prune_inbox(apiary_store::now_ms()).await;
-    }
-}

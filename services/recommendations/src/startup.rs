@@ -36,8 +36,10 @@ pub async fn build(config: Config) -> Result<Bound, StartError> {
         orders = learned,
         "co-purchase model rebuilt from the learned baskets"
     );
-    let mut service =
-        service(model.clone(), &store).background("inbox-prune", learner::prune(store.clone()));
+    let mut service = service(model.clone(), &store).background(
+        "inbox-prune",
+        apiary_store::inbox::keep_pruned(store.db().clone()),
+    );
     if let Some(broker) = Broker::from_config(&config.broker, SERVICE.name) {
         service = service
             .reports("broker", broker.readiness())

@@ -28,8 +28,7 @@ impl Config {
         Ok(Self {
             host,
             port,
-            data_dir: env::raw(src, "APIARY_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            data_dir: apiary_chassis::config::data_dir(src),
             seed_reviews: env::bool_or(src, "REVIEWS_SEED", true)?,
         })
     }

@@ -41,8 +41,7 @@ impl Config {
             port,
             quote_ttl: Duration::from_secs(ttl_secs as u64),
             max_quotes: env::count_or(src, "SHIPPING_MAX_QUOTES", 100_000)?,
-            data_dir: env::raw(src, "APIARY_DATA_DIR")
-                .map_or_else(|| PathBuf::from(".apiary/data"), PathBuf::from),
+            data_dir: apiary_chassis::config::data_dir(src),
             broker: BrokerConfig::from_source(src)?,
             dispatch_after: env::millis_or(
                 src,

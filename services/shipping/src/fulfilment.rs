@@ -44,11 +44,9 @@ pub async fn consume(store: ShipmentStore, broker: Broker) {
     .await;
 }
 
-/// Every second: ships what has waited `after`, keeps the pending gauge current; hourly, prunes
-/// the inbox.
+/// Every second: ships what has waited `after`, keeps the pending gauge current.
 pub async fn warehouse(store: ShipmentStore, after: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut ticks: u64 = 0;
     let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
     loop {
         tick.tick().await;
@@ -62,10 +60,6 @@ pub async fn warehouse(store: ShipmentStore, after: Duration) {
             #[allow(clippy::cast_precision_loss)] // counts far below 2^52
             gauge!(metrics::SHIPMENTS_PENDING).set(summary.pending as f64);
         }
-        if ticks.is_multiple_of(3600) {
-            let _ = store.prune_inbox(now).await;
-        }
-        ticks = ticks.wrapping_add(1);
     }
 }
 

@@ -145,15 +145,6 @@ impl ShipmentStore {
             })
             .await
     }
-
-    /// Forgets inbox ids older than [`inbox::KEEP_MS`].
-    pub async fn prune_inbox(&self, now_ms: i64) -> Result<usize, StoreError> {
-        self.db
-            .run("prune_inbox", move |conn| {
-                Ok(inbox::prune(conn, now_ms - inbox::KEEP_MS)?)
-            })
-            .await
-    }
 }
 
 #[cfg(test)]
@@ -161,14 +152,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn event(order_id: &str, quantity: u32) -> OrderPlaced {
-        serde_json::from_value(serde_json::json!({
-            "version": 1, "order_id": order_id, "cart_id": "c-1", "placed_at_ms": 5,
-            "lines": [{"product_id": "BK-0001", "title": "A book",
-                       "unit_price": {"amount_minor": 1000, "currency": "EUR"}, "quantity": quantity}],
-            "shipping": {"amount_minor": 500, "currency": "EUR"},
-            "total": {"amount_minor": 1500, "currency": "EUR"}
-        }))
-        .expect("event")
+        apiary_testkit::events::order_placed(order_id, &[("BK-0001", quantity)])
     }
 
     #[tokio::test]

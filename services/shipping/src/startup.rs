@@ -31,10 +31,15 @@ pub async fn build(config: Config) -> Result<Bound, StartError> {
         shipments: ShipmentStore::open(&config.data_dir)?,
     };
     let shipments = state.shipments.clone();
-    let mut service = service(state).background(
-        "warehouse",
-        fulfilment::warehouse(shipments.clone(), config.dispatch_after),
-    );
+    let mut service = service(state)
+        .background(
+            "warehouse",
+            fulfilment::warehouse(shipments.clone(), config.dispatch_after),
+        )
+        .background(
+            "inbox-prune",
+            apiary_store::inbox::keep_pruned(shipments.db().clone()),
+        );
     if let Some(broker) = Broker::from_config(&config.broker, SERVICE.name) {
         service = service
             .reports("broker", broker.readiness())

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use apiary_bus::{BrokerConfig, Outgoing};
 use apiary_testkit::Served;
+use apiary_wire::events::OrderPlaced;
 use apiary_wire::shop::Recommendations;
 use recommendations::Config;
 
@@ -62,26 +63,9 @@ impl TestApp {
 
 /// The `order.placed` event of `order_id`, one unit of each product.
 pub fn order_placed(order_id: &str, products: &[&str]) -> Outgoing {
-    let lines: Vec<_> = products
-        .iter()
-        .map(|p| {
-            serde_json::json!({"product_id": p, "title": "A title",
-                "unit_price": {"amount_minor": 999, "currency": "EUR"}, "quantity": 1})
-        })
-        .collect();
-    let total = 490 + 999 * products.len() as i64;
-    let event = serde_json::json!({
-        "version": 1, "order_id": order_id, "cart_id": "cart-1", "placed_at_ms": 1,
-        "lines": lines,
-        "shipping": {"amount_minor": 490, "currency": "EUR"},
-        "total": {"amount_minor": total, "currency": "EUR"}
-    });
-    Outgoing {
-        message_id: format!("order.placed/{order_id}"),
-        routing_key: "order.placed".into(),
-        payload: serde_json::to_vec(&event).expect("json"),
-        trace: Default::default(),
-    }
+    let lines: Vec<(&str, u32)> = products.iter().map(|p| (*p, 1)).collect();
+    let event = apiary_testkit::events::order_placed(order_id, &lines);
+    Outgoing::event(OrderPlaced::message_id(order_id), OrderPlaced::NAME, &event).expect("json")
 }
 
 pub fn ids(recs: &Recommendations) -> Vec<&str> {

@@ -4,25 +4,15 @@ use std::time::Duration;
 
 use apiary_bus::{Broker, BrokerConfig, Outgoing, Publisher};
 use apiary_testkit::BrokerNode;
-use serde_json::{Value, json};
+use apiary_wire::events::OrderPlaced;
+use serde_json::Value;
 use shipping::Config;
 
 use crate::helpers::{error_code, spawn_app, spawn_with};
 
 fn order_placed(order_id: &str) -> Outgoing {
-    let event = json!({
-        "version": 1, "order_id": order_id, "cart_id": "cart-9", "placed_at_ms": 1,
-        "lines": [{"product_id": "VI-0003", "title": "A film",
-                   "unit_price": {"amount_minor": 1500, "currency": "EUR"}, "quantity": 2}],
-        "shipping": {"amount_minor": 499, "currency": "EUR"},
-        "total": {"amount_minor": 3499, "currency": "EUR"}
-    });
-    Outgoing {
-        message_id: format!("order.placed/{order_id}"),
-        routing_key: "order.placed".into(),
-        payload: serde_json::to_vec(&event).expect("json"),
-        trace: Default::default(),
-    }
+    let event = apiary_testkit::events::order_placed(order_id, &[("VI-0003", 2)]);
+    Outgoing::event(OrderPlaced::message_id(order_id), OrderPlaced::NAME, &event).expect("json")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
