@@ -19,17 +19,29 @@
 //! redelivers it); effects are exactly-once because each consumer records the message id in the
 //! same transaction as its effect.
 
+//!
+//! Without the default `client` feature the crate is [`topology`] and [`metrics`] only: what
+//! readers of the broker's and the services' metrics need (the dashboard), without `lapin`.
+
+#[cfg(feature = "client")]
 pub mod consume;
+#[cfg(feature = "client")]
 pub mod headers;
+#[cfg(feature = "client")]
 mod link;
 pub mod metrics;
+#[cfg(feature = "client")]
 pub mod publish;
 pub mod topology;
 
+#[cfg(feature = "client")]
 pub use consume::{Effect, HandlerError, Incoming, Subscription};
 /// The AMQP client, for callers that name its errors or open their own channels.
+#[cfg(feature = "client")]
 pub use lapin;
+#[cfg(feature = "client")]
 pub use link::{Broker, BrokerConfig, BrokerDown, LinkState};
+#[cfg(feature = "client")]
 pub use publish::{Outgoing, PublishError, Publisher};
 
 /// Milliseconds since the Unix epoch (message timestamps).

@@ -3,7 +3,9 @@
 //! depth come from the broker itself (its `rabbitmq_prometheus` endpoint), which the dashboard
 //! scrapes beside the services.
 
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+#[cfg(feature = "client")]
+use metrics::{counter, histogram};
+use metrics::{describe_counter, describe_gauge, describe_histogram, gauge};
 
 /// Messages published, by exchange, routing key and outcome (`acked`, `nacked`, `unroutable`,
 /// `failed`).
@@ -48,15 +50,18 @@ pub fn describe() {
     );
 }
 
+#[cfg(feature = "client")]
 pub(crate) fn sent(exchange: &str, routing_key: &str, outcome: &'static str) {
     counter!(SENT, "destination" => exchange.to_owned(), "routing_key" => routing_key.to_owned(), "outcome" => outcome)
         .increment(1);
 }
 
+#[cfg(feature = "client")]
 pub(crate) fn consumed(queue: &'static str, outcome: &'static str) {
     counter!(CONSUMED, "queue" => queue, "outcome" => outcome).increment(1);
 }
 
+#[cfg(feature = "client")]
 pub(crate) fn processed(queue: &'static str, took_s: f64, lag_s: Option<f64>) {
     histogram!(PROCESS_DURATION, "queue" => queue).record(took_s);
     if let Some(lag) = lag_s {

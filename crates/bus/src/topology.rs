@@ -11,8 +11,11 @@
 //! exchange, so a message the broker itself dead-letters (a `nack` without requeue) lands in the
 //! same place as one a consumer dead-letters with a reason.
 
+#[cfg(feature = "client")]
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+#[cfg(feature = "client")]
 use lapin::types::{AMQPValue, FieldTable, ShortString};
+#[cfg(feature = "client")]
 use lapin::{Channel, ExchangeKind};
 
 /// The topic exchange domain events are published to.
@@ -75,6 +78,7 @@ pub fn routes(routing_key: &str) -> impl Iterator<Item = &'static Queue> + '_ {
 
 /// Declares the exchanges, every queue with its dead-letter queue, and the bindings. Idempotent:
 /// every producer and consumer runs it on each connection.
+#[cfg(feature = "client")]
 pub async fn declare(channel: &Channel) -> Result<(), lapin::Error> {
     let durable = ExchangeDeclareOptions {
         durable: true,
