@@ -24,6 +24,31 @@ pub enum Command {
     Fault(FaultArgs),
     /// List, run and stop drills; read their reports.
     Drill(DrillArgs),
+    /// Print a file written from the manifest (`apiary export prometheus-config > prometheus/prometheus.yml`).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(subcommand)]
+    pub what: Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Export {
+    /// Prometheus's scrape configuration: a job per service, the dashboard, the collector and
+    /// the broker; for compose (prometheus/prometheus.yml), or with --local for the stack
+    /// `apiary up` runs on this machine.
+    PrometheusConfig {
+        /// Targets on this machine (the manifest's host and ports) instead of compose's.
+        #[arg(long)]
+        local: bool,
+    },
+    /// The per-service SLO objectives as Prometheus recording rules
+    /// (prometheus/rules/slo-objectives.rules.yml).
+    SloRules,
 }
 
 /// Where the control API is and how to authenticate.
@@ -150,7 +175,7 @@ pub struct LoadArgs {
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
     /// The stack manifest (default: $APIARY_MANIFEST, else the nearest apiary.toml upwards).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub manifest: Option<PathBuf>,
 }
 

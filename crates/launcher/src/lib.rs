@@ -26,6 +26,27 @@ use std::process::ExitCode;
 /// Exit code for a refused command line, manifest or environment.
 pub const EXIT_USAGE: u8 = 2;
 
+/// `apiary export ...`: a file written from the manifest, on stdout.
+fn export(args: &cli::ExportArgs) -> Result<(), LaunchError> {
+    let (_, manifest) = plan::load_manifest(&args.manifest)?;
+    let text = match args.what {
+        cli::Export::PrometheusConfig { local } => {
+            use apiary_manifest::prometheus::{Network, scrape_config};
+            scrape_config(
+                &manifest,
+                if local {
+                    Network::Local
+                } else {
+                    Network::Compose
+                },
+            )
+        }
+        cli::Export::SloRules => apiary_manifest::prometheus::slo_rules(&manifest),
+    };
+    print!("{text}");
+    Ok(())
+}
+
 pub async fn run(cli: cli::Cli) -> ExitCode {
     let result = match cli.command {
         cli::Command::Up(args) => up::up(args).await,
@@ -33,6 +54,7 @@ pub async fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Load(args) => load(args),
         cli::Command::Fault(args) => control::fault(args).await,
         cli::Command::Drill(args) => control::drill(args).await,
+        cli::Command::Export(args) => export(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -535,6 +535,7 @@ mod tests {
             store: None,
             publishes: Vec::new(),
             consumes: Vec::new(),
+            slo: None,
         }
     }
 

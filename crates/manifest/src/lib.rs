@@ -20,7 +20,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod broker;
+pub mod prometheus;
+pub mod slo;
 pub use broker::{BROKER_URL_VAR, Broker};
+pub use slo::{Slo, SloDefaults, SloOverride};
 
 /// The address a service binds (`127.0.0.1` unless told otherwise).
 pub const HOST_VAR: &str = "APIARY_HOST";
@@ -58,6 +61,9 @@ pub struct Manifest {
     /// Fault flags and drills (defaults when absent).
     #[serde(default)]
     pub faults: Faults,
+    /// The services' default SLOs (each service may override them).
+    #[serde(default)]
+    pub slo: SloDefaults,
     pub services: Vec<Service>,
 }
 
@@ -146,7 +152,14 @@ pub struct Dashboard {
     /// The executable's file name; defaults to `dashboard`.
     #[serde(default)]
     pub binary: Option<String>,
+    /// An external collector's OTLP/HTTP base URL (`http://127.0.0.1:4319`): the dashboard
+    /// sends every export it accepts there too, so the stack feeds both at once.
+    #[serde(default)]
+    pub forward_otlp: Option<String>,
 }
+
+/// The dashboard's forwarding target.
+pub const FORWARD_OTLP_VAR: &str = "DASHBOARD_FORWARD_OTLP";
 
 impl Dashboard {
     pub fn binary_name(&self) -> &str {
@@ -206,7 +219,7 @@ pub struct Telemetry {
     pub otlp_protocol: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub name: String,
@@ -227,6 +240,9 @@ pub struct Service {
     /// Events it consumes from the broker, each on its own queue.
     #[serde(default)]
     pub consumes: Vec<String>,
+    /// Its own SLOs where they differ from `[slo]`.
+    #[serde(default)]
+    pub slo: Option<SloOverride>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -396,10 +412,33 @@ impl Manifest {
             })
     }
 
+    /// `service`'s objectives: its own where it sets them, else `[slo]`'s.
+    pub fn slo(&self, service: &Service) -> Slo {
+        Slo::resolve(&self.slo, service.slo.as_ref())
+    }
+
     fn validate(&self) -> Result<(), ManifestError> {
         let invalid = |msg: String| Err(ManifestError::Invalid(msg));
         if self.services.is_empty() {
             return invalid("the manifest lists no services".into());
+        }
+        if let Some(url) = self
+            .dashboard
+            .as_ref()
+            .and_then(|d| d.forward_otlp.as_ref())
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid(format!(
+                "[dashboard] forward_otlp must be an OTLP/HTTP base URL, e.g. http://127.0.0.1:4319 (got '{url}')"
+            ));
+        }
+        if let Some(problem) = Slo::resolve(&self.slo, None).problem() {
+            return invalid(format!("[slo]: {problem}"));
+        }
+        for s in &self.services {
+            if let Some(problem) = self.slo(s).problem() {
+                return invalid(format!("service '{}': {problem}", s.name));
+            }
         }
         let mut names = BTreeSet::new();
         let mut ports = BTreeMap::new();
@@ -619,6 +658,14 @@ impl Manifest {
             ),
             (MANIFEST_VAR.to_owned(), manifest_path.display().to_string()),
         ]
+        .into_iter()
+        .chain(
+            dashboard
+                .forward_otlp
+                .iter()
+                .map(|url| (FORWARD_OTLP_VAR.to_owned(), url.clone())),
+        )
+        .collect()
     }
 
     /// The environment the load generator gets (telemetry like a service's).

@@ -8,7 +8,16 @@ use apiary_manifest::{Manifest, url_var};
 use serde_yaml::Value;
 
 /// Infrastructure containers that are not Apiary services.
-const INFRA: &[&str] = &["otel-collector", "flagd", "rabbitmq"];
+const INFRA: &[&str] = &[
+    "otel-collector",
+    "flagd",
+    "rabbitmq",
+    "dashboard",
+    "prometheus",
+    "tempo",
+    "loki",
+    "grafana",
+];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -172,19 +181,130 @@ fn the_collector_receives_otlp_on_the_standard_ports_and_every_pipeline_is_wired
         c["receivers"]["otlp"]["protocols"]["http"]["endpoint"].as_str(),
         Some("0.0.0.0:4318")
     );
+    let connectors: Vec<&str> = c["connectors"]
+        .as_mapping()
+        .map(|m| m.keys().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let pipelines = c["service"]["pipelines"].as_mapping().expect("pipelines");
     for signal in ["traces", "logs"] {
         assert!(pipelines.contains_key(signal), "no {signal} pipeline");
     }
+    let (mut exported_to, mut received_from) = (Vec::new(), Vec::new());
     for (name, pipeline) in pipelines {
         for section in ["receivers", "processors", "exporters"] {
             for component in strings(&pipeline[section]) {
+                let connector = section != "processors" && connectors.contains(&component);
                 assert!(
-                    c[section].get(component).is_some(),
+                    c[section].get(component).is_some() || connector,
                     "pipeline {name:?} uses undefined {section} {component}"
                 );
+                if connector && section == "exporters" {
+                    exported_to.push(component);
+                }
+                if connector && section == "receivers" {
+                    received_from.push(component);
+                }
             }
         }
+        // memory_limiter first (refuse before anything else holds the data), batch last.
+        let processors = strings(&pipeline["processors"]);
+        assert_eq!(processors.first(), Some(&"memory_limiter"), "{name:?}");
+        assert_eq!(processors.last(), Some(&"batch"), "{name:?}");
+    }
+    for connector in &connectors {
+        assert!(
+            exported_to.contains(connector) && received_from.contains(connector),
+            "connector {connector} must be a pipeline's exporter and another's receiver"
+        );
+    }
+    for extension in strings(&c["service"]["extensions"]) {
+        assert!(
+            c["extensions"].get(extension).is_some(),
+            "extension {extension} is not defined"
+        );
+    }
+}
+
+/// The collector's exporters reach services that exist in compose (and so, with the same
+/// names, in Kubernetes): the trace store, the log store, Prometheus and the Apiary dashboard.
+#[test]
+fn every_collector_exporter_points_at_a_compose_service() {
+    let c = yaml("otel/collector.yaml");
+    let compose = yaml("compose.yaml");
+    let exporters = c["exporters"].as_mapping().expect("exporters");
+    let mut hosts = Vec::new();
+    for (name, exporter) in exporters {
+        let Some(endpoint) = exporter["endpoint"].as_str() else {
+            continue;
+        };
+        let without_scheme = endpoint.split("://").last().unwrap_or(endpoint);
+        let host = without_scheme.split([':', '/']).next().expect("a host");
+        assert!(
+            compose["services"].get(host).is_some(),
+            "exporter {name:?} sends to {host}, which compose.yaml does not run"
+        );
+        hosts.push(host.to_owned());
+    }
+    for wanted in ["tempo", "loki", "prometheus", "dashboard"] {
+        assert!(
+            hosts.iter().any(|h| h == wanted),
+            "no exporter sends to {wanted}: {hosts:?}"
+        );
+    }
+    // The dashboard's OTLP gRPC port in compose is the one the collector sends to.
+    let dashboard = env_of(&compose["services"]["dashboard"]);
+    assert_eq!(
+        c["exporters"]["otlp/apiary"]["endpoint"].as_str(),
+        Some(format!("dashboard:{}", dashboard["DASHBOARD_OTLP_GRPC_PORT"]).as_str())
+    );
+    // Prometheus accepts the collector's remote writes.
+    assert!(
+        strings(&compose["services"]["prometheus"]["command"])
+            .contains(&"--web.enable-remote-write-receiver"),
+        "prometheus must run with --web.enable-remote-write-receiver"
+    );
+}
+
+/// The redaction patterns mask card numbers and e-mail addresses, and leave the shop's ids,
+/// trace ids and prices alone (Go's RE2 and Rust's regex agree on this syntax).
+#[test]
+fn the_collector_redacts_card_numbers_and_email_addresses_only() {
+    let c = yaml("otel/collector.yaml");
+    let patterns: Vec<regex::Regex> = strings(&c["processors"]["redaction/pii"]["blocked_values"])
+        .into_iter()
+        .map(|p| regex::Regex::new(p).expect("a valid pattern"))
+        .collect();
+    assert_eq!(patterns.len(), 2);
+    // Log bodies get the same two patterns (inside OTTL string literals: backslashes doubled).
+    let statements =
+        strings(&c["processors"]["transform/redact-log-bodies"]["log_statements"][0]["statements"]);
+    for p in &patterns {
+        let literal = p.as_str().replace('\\', "\\\\");
+        assert!(
+            statements.iter().any(|s| s.contains(&literal)),
+            "log bodies are not masked with {p}: {statements:?}"
+        );
+    }
+    let masked = |value: &str| patterns.iter().any(|p| p.is_match(value));
+    for secret in [
+        "4000000000000002",
+        "4000 0000 0000 0002",
+        "5555-5555-5555-4444",
+        "card 378282246310005 declined",
+        "shopper@example.com",
+        "to: a.b+c@shop.example.org",
+    ] {
+        assert!(masked(secret), "{secret:?} would leave the collector");
+    }
+    for fine in [
+        "ord-01JD3K5W8Y2Z",
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "BK-0001",
+        "12.99 EUR",
+        "/api/products/{id}",
+        "cart-of-o-1",
+    ] {
+        assert!(!masked(fine), "{fine:?} would be masked");
     }
 }
 
