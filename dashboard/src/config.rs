@@ -66,6 +66,9 @@ pub struct Config {
     /// `APIARY_BROKER_METRICS_URL`: the message broker's Prometheus endpoint (queue depths,
     /// consumers, dead letters), set by `apiary up` when it runs the broker.
     pub broker_metrics_url: Option<String>,
+    /// `DASHBOARD_FORWARD_OTLP`: an external collector's OTLP/HTTP base URL
+    /// (`http://127.0.0.1:4319`); every export the dashboard accepts is sent there too.
+    pub forward_otlp: Option<String>,
 }
 
 fn ratio(src: &impl Source, var: &str, default: f64) -> Result<f64, EnvError> {
@@ -162,6 +165,10 @@ impl Config {
             control_token: env::raw(src, "APIARY_CONTROL_TOKEN").map(SecretString::from),
             load_url: env::raw(src, "APIARY_LOAD_URL"),
             broker_metrics_url: env::raw(src, "APIARY_BROKER_METRICS_URL"),
+            forward_otlp: match env::raw(src, "DASHBOARD_FORWARD_OTLP") {
+                Some(_) => Some(env::url_or(src, "DASHBOARD_FORWARD_OTLP", "")?),
+                None => None,
+            },
             manifest: env::raw(src, "APIARY_MANIFEST").map(PathBuf::from),
             token: env::raw(src, "DASHBOARD_TOKEN").map(SecretString::from),
             api_key: env::raw(src, "DASHBOARD_API_KEY").map(SecretString::from),

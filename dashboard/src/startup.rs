@@ -166,7 +166,11 @@ impl Application {
                 Some("UNSECURED: this dashboard accepts anyone on the network"),
             ),
         };
-        let ingest = Ingest::new(self.store.clone(), self.config.ingest_budget);
+        let forward = self.config.forward_otlp.as_deref().map(|url| {
+            tracing::info!(collector = url, "forwarding every accepted OTLP export");
+            crate::otlp::forward::Forwarder::start(url)
+        });
+        let ingest = Ingest::forwarding(self.store.clone(), self.config.ingest_budget, forward);
         let (snap_tx, snap_rx) = watch::channel(Arc::new(Snapshot::empty(self.store.stats())));
         let annotations = Arc::new(Annotations::default());
         let monitor = tokio::spawn(monitor::run(

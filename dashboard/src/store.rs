@@ -535,6 +535,17 @@ pub struct Store {
 
 impl Store {
     pub fn new(limits: Limits) -> Arc<Self> {
+        // Every signal's counters exist from the start (at 0), so a scraper's rate() of them
+        // has a series before the first item is refused.
+        for signal in ["traces", "logs", "metrics"] {
+            for name in [
+                "dashboard_items_received_total",
+                "dashboard_items_evicted_total",
+                "dashboard_items_refused_total",
+            ] {
+                metrics::counter!(name, "signal" => signal).increment(0);
+            }
+        }
         Arc::new(Self {
             limits,
             spans: RwLock::new(SpanStore::new(limits.max_spans, limits.max_span_bytes)),

@@ -9,10 +9,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{DashboardPorts, Launcher, StackManifest, release_dir, temp_dir};
+use common::{DashboardPorts, Launcher, StackManifest, all_up, apiary, release_dir, temp_dir};
 use serde_json::{Value, json};
 
 /// Steady states and fault schedules run at this fraction of their written length.
@@ -88,47 +87,6 @@ above = 3000
     )
     .expect("write drill");
     (flags_path, drills, shipped)
-}
-
-fn apiary(manifest: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apiary"))
-        .args(args)
-        .arg("--manifest")
-        .arg(manifest)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run apiary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-async fn all_up(http: &reqwest::Client, base: &str, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let services: Value = http
-            .get(format!("{base}/api/services"))
-            .send()
-            .await
-            .expect("dashboard answers")
-            .json()
-            .await
-            .expect("json");
-        let list = services.as_array().cloned().unwrap_or_default();
-        let not_up: Vec<String> = list
-            .iter()
-            .filter(|s| s["health"] != "up")
-            .map(|s| format!("{}={} ({})", s["name"], s["health"], s["reason"]))
-            .collect();
-        if list.len() == apiary_testkit::stack::service_count() && not_up.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "services not all up: {not_up:?}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -166,6 +166,19 @@ impl StackManifest {
         self
     }
 
+    /// Sets the dashboard's `forward_otlp` (an external collector's OTLP/HTTP base URL).
+    pub fn with_forward_otlp(self, url: &str) -> Self {
+        let text = std::fs::read_to_string(&self.path).expect("read manifest");
+        let at = text
+            .find("[dashboard]\n")
+            .expect("a [dashboard] section to forward from")
+            + "[dashboard]\n".len();
+        let mut text = text;
+        text.insert_str(at, &format!("forward_otlp = \"{url}\"\n"));
+        std::fs::write(&self.path, text).expect("write manifest");
+        self
+    }
+
     /// The repository's flag file and drills directory, for [`StackManifest::write_full`].
     pub fn shipped_faults() -> (PathBuf, PathBuf) {
         (

@@ -2,6 +2,7 @@
 //! load generator for traffic spikes, annotations and the audit log — all changed under one lock
 //! so the file always says exactly what the list says.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,7 +141,14 @@ pub struct Faults {
     annotations: Arc<Annotations>,
     load: Option<LoadClient>,
     state: Mutex<State>,
+    /// The `(kind, service)` pairs [`FAULT_ACTIVE`] last said were on.
+    published: std::sync::Mutex<BTreeSet<(&'static str, String)>>,
 }
+
+/// `apiary_fault_active{kind, service}`: 1 while a fault of that kind is on for that service
+/// (`service="all"` for stack-wide ones), 0 once it ends, so any Prometheus (and Grafana's
+/// annotations) can shade the fault windows.
+pub const FAULT_ACTIVE: &str = "apiary_fault_active";
 
 impl Faults {
     /// Takes over the flag file: writes the base flags (no fault survives a dashboard restart
@@ -163,7 +171,12 @@ impl Faults {
             annotations,
             load,
             state: Mutex::new(State::default()),
+            published: std::sync::Mutex::new(BTreeSet::new()),
         };
+        metrics::describe_gauge!(
+            FAULT_ACTIVE,
+            "1 while a fault of this kind is active on this service (service=all: stack-wide), else 0."
+        );
         faults.write(&[])?;
         faults.audit.record(&Entry {
             at: now_ms(),
@@ -202,7 +215,32 @@ impl Faults {
         apiary_faults::write_flag_file(&self.flags_path, &set).map_err(|e| FaultError::Write {
             path: self.flags_path.display().to_string(),
             reason: e.to_string(),
-        })
+        })?;
+        self.publish(active);
+        Ok(())
+    }
+
+    /// Sets [`FAULT_ACTIVE`] to what is on now: 1 for each active pair, 0 for pairs that were on.
+    fn publish(&self, active: &[ActiveFault]) {
+        let now: BTreeSet<(&'static str, String)> = active
+            .iter()
+            .flat_map(|f| {
+                let services = if f.services.is_empty() {
+                    vec!["all".to_owned()]
+                } else {
+                    f.services.clone()
+                };
+                services.into_iter().map(move |s| (f.kind, s))
+            })
+            .collect();
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, service) in published.difference(&now) {
+            metrics::gauge!(FAULT_ACTIVE, "kind" => *kind, "service" => service.clone()).set(0.0);
+        }
+        for (kind, service) in &now {
+            metrics::gauge!(FAULT_ACTIVE, "kind" => *kind, "service" => service.clone()).set(1.0);
+        }
+        *published = now;
     }
 
     pub async fn list(&self) -> Vec<ActiveFault> {

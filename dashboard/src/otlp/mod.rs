@@ -1,6 +1,7 @@
 //! The OTLP receivers: gRPC on 4317, HTTP on 4318, both feeding [`Ingest`].
 
 pub mod convert;
+pub mod forward;
 pub mod grpc;
 pub mod http;
 
@@ -20,6 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use crate::model::Interner;
 use crate::store::Store;
 use convert::Converter;
+use forward::{Forwarder, Signal};
 
 /// Refusal because the ingest budget is spent; the sender should retry after a second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,8 @@ pub struct Ingest {
     pub store: Arc<Store>,
     interner: Mutex<Interner>,
     budget: Mutex<Budget>,
+    /// Where accepted exports are also sent, when an external collector is configured.
+    forward: Option<Forwarder>,
 }
 
 fn count_spans(req: &ExportTraceServiceRequest) -> usize {
@@ -96,6 +100,15 @@ fn count_points(req: &ExportMetricsServiceRequest) -> usize {
 impl Ingest {
     /// `budget_per_second`: items (spans + records + points) accepted per second.
     pub fn new(store: Arc<Store>, budget_per_second: u64) -> Arc<Self> {
+        Self::forwarding(store, budget_per_second, None)
+    }
+
+    /// As [`Ingest::new`], also sending every accepted export to `forward`.
+    pub fn forwarding(
+        store: Arc<Store>,
+        budget_per_second: u64,
+        forward: Option<Forwarder>,
+    ) -> Arc<Self> {
         let rate = budget_per_second.max(1) as f64;
         Arc::new(Self {
             store,
@@ -105,7 +118,14 @@ impl Ingest {
                 tokens: rate,
                 last: Instant::now(),
             }),
+            forward,
         })
+    }
+
+    fn forward(&self, signal: Signal, request: &impl prost::Message) {
+        if let Some(f) = &self.forward {
+            f.offer(signal, request);
+        }
     }
 
     /// Whether any item would be admitted now: receivers ask before reading a body, so that
@@ -152,6 +172,7 @@ impl Ingest {
         req: &ExportTraceServiceRequest,
     ) -> Result<ExportTraceServiceResponse, OverBudget> {
         self.admit("traces", count_spans(req))?;
+        self.forward(Signal::Traces, req);
         let out = self.convert(|c| c.spans(req));
         if out.rejected > 0 {
             self.store.refused("traces", out.rejected);
@@ -170,6 +191,7 @@ impl Ingest {
         req: &ExportLogsServiceRequest,
     ) -> Result<ExportLogsServiceResponse, OverBudget> {
         self.admit("logs", count_logs(req))?;
+        self.forward(Signal::Logs, req);
         let out = self.convert(|c| c.logs(req));
         if out.rejected > 0 {
             self.store.refused("logs", out.rejected);
@@ -188,6 +210,7 @@ impl Ingest {
         req: &ExportMetricsServiceRequest,
     ) -> Result<ExportMetricsServiceResponse, OverBudget> {
         self.admit("metrics", count_points(req))?;
+        self.forward(Signal::Metrics, req);
         let out = self.convert(|c| c.metrics(req));
         self.store.insert_points(out.items);
         Ok(ExportMetricsServiceResponse {
