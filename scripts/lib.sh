@@ -1,6 +1,7 @@
 # Shared helpers for the scripts; sourced, not run.
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Each step's line says how long the script has run (CI's phases, timed).
+log() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -19,6 +20,29 @@ ensure_rust_tools() {
 # private node of the stack (the package's own system service is not started or needed).
 ensure_broker() {
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || command -v rabbitmq-server >/dev/null || ensure_apt rabbitmq-server
+}
+
+# Prometheus and promtool (the rules' unit tests, the configuration checks and the live alert
+# test): Debian's prometheus package (its system service is not started or needed).
+ensure_prometheus() {
+  command -v promtool >/dev/null && command -v prometheus >/dev/null || ensure_apt prometheus
+}
+
+# rotel, a third-party OTLP collector (PyPI), pinned, in its own virtual environment under the
+# tools directory: the end-to-end test relays the services' OTLP through it to the dashboard.
+# Puts its binary on PATH as rotel-agent for the caller.
+ROTEL_VERSION=0.0.1a15
+ensure_rotel() {
+  local venv="$UI_TOOLS_DIR/rotel"
+  if ! "$venv/bin/python" -m pip show rotel 2>/dev/null | grep -qx "Version: $ROTEL_VERSION"; then
+    command -v python3 >/dev/null || ensure_apt python3
+    log "installing rotel $ROTEL_VERSION into $venv"
+    python3 -m venv "$venv" 2>/dev/null || { ensure_apt python3-venv && python3 -m venv "$venv"; }
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "rotel==$ROTEL_VERSION"
+  fi
+  local agent
+  agent=$(ls "$venv"/lib/python3*/site-packages/rotel/rotel-agent | head -n 1)
+  export PATH="$(dirname "$agent"):$PATH"
 }
 
 # Installs Debian packages that are not installed yet (skipped when they are).

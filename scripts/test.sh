@@ -14,6 +14,10 @@ ensure_apt chromium chromium-driver
 ensure_schemathesis
 # The message broker the messaging tests (and `apiary up`) run: Debian's RabbitMQ.
 ensure_broker
+# promtool for the Prometheus rules' checks and unit tests, Prometheus for the live alert test.
+ensure_prometheus
+# rotel, the third-party OTLP collector the collector test relays through.
+ensure_rotel
 log "formatting"
 cargo fmt --all -- --check
 log "lints"
@@ -41,6 +45,8 @@ log "browser tests (headless Chromium against the running stack; screenshots in 
 cargo test --locked --workspace --test browser -- --ignored --nocapture 2>&1 | tee -a "$results"
 log "fault drills (every shipped drill against the release stack with load, compressed time)"
 cargo test --locked --workspace --test drills -- --ignored --nocapture 2>&1 | tee -a "$results"
+log "Prometheus live (the shipped rules and Grafana queries against the release stack and a payment-outage drill)"
+cargo test --locked --workspace --test prometheus_live -- --ignored --nocapture 2>&1 | tee -a "$results"
 log "fault-tolerance suite (the release stack under load: each promise measured; table in artifacts/fault-tolerance.md)"
 cargo test --locked --workspace --test fault_tolerance -- --ignored --nocapture 2>&1 | tee -a "$results"
 # One closing line over every test binary (cargo prints one `test result:` per binary, the

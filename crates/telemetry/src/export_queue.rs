@@ -161,6 +161,15 @@ impl<T: Send + 'static> ExportQueue<T> {
     /// # Panics
     /// Outside a Tokio runtime (as `tokio::spawn` does); services always call it inside one.
     pub fn start<S: BatchSink<T>>(signal: Signal, sink: S, config: QueueConfig) -> Self {
+        // Every series at 0 from the start, so rules and dashboards over them (rates, "any
+        // dropped in 5 m") have a series to read before the first loss, not "no data".
+        crate::prometheus::handle();
+        metrics::counter!(EXPORTED, "signal" => signal.as_str()).increment(0);
+        metrics::counter!(FAILED_EXPORTS, "signal" => signal.as_str()).increment(0);
+        for reason in ["queue_full", "export_failed", "shutdown"] {
+            metrics::counter!(DROPPED, "signal" => signal.as_str(), "reason" => reason)
+                .increment(0);
+        }
         let (items_tx, items_rx) = mpsc::channel(config.max_queue_size.max(1));
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(QueueStats::default());

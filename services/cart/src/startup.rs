@@ -71,6 +71,8 @@ async fn sweep_forever(store: Arc<CartStore>, every: Duration) {
 /// The "cart store lost" fault: while it is on, the store is wiped every second, as if the
 /// process holding it kept restarting. The carts are gone; `shop_carts_lost_total` says how many.
 async fn lose_carts_while_faulted(store: Arc<CartStore>) {
+    // At 0 until the first loss, so a rate over it reads 0 rather than no data.
+    apiary_telemetry::metrics::counter!(metrics::LOST).increment(0);
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
