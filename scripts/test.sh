@@ -18,6 +18,8 @@ ensure_broker
 ensure_prometheus
 # rotel, the third-party OTLP collector the collector test relays through.
 ensure_rotel
+# kubectl (kustomize), kubernetes-validate and check-jsonschema for the deployment files' checks.
+ensure_k8s_tools
 log "formatting"
 cargo fmt --all -- --check
 log "lints"

@@ -41,6 +41,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// `APIARY_MANIFEST`: the stack manifest whose services are scraped and probed.
     pub manifest: Option<PathBuf>,
+    /// `APIARY_ADDRESSES` (`host` or `dns`): overrides the manifest's `[stack] addresses`, so
+    /// compose and Kubernetes find each service at its own name with the manifest unchanged.
+    pub addresses: Option<apiary_manifest::Addresses>,
     /// `DASHBOARD_TOKEN`: the UI/API token off loopback (random when unset).
     pub token: Option<SecretString>,
     /// `DASHBOARD_API_KEY`: the OTLP key off loopback (the token when unset).
@@ -170,6 +173,15 @@ impl Config {
                 None => None,
             },
             manifest: env::raw(src, "APIARY_MANIFEST").map(PathBuf::from),
+            addresses: match env::raw(src, apiary_manifest::ADDRESSES_VAR) {
+                Some(_) => Some(env::parse_or(
+                    src,
+                    apiary_manifest::ADDRESSES_VAR,
+                    apiary_manifest::Addresses::Host,
+                    "host or dns",
+                )?),
+                None => None,
+            },
             token: env::raw(src, "DASHBOARD_TOKEN").map(SecretString::from),
             api_key: env::raw(src, "DASHBOARD_API_KEY").map(SecretString::from),
             unsecured: env::bool_or(src, "DASHBOARD_UNSECURED", false)?,
@@ -220,12 +232,27 @@ mod tests {
             ("DASHBOARD_UNSECURED", "kinda"),
             ("DASHBOARD_OTLP_READ_TIMEOUT_MS", "soon"),
             ("DASHBOARD_MAX_SPAN_BYTES", "-5"),
+            ("APIARY_ADDRESSES", "consul"),
         ] {
             assert_eq!(
                 Config::from_source(&[(var, value)]).expect_err(var).var,
                 var
             );
         }
+    }
+
+    #[test]
+    fn addresses_follow_the_manifest_unless_told() {
+        assert_eq!(
+            Config::from_source(&[("X", "")]).expect("config").addresses,
+            None
+        );
+        assert_eq!(
+            Config::from_source(&[("APIARY_ADDRESSES", "dns")])
+                .expect("config")
+                .addresses,
+            Some(apiary_manifest::Addresses::Dns)
+        );
     }
 
     #[test]

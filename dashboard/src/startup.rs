@@ -75,7 +75,10 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let (targets, messaging) = match &config.manifest {
             Some(path) => {
-                let manifest = apiary_manifest::Manifest::load(path)?;
+                let mut manifest = apiary_manifest::Manifest::load(path)?;
+                if let Some(addresses) = config.addresses {
+                    manifest.stack.addresses = addresses;
+                }
                 let messaging =
                     MessagingWatch::from_manifest(&manifest, config.broker_metrics_url.clone());
                 (monitor::targets_from_manifest(&manifest), messaging)

@@ -49,6 +49,15 @@ pub enum Export {
     /// The per-service SLO objectives as Prometheus recording rules
     /// (prometheus/rules/slo-objectives.rules.yml).
     SloRules,
+    /// The Kubernetes base (kustomize) for this stack into a directory (deploy/k8s/base):
+    /// workloads, headless Services, probes, autoscalers, disruption budgets, ConfigMaps and
+    /// NetworkPolicies from the manifest's `depends_on`. Reads the flag file, the collector's
+    /// configuration (otel/collector.yaml) and the image pins (.env) beside the manifest.
+    Kubernetes {
+        /// The directory to write (its generated files are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 /// Where the control API is and how to authenticate.

@@ -28,13 +28,16 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// `apiary export ...`: a file written from the manifest, on stdout.
 fn export(args: &cli::ExportArgs) -> Result<(), LaunchError> {
-    let (_, manifest) = plan::load_manifest(&args.manifest)?;
-    let text = match args.what {
+    let (manifest_path, manifest) = plan::load_manifest(&args.manifest)?;
+    let text = match &args.what {
+        cli::Export::Kubernetes { out } => {
+            return export_kubernetes(&manifest_path, &manifest, out);
+        }
         cli::Export::PrometheusConfig { local } => {
             use apiary_manifest::prometheus::{Network, scrape_config};
             scrape_config(
                 &manifest,
-                if local {
+                if *local {
                     Network::Local
                 } else {
                     Network::Compose
@@ -44,6 +47,51 @@ fn export(args: &cli::ExportArgs) -> Result<(), LaunchError> {
         cli::Export::SloRules => apiary_manifest::prometheus::slo_rules(&manifest),
     };
     print!("{text}");
+    Ok(())
+}
+
+/// Writes the Kubernetes base into `out`, replacing the files an earlier export wrote there.
+fn export_kubernetes(
+    manifest_path: &std::path::Path,
+    manifest: &apiary_manifest::Manifest,
+    out: &std::path::Path,
+) -> Result<(), LaunchError> {
+    use apiary_manifest::kubernetes::{HEADER, Images, Inputs, base};
+    let read = |path: std::path::PathBuf| {
+        std::fs::read_to_string(&path)
+            .map_err(|e| LaunchError::Runtime(format!("cannot read {}: {e}", path.display())))
+    };
+    let dir = manifest_path.parent().unwrap_or(std::path::Path::new("."));
+    let manifest_text = read(manifest_path.to_owned())?;
+    let flags = read(manifest.resolve(manifest_path, &manifest.faults.flags))?;
+    let collector = read(dir.join("otel/collector.yaml"))?;
+    let images = Images::from_env_file(&read(dir.join(".env"))?)
+        .map_err(|e| LaunchError::Runtime(format!("{}: {e}", dir.join(".env").display())))?;
+    let files = base(
+        manifest,
+        &Inputs {
+            manifest_text: &manifest_text,
+            flags: &flags,
+            collector: &collector,
+            images,
+        },
+    );
+    let io = |what: &str, path: &std::path::Path, e: std::io::Error| {
+        LaunchError::Runtime(format!("cannot {what} {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(out).map_err(|e| io("create", out, e))?;
+    // A service removed from the manifest loses its file: drop what an export wrote before.
+    for entry in std::fs::read_dir(out).map_err(|e| io("read", out, e))? {
+        let path = entry.map_err(|e| io("read", out, e))?.path();
+        if std::fs::read_to_string(&path).is_ok_and(|t| t.starts_with(HEADER)) {
+            std::fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
+        }
+    }
+    for (name, text) in &files {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| io("write", &path, e))?;
+    }
+    println!("wrote {} files into {}", files.len(), out.display());
     Ok(())
 }
 

@@ -182,6 +182,12 @@ pub fn default_bin_dir() -> Result<PathBuf, LaunchError> {
 
 pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
     let (manifest_path, manifest) = load_manifest(&args.manifest)?;
+    if manifest.stack.addresses == apiary_manifest::Addresses::Dns {
+        return Err(LaunchError::Usage(format!(
+            "{}: [stack] addresses = \"dns\" is for compose and Kubernetes, where each service's name resolves to its instances; `apiary up` runs every service on [stack] host (remove the line)",
+            manifest_path.display()
+        )));
+    }
     let selected = manifest.select(&args.only)?;
     let bin_dir = match &args.bin_dir {
         Some(dir) => dir.clone(),

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod broker;
+pub mod kubernetes;
 pub mod prometheus;
 pub mod slo;
 pub use broker::{BROKER_URL_VAR, Broker};
@@ -210,6 +211,38 @@ pub struct Stack {
     /// (default `.apiary/data`).
     #[serde(default)]
     pub data_dir: Option<String>,
+    /// Where each service is reached: all at `host` (`apiary up`, the default), or each at
+    /// its own name (`"dns"`: compose and Kubernetes, where a service's name resolves to its
+    /// instances).
+    #[serde(default)]
+    pub addresses: Addresses,
+}
+
+/// Overrides `[stack] addresses` for the dashboard (`host` or `dns`): compose and Kubernetes
+/// mount the repository's manifest unchanged and set it to `dns`.
+pub const ADDRESSES_VAR: &str = "APIARY_ADDRESSES";
+
+/// How callers and scrapers find a service (`[stack] addresses`, or [`ADDRESSES_VAR`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Addresses {
+    /// Every service on `[stack] host`, at its port.
+    #[default]
+    Host,
+    /// Every service at its own name (`http://catalog:8001`).
+    Dns,
+}
+
+impl std::str::FromStr for Addresses {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "host" => Ok(Self::Host),
+            "dns" => Ok(Self::Dns),
+            other => Err(format!("'{other}' is not host or dns")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -635,7 +668,10 @@ impl Manifest {
 
     /// The base URL of a service as its callers reach it.
     pub fn url(&self, service: &Service) -> String {
-        format!("http://{}:{}", self.stack.host, service.port)
+        match self.stack.addresses {
+            Addresses::Host => format!("http://{}:{}", self.stack.host, service.port),
+            Addresses::Dns => format!("http://{}:{}", service.name, service.port),
+        }
     }
 
     /// The environment the dashboard process gets: its ports and where the manifest is (it
@@ -858,6 +894,19 @@ mod tests {
         )
         .expect_err("cycle");
         assert!(cycle.to_string().contains("cycle"), "{cycle}");
+    }
+
+    #[test]
+    fn with_dns_addresses_each_service_is_at_its_own_name() {
+        let mut m = small();
+        let catalog = m.service("catalog").expect("catalog").clone();
+        assert_eq!(m.url(&catalog), "http://127.0.0.1:8001");
+        m.stack.addresses = "dns".parse().expect("dns");
+        assert_eq!(m.url(&catalog), "http://catalog:8001");
+        assert!("consul".parse::<Addresses>().is_err());
+        let text = "[stack]\nhost = \"127.0.0.1\"\nnamespace = \"a\"\nenvironment = \"e\"\naddresses = \"dns\"\n";
+        let stack: Stack = toml::from_str(text.trim_start_matches("[stack]\n")).expect("stack");
+        assert_eq!(stack.addresses, Addresses::Dns);
     }
 
     #[test]

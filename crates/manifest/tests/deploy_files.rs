@@ -17,6 +17,7 @@ const INFRA: &[&str] = &[
     "tempo",
     "loki",
     "grafana",
+    "load",
 ];
 
 fn repo() -> PathBuf {
@@ -441,6 +442,90 @@ fn compose_services_read_fault_flags_from_flagd_serving_the_shipped_file() {
             Some("8015"),
             "{}",
             s.name
+        );
+    }
+}
+
+#[test]
+fn the_image_caches_dependencies_runs_as_nobody_and_checks_its_health() {
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile");
+    // Dependencies cooked from the recipe before the sources are copied in: a change to
+    // Apiary's code leaves that layer cached.
+    let cook = dockerfile.find("cargo chef cook").expect("cargo chef cook");
+    let sources = dockerfile[cook..]
+        .find("COPY . .")
+        .expect("sources after the cook");
+    let build = dockerfile[cook..]
+        .find("cargo build --release")
+        .expect("the build after the cook");
+    assert!(sources < build);
+    let runtime = &dockerfile[dockerfile.rfind("\nFROM ").expect("a runtime stage")..];
+    assert!(
+        runtime.contains("USER 65534:65534"),
+        "the runtime stage runs as nobody"
+    );
+    assert!(
+        runtime.contains("HEALTHCHECK") && runtime.contains("/health/live"),
+        "the image checks /health/live"
+    );
+    let ignore = std::fs::read_to_string(repo().join(".dockerignore")).expect(".dockerignore");
+    for line in ["target/", ".git/", ".apiary/"] {
+        assert!(
+            ignore.lines().any(|l| l == line),
+            ".dockerignore lacks {line}"
+        );
+    }
+}
+
+#[test]
+fn compose_pins_every_image_in_env_and_limits_every_container() {
+    let env_text = std::fs::read_to_string(repo().join(".env")).expect(".env");
+    let pins: BTreeMap<String, String> = env_text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let compose = yaml("compose.yaml");
+    let services = compose["services"].as_mapping().expect("services");
+    for (name, c) in services {
+        let name = name.as_str().expect("name");
+        let image = c["image"].as_str().expect("an image");
+        if image != "apiary:local" {
+            let var = image
+                .strip_prefix("${")
+                .and_then(|v| v.strip_suffix('}'))
+                .unwrap_or_else(|| panic!("{name}: image {image} is not pinned in .env"));
+            let pinned = pins
+                .get(var)
+                .unwrap_or_else(|| panic!("{name}: {var} not in .env"));
+            let tag = pinned.rsplit(':').next().unwrap_or_default();
+            assert!(
+                pinned.contains(':') && tag != "latest" && !tag.is_empty(),
+                "{name}: {pinned} is not a pinned version"
+            );
+        }
+        assert!(
+            c["deploy"]["resources"]["limits"]["memory"].is_string(),
+            "{name} has no memory limit"
+        );
+    }
+    // The default profile adds the backends; without it, the shop and the dashboard run alone.
+    assert_eq!(
+        pins.get("COMPOSE_PROFILES").map(String::as_str),
+        Some("backends")
+    );
+    for backend in ["otel-collector", "prometheus", "tempo", "loki", "grafana"] {
+        assert_eq!(
+            strings(&compose["services"][backend]["profiles"]),
+            ["backends"],
+            "{backend}"
+        );
+    }
+    for core in ["gateway", "dashboard", "flagd", "rabbitmq", "load"] {
+        assert!(
+            compose["services"][core]["profiles"].is_null(),
+            "{core} is in every profile"
         );
     }
 }
