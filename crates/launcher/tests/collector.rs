@@ -17,8 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiary_testkit::free_port;
-use common::{DashboardPorts, Launcher, StackManifest, bin_dir, temp_dir};
-use serde_json::Value;
+use common::{DashboardPorts, Launcher, StackManifest, bin_dir, json_of, temp_dir, try_json_of};
 
 /// A rotel collector, its output kept, killed when dropped.
 struct Rotel {
@@ -169,23 +168,13 @@ async fn services_export_through_rotel_to_the_dashboard_which_forwards_to_anothe
         &relay,
         async || {
             traffic().await;
-            let traces: Value = http
-                .get(format!("{dashboard}/api/traces?service=gateway&limit=20"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let traces = try_json_of(
+                &http,
+                format!("{dashboard}/api/traces?service=gateway&limit=20"),
+            )
+            .await?;
             let id = traces.as_array()?.first()?["trace_id"].as_str()?.to_owned();
-            let trace: Value = http
-                .get(format!("{dashboard}/api/traces/{id}"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let trace = try_json_of(&http, format!("{dashboard}/api/traces/{id}")).await?;
             let services: std::collections::BTreeSet<String> = trace["spans"]
                 .as_array()?
                 .iter()
@@ -196,14 +185,11 @@ async fn services_export_through_rotel_to_the_dashboard_which_forwards_to_anothe
     )
     .await;
     println!("a relayed trace spans {services_in_a_trace:?}");
-    let logs: Value = http
-        .get(format!("{dashboard}/api/logs?service=gateway&limit=5"))
-        .send()
-        .await
-        .expect("logs")
-        .json()
-        .await
-        .expect("json");
+    let logs = json_of(
+        &http,
+        format!("{dashboard}/api/logs?service=gateway&limit=5"),
+    )
+    .await;
     assert!(
         logs.as_array().is_some_and(|l| !l.is_empty()),
         "relayed logs: {logs}"

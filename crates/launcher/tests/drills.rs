@@ -11,7 +11,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{DashboardPorts, Launcher, StackManifest, all_up, apiary, release_dir, temp_dir};
+use common::{
+    DashboardPorts, Launcher, StackManifest, all_up, apiary, json_of, release_dir, temp_dir,
+};
 use serde_json::{Value, json};
 
 /// Steady states and fault schedules run at this fraction of their written length.
@@ -196,14 +198,7 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
         if !ok {
             failures.push(format!("{name}:\n{out}"));
         }
-        let runs: Value = http
-            .get(format!("{base}/api/drills/runs"))
-            .send()
-            .await
-            .expect("runs")
-            .json()
-            .await
-            .expect("json");
+        let runs = json_of(&http, format!("{base}/api/drills/runs")).await;
         let last = &runs["runs"][0];
         assert_eq!(last["drill"], json!(name));
         if let Some(ms) = last["time_to_detect_ms"].as_u64() {

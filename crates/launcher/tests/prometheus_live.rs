@@ -24,7 +24,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use apiary_testkit::free_port;
-use common::{DashboardPorts, Launcher, StackManifest, all_up, apiary, release_dir, temp_dir};
+use common::{
+    DashboardPorts, Launcher, StackManifest, all_up, apiary, json_of, release_dir, temp_dir,
+};
 use serde_json::Value;
 
 /// The drill tier's documented bound: ~22 s of a total outage, plus a scrape and an evaluation
@@ -398,14 +400,7 @@ async fn the_shipped_rules_alert_on_a_live_drill_and_every_panel_has_data() {
     });
     let started = Instant::now();
     let fault_on = loop {
-        let faults: Value = http
-            .get(format!("{base}/api/faults"))
-            .send()
-            .await
-            .expect("faults")
-            .json()
-            .await
-            .expect("json");
+        let faults = json_of(&http, format!("{base}/api/faults")).await;
         if faults["active"].as_array().is_some_and(|a| !a.is_empty()) {
             break Instant::now();
         }
@@ -444,14 +439,7 @@ async fn the_shipped_rules_alert_on_a_live_drill_and_every_panel_has_data() {
         .expect("join");
     assert!(ok, "the drill passes:\n{out}");
     let fault_off = Instant::now();
-    let runs: Value = http
-        .get(format!("{base}/api/drills/runs"))
-        .send()
-        .await
-        .expect("runs")
-        .json()
-        .await
-        .expect("json");
+    let runs = json_of(&http, format!("{base}/api/drills/runs")).await;
     let detect_ms = runs["runs"][0]["time_to_detect_ms"].as_u64();
     println!(
         "payment outage: dashboard detected it in {detect_ms:?} ms; Prometheus alert ApiarySLOBurnDrill pending after {:.1} s, firing after {:.1} s (5 s scrapes and evaluations)",

@@ -196,6 +196,13 @@ pub async fn json_of(http: &reqwest::Client, url: String) -> Value {
     resp.json().await.unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
+/// As [`json_of`], but `None` on any failure: for loops that poll until an answer comes.
+pub async fn try_json_of(http: &reqwest::Client, url: String) -> Option<Value> {
+    let resp = http.get(&url).send().await.ok()?;
+    resp.status().is_success().then_some(())?;
+    resp.json().await.ok()
+}
+
 /// Waits (bounded) until checkout has no clean-up left.
 pub async fn settle(http: &reqwest::Client, stack: &StackManifest, timeout: Duration) {
     let deadline = Instant::now() + timeout;
