@@ -206,14 +206,7 @@ async fn services_export_through_rotel_to_the_dashboard_which_forwards_to_anothe
         },
     )
     .await;
-    let metrics = http
-        .get(format!("{dashboard}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = apiary_testkit::metrics_page(&http, &dashboard).await;
     let sent = apiary_testkit::metric_value(
         &metrics,
         "dashboard_forward_requests_total{signal=\"traces\",outcome=\"sent\"}",

@@ -173,14 +173,8 @@ async fn up_serves_products_exports_one_trace_restarts_crashes_and_stops_cleanly
     );
 
     // The catalog shows the semconv histogram.
-    let metrics = http
-        .get(format!("http://127.0.0.1:{catalog_port}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics =
+        apiary_testkit::metrics_page(&http, &format!("http://127.0.0.1:{catalog_port}")).await;
     assert!(
         metrics.contains("http_server_request_duration_seconds_bucket{"),
         "{metrics}"

@@ -183,6 +183,19 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
     metric_sample(text, series).unwrap_or(0.0)
 }
 
+/// The `/metrics` page of the process at `base_url`, panicking with the URL when it does not
+/// answer 200.
+pub async fn metrics_page(http: &reqwest::Client, base_url: &str) -> String {
+    let url = format!("{base_url}/metrics");
+    let resp = http
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    resp.text().await.unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
 /// The ports [`free_port`] hands out: below Linux's ephemeral range (32768-60999), so no
 /// outgoing connection's local port can take one between the check and the service's bind.
 const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
