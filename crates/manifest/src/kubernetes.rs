@@ -770,10 +770,10 @@ fn rule(from: Vec<Value>, ports: &[&str]) -> Value {
     })
 }
 
-/// Who may call whom: a service admits its declared callers (`depends_on` read backwards), the
-/// load generator when it is the load's target, and the scrapers (the dashboard, Prometheus);
-/// everything else in the namespace is denied by default.
-pub fn callers(m: &Manifest, s: &Service) -> BTreeSet<String> {
+/// The pods that call `s`: the services that declare it in `depends_on`, and the load
+/// generator when `s` is the load's target. Its NetworkPolicy admits these and the scrapers
+/// (the dashboard, Prometheus); everything else in the namespace is denied by default.
+fn callers(m: &Manifest, s: &Service) -> BTreeSet<String> {
     let mut from: BTreeSet<String> = m
         .services
         .iter()
