@@ -319,7 +319,7 @@ fn service(m: &Manifest, s: &Service) -> Vec<Value> {
         env("FLAGD_HOST", "flagd"),
         env("FLAGD_PORT", FLAGD_SYNC_PORT.to_string()),
     ]);
-    if !s.publishes.is_empty() || !s.consumes.is_empty() {
+    if s.uses_broker() {
         env_vars.push(json!({
             "name": crate::BROKER_URL_VAR,
             "valueFrom": { "secretKeyRef": { "name": "rabbitmq", "key": "url" } },
@@ -840,7 +840,7 @@ fn network_policies(m: &Manifest) -> Vec<Value> {
     let messaging: BTreeSet<String> = m
         .services
         .iter()
-        .filter(|s| !s.publishes.is_empty() || !s.consumes.is_empty())
+        .filter(|s| s.uses_broker())
         .map(|s| s.name.clone())
         .collect();
     let mut metrics_from = from_apps(&scrapers);

@@ -286,6 +286,11 @@ pub enum Store {
 }
 
 impl Service {
+    /// Whether it talks to the message broker (publishes or consumes an event).
+    pub fn uses_broker(&self) -> bool {
+        !self.publishes.is_empty() || !self.consumes.is_empty()
+    }
+
     pub fn binary_name(&self) -> &str {
         self.binary.as_deref().unwrap_or(&self.name)
     }

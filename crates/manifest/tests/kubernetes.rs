@@ -169,7 +169,7 @@ fn every_service_has_its_workload_service_probes_and_env() {
                 s.name
             );
         }
-        let talks_amqp = !s.publishes.is_empty() || !s.consumes.is_empty();
+        let talks_amqp = s.uses_broker();
         assert_eq!(
             env.contains_key("APIARY_BROKER_URL"),
             talks_amqp,
@@ -302,7 +302,7 @@ fn network_policies_admit_exactly_the_declared_callers() {
     let messaging: BTreeSet<String> = m
         .services
         .iter()
-        .filter(|s| !s.publishes.is_empty() || !s.consumes.is_empty())
+        .filter(|s| s.uses_broker())
         .map(|s| s.name.clone())
         .collect();
     assert_eq!(

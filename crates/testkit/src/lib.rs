@@ -183,16 +183,21 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
     metric_sample(text, series).unwrap_or(0.0)
 }
 
-/// The `/metrics` page of the process at `base_url`, panicking with the URL when it does not
-/// answer 200.
-pub async fn metrics_page(http: &reqwest::Client, base_url: &str) -> String {
-    let url = format!("{base_url}/metrics");
+/// GET `url`, panicking with the URL unless it answers 2xx.
+pub async fn get_ok(http: &reqwest::Client, url: &str) -> reqwest::Response {
     let resp = http
-        .get(&url)
+        .get(url)
         .send()
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    resp
+}
+
+/// The `/metrics` page of the process at `base_url` (see [`get_ok`]).
+pub async fn metrics_page(http: &reqwest::Client, base_url: &str) -> String {
+    let url = format!("{base_url}/metrics");
+    let resp = get_ok(http, &url).await;
     resp.text().await.unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 

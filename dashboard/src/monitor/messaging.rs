@@ -103,7 +103,7 @@ impl MessagingWatch {
                     .or_default()
                     .push(s.name.clone());
             }
-            if !s.publishes.is_empty() || !s.consumes.is_empty() {
+            if s.uses_broker() {
                 members.push(s.name.clone());
             }
         }

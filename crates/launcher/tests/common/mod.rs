@@ -187,12 +187,7 @@ pub fn alive(pid: i32) -> bool {
 // ---------------------------------------------------------------- reading the shop's owners
 
 pub async fn json_of(http: &reqwest::Client, url: String) -> Value {
-    let resp = http
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
-    assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    let resp = apiary_testkit::get_ok(http, &url).await;
     resp.json().await.unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
