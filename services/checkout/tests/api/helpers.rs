@@ -212,13 +212,20 @@ impl TestApp {
 
     /// Waits (bounded) until the background compensations are done.
     pub async fn settle(&self) -> Value {
+        self.settle_after(0).await
+    }
+
+    /// Waits (5 s at most) until no compensation is owed and at least `completed` finished.
+    /// Both are asked for: a task's row is deleted a moment before the finished count moves.
+    pub async fn settle_after(&self, completed: u64) -> Value {
+        let mut status = Value::Null;
         for _ in 0..100 {
-            let status: Value = self.get("/compensations").await.json().await.expect("json");
-            if status["pending"] == 0 {
+            status = self.get("/compensations").await.json().await.expect("json");
+            if status["pending"] == 0 && status["completed_total"].as_u64() >= Some(completed) {
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("compensations did not settle within 5 s");
+        panic!("compensations did not settle within 5 s: {status}");
     }
 }
