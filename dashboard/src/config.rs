@@ -66,6 +66,9 @@ pub struct Config {
     pub control_token: Option<SecretString>,
     /// `APIARY_LOAD_URL`: the load generator's control API (traffic spikes, `/api/load`).
     pub load_url: Option<String>,
+    /// `APIARY_LAUNCHER_URL`: the control API of the launcher running the stack (live
+    /// scaling, `/api/scale`).
+    pub launcher_url: Option<String>,
     /// `APIARY_BROKER_METRICS_URL`: the message broker's Prometheus endpoint (queue depths,
     /// consumers, dead letters), set by `apiary up` when it runs the broker.
     pub broker_metrics_url: Option<String>,
@@ -167,6 +170,7 @@ impl Config {
             data_dir: env::raw(src, "APIARY_DATA_DIR").map(PathBuf::from),
             control_token: env::raw(src, "APIARY_CONTROL_TOKEN").map(SecretString::from),
             load_url: env::raw(src, "APIARY_LOAD_URL"),
+            launcher_url: env::raw(src, "APIARY_LAUNCHER_URL"),
             broker_metrics_url: env::raw(src, "APIARY_BROKER_METRICS_URL"),
             forward_otlp: match env::raw(src, "DASHBOARD_FORWARD_OTLP") {
                 Some(_) => Some(env::url_or(src, "DASHBOARD_FORWARD_OTLP", "")?),

@@ -235,6 +235,18 @@ pub fn document() -> Value {
     );
     load["post"]["parameters"] = path_param("action");
     paths.insert("/api/load/{action}".into(), load);
+    let mut scale = get(
+        "Every service's instances (id, url, pid), from the launcher running the stack (503 no_launcher in compose and Kubernetes, where the orchestrator scales)",
+        vec![],
+    );
+    scale["post"] = change(
+        "post",
+        "Run N instances of a service that keeps no state: new ones join once ready, surplus ones leave the balancers and then drain",
+        Some("{service, replicas: 1..8, reason}"),
+        "200",
+    )["post"]
+        .clone();
+    paths.insert("/api/scale".into(), scale);
     for (path, schema) in answers() {
         if let Some(ok) = doc["paths"][path]["get"]["responses"]["200"].as_object_mut() {
             ok.insert("description".into(), "OK".into());

@@ -56,6 +56,8 @@ pub struct Application {
     http: TcpListener,
     config: Config,
     targets: Vec<Target>,
+    /// How every target's instances are found.
+    instances: monitor::Instances,
     messaging: MessagingWatch,
     pub store: Arc<Store>,
     pub access: Access,
@@ -73,7 +75,7 @@ fn port(l: &TcpListener) -> u16 {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let (targets, messaging) = match &config.manifest {
+        let (targets, messaging, instances) = match &config.manifest {
             Some(path) => {
                 let mut manifest = apiary_manifest::Manifest::load(path)?;
                 if let Some(addresses) = config.addresses {
@@ -81,12 +83,22 @@ impl Application {
                 }
                 let messaging =
                     MessagingWatch::from_manifest(&manifest, config.broker_metrics_url.clone());
-                (monitor::targets_from_manifest(&manifest), messaging)
+                let instances = monitor::instances_for(&manifest, config.data_dir.as_deref());
+                (
+                    monitor::targets_from_manifest(&manifest),
+                    messaging,
+                    instances,
+                )
             }
-            None => (Vec::new(), MessagingWatch::default()),
+            None => (
+                Vec::new(),
+                MessagingWatch::default(),
+                monitor::Instances::One,
+            ),
         };
         let mut app = Self::build_with_targets(config, targets).await?;
         app.messaging = messaging;
+        app.instances = instances;
         Ok(app)
     }
 
@@ -127,6 +139,7 @@ impl Application {
             http,
             config,
             targets,
+            instances: monitor::Instances::One,
             messaging: MessagingWatch::default(),
             store,
             access,
@@ -178,6 +191,7 @@ impl Application {
         let annotations = Arc::new(Annotations::default());
         let monitor = tokio::spawn(monitor::run(
             self.targets,
+            self.instances,
             self.store.clone(),
             self.config.thresholds,
             self.config.scrape_interval,
@@ -191,6 +205,7 @@ impl Application {
                 self.config.data_dir.clone(),
                 self.config.control_token.clone(),
                 self.config.load_url.clone(),
+                self.config.launcher_url.clone(),
                 annotations,
                 snap_rx.clone(),
             ) {

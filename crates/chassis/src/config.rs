@@ -37,6 +37,8 @@ pub struct Downstream {
     pub url: String,
     /// `<NAME>_TIMEOUT_MS`: the budget of one call (the request's deadline may shorten it).
     pub timeout: Duration,
+    /// `APIARY_DISCOVERY`: how its instances are found (default: the URL alone).
+    pub discovery: crate::balance::Discovery,
 }
 
 impl Downstream {
@@ -59,6 +61,12 @@ impl Downstream {
                 &format!("{name}_TIMEOUT_MS"),
                 Duration::from_millis(default_timeout_ms),
             )?,
+            discovery: parse_or(
+                src,
+                apiary_wire::discovery::DISCOVERY_VAR,
+                crate::balance::Discovery::Static,
+                "static, dns or file:<endpoints directory>",
+            )?,
         })
     }
 }
@@ -72,9 +80,10 @@ impl Downstream {
         breaker: Option<crate::resilience::BreakerConfig>,
     ) -> Result<crate::HttpClient, reqwest::Error> {
         let client = crate::HttpClient::new(peer, self.url.clone(), self.timeout)?;
-        Ok(match breaker {
+        let client = match breaker {
             Some(b) => client.with_breaker(b),
             None => client,
-        })
+        };
+        Ok(client.with_discovery(self.discovery.clone()))
     }
 }

@@ -14,6 +14,7 @@ use tower::retry::budget::{Budget, TpsBudget};
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use crate::balance::{Balancer, Discovery};
 use crate::resilience::{self, BreakerConfig, CircuitBreaker};
 use apiary_telemetry::semconv::{CLIENT_DURATION, method_label};
 
@@ -32,6 +33,9 @@ pub enum CallError {
     /// A fault made the peer unreachable or partitioned (the call behaved as a real one would).
     #[error("{}", .0.message())]
     Injected(InjectedLink),
+    /// The balancer had no instance to send it to.
+    #[error("no instance of {0} could take the call")]
+    NoInstance(String),
 }
 
 /// The network faults a caller can be under.
@@ -66,7 +70,7 @@ impl CallError {
         match self {
             CallError::Transport(e) => e.is_timeout(),
             CallError::DeadlineExceeded => true,
-            CallError::CircuitOpen(_) => false,
+            CallError::CircuitOpen(_) | CallError::NoInstance(_) => false,
             CallError::Injected(link) => *link == InjectedLink::Partitioned,
         }
     }
@@ -76,7 +80,7 @@ impl CallError {
         match self {
             CallError::Transport(e) => e.is_connect(),
             CallError::DeadlineExceeded => false,
-            CallError::CircuitOpen(_) => true,
+            CallError::CircuitOpen(_) | CallError::NoInstance(_) => true,
             CallError::Injected(link) => *link == InjectedLink::Unreachable,
         }
     }
@@ -87,6 +91,7 @@ impl CallError {
             CallError::Transport(e) => error_type(e),
             CallError::DeadlineExceeded => "deadline_exceeded",
             CallError::CircuitOpen(_) => "circuit_open",
+            CallError::NoInstance(_) => "no_instance",
             CallError::Injected(InjectedLink::Unreachable) => "connection_refused",
             CallError::Injected(InjectedLink::Partitioned) => "timeout",
         }
@@ -103,6 +108,9 @@ pub struct HttpClient {
     timeout: Duration,
     breaker: Arc<CircuitBreaker>,
     budget: Arc<TpsBudget>,
+    /// The downstream's instances and the balancer over them.
+    balancer: Arc<Balancer>,
+    breaker_config: BreakerConfig,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -128,21 +136,50 @@ impl HttpClient {
             .user_agent(concat!("apiary/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let peer = peer.into();
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        let balancer = Arc::new(Balancer::new(
+            &peer,
+            base_of(&base_url),
+            Discovery::Static,
+            BreakerConfig::default(),
+            inner.clone(),
+        ));
         Ok(Self {
             inner,
             breaker: Arc::new(CircuitBreaker::new(peer.clone(), BreakerConfig::default())),
+            balancer,
+            breaker_config: BreakerConfig::default(),
             // Retries may add at most 20% to recent traffic (10 s window), plus 10 a second.
             budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
             peer,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            base_url,
             timeout,
         })
     }
 
-    /// Replaces the circuit breaker's settings (tests use short cool-downs).
+    /// Replaces the circuit breakers' settings (tests use short cool-downs).
     pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = Arc::new(CircuitBreaker::new(self.peer.clone(), config));
+        self.breaker_config = config;
+        let discovery = self.balancer.discovery().clone();
+        self.with_discovery(discovery)
+    }
+
+    /// Finds the downstream's instances with `discovery` and balances calls over them.
+    pub fn with_discovery(mut self, discovery: Discovery) -> Self {
+        self.balancer = Arc::new(Balancer::new(
+            &self.peer,
+            base_of(&self.base_url),
+            discovery,
+            self.breaker_config,
+            self.inner.clone(),
+        ));
         self
+    }
+
+    /// The instances calls are balanced over now (their base URLs).
+    pub fn instances(&self) -> Vec<String> {
+        self.balancer.ready_urls()
     }
 
     pub fn breaker(&self) -> &CircuitBreaker {
@@ -305,6 +342,12 @@ impl HttpClient {
 
         let start = Instant::now();
         let result = match crate::faults::link(&self.peer).await {
+            crate::faults::Link::Ok if self.balancer.discovers() => {
+                self.balancer
+                    .execute(request)
+                    .instrument(span.clone())
+                    .await
+            }
             crate::faults::Link::Ok => self
                 .inner
                 .execute(request)
@@ -363,6 +406,14 @@ impl HttpClient {
         .increment(1);
         err
     }
+}
+
+/// The base URL as a URL (one that does not parse is kept as `http://invalid`: its calls fail
+/// like any unreachable peer's).
+fn base_of(base_url: &str) -> reqwest::Url {
+    reqwest::Url::parse(base_url)
+        .or_else(|_| reqwest::Url::parse("http://invalid"))
+        .expect("a constant URL parses")
 }
 
 /// A low-cardinality `error.type` for a failed call that got no response.

@@ -11,6 +11,8 @@
 //! - [`extract`] — `Json`/`Query`/`Path` extractors rejecting with the JSON error body.
 //! - [`http_client`] — the traced outbound client (client span, propagation, histogram, breaker,
 //!   retry budget, deadline).
+//! - [`balance`] — where a downstream's instances are ([`balance::Discovery`]: endpoints file,
+//!   DNS, one URL) and tower's power-of-two-choices balancer over the ready ones.
 //! - [`downstream`] — typed JSON calls to peers and [`DownstreamError`] (relay 4xx, 502/503/504).
 //! - [`resilience`] — deadlines across calls, load shedding, the circuit breaker.
 //! - [`csrf`] — refusing cross-site state changes (`Sec-Fetch-Site`, `Origin`).
@@ -19,6 +21,7 @@
 //! - [`faults`] — the fault layer (flags evaluated in process through OpenFeature + flagd) and
 //!   the fault effects on outbound calls, readiness and memory.
 
+pub mod balance;
 pub mod builder;
 pub mod config;
 pub mod csrf;

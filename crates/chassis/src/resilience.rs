@@ -191,6 +191,22 @@ impl CircuitBreaker {
         }
     }
 
+    /// How long until a call may go out (`None`: now), without taking the trial call: what a
+    /// balancer asks before choosing this instance.
+    pub fn blocked_for(&self) -> Option<Duration> {
+        let inner = self.inner.lock().ok()?;
+        match inner.state {
+            BreakerState::Closed => None,
+            BreakerState::Open | BreakerState::HalfOpen => {
+                let since = inner
+                    .opened_at
+                    .map_or(self.config.cool_down, |t| t.elapsed());
+                let left = self.config.cool_down.saturating_sub(since);
+                (!left.is_zero()).then_some(left)
+            }
+        }
+    }
+
     /// Whether a call may go out now.
     pub fn allow(&self) -> bool {
         let Ok(mut inner) = self.inner.lock() else {
@@ -288,6 +304,21 @@ mod tests {
         }
         assert_eq!(b.state(), BreakerState::Open);
         assert!(!b.allow());
+    }
+
+    #[test]
+    fn blocked_for_says_how_long_without_taking_the_trial() {
+        let b = breaker(30);
+        assert_eq!(b.blocked_for(), None);
+        for _ in 0..4 {
+            b.record(false);
+        }
+        let left = b.blocked_for().expect("open");
+        assert!(left <= Duration::from_millis(30), "{left:?}");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(b.blocked_for(), None, "the cool-down passed");
+        assert_eq!(b.state(), BreakerState::Open, "asking took no trial");
+        assert!(b.allow(), "the trial is still there to take");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Command {
     Fault(FaultArgs),
     /// List, run and stop drills; read their reports.
     Drill(DrillArgs),
+    /// Change how many instances of a service the running stack has (`apiary scale catalog=3`),
+    /// through the dashboard's control plane; with no argument, list every service's instances.
+    Scale(ScaleArgs),
     /// Print a file written from the manifest (`apiary export prometheus-config > prometheus/prometheus.yml`).
     Export(ExportArgs),
 }
@@ -74,6 +77,18 @@ pub struct ControlArgs {
     /// Where the stack keeps its data (and the control token); default: the manifest's.
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// SERVICE=REPLICAS (e.g. catalog=3); several at once are applied in turn.
+    #[arg(value_name = "SERVICE=N")]
+    pub targets: Vec<String>,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +211,11 @@ pub struct UpArgs {
     /// Start only these services (and what they depend on). Comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub only: Vec<String>,
+
+    /// Run more instances of a service that keeps no state: SERVICE=REPLICAS, comma-separated
+    /// or repeated (`--scale catalog=3,gateway=2`); overrides the manifest's `replicas`.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
 
     /// Do not start the dashboard even if the manifest has one.
     #[arg(long)]

@@ -432,6 +432,51 @@ pub async fn drill(args: DrillArgs) -> Result<(), LaunchError> {
     Ok(())
 }
 
+/// `apiary scale [SERVICE=N ...]`: lists every service's instances, or changes them through
+/// the dashboard's control plane (which asks the launcher and audits it).
+pub async fn scale(args: crate::cli::ScaleArgs) -> Result<(), LaunchError> {
+    let (api, manifest, _) = Api::new(&args.control)?;
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        let (name, n) = t
+            .split_once('=')
+            .ok_or_else(|| usage(format!("{t:?}: give SERVICE=REPLICAS, e.g. catalog=3")))?;
+        manifest.service(name)?;
+        let n: u64 = n
+            .parse()
+            .map_err(|_| usage(format!("{t:?}: the replica count must be a whole number")))?;
+        targets.push((name.to_owned(), n));
+    }
+    let print = |group: &Value| {
+        let ids: Vec<&str> = group["instances"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|i| i["url"].as_str()).collect())
+            .unwrap_or_default();
+        println!(
+            "{:<16} {:>2}  {}",
+            group["service"].as_str().unwrap_or(""),
+            group["replicas"].as_u64().unwrap_or(0),
+            ids.join(" ")
+        );
+    };
+    if targets.is_empty() {
+        let v = api.get("/api/scale").await?;
+        for group in v["services"].as_array().cloned().unwrap_or_default() {
+            print(&group);
+        }
+        return Ok(());
+    }
+    for (service, replicas) in targets {
+        let mut body = json!({"service": service, "replicas": replicas});
+        if let Some(r) = &args.reason {
+            body["reason"] = json!(r);
+        }
+        let v = api.post("/api/scale", body).await?;
+        print(&v);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,11 +11,14 @@
 //! - [`up`] — the `up` command: start everything, wait for every `/health/ready`, print the
 //!   table, then wait for Ctrl-C/SIGTERM and stop everything.
 //! - [`output`] — the interleaved, name-prefixed console.
-//! - [`control`] — `apiary fault` and `apiary drill`: the dashboard's control API from the
+//! - [`fleet`] — every service's instances, each supervised on its own; the endpoints files
+//!   callers balance over; live scaling through the launcher's control API.
+//! - [`control`] — `apiary fault`, `apiary drill` and `apiary scale`: the dashboard's control API from the
 //!   command line (token from `<data_dir>/control.token`).
 
 pub mod cli;
 pub mod control;
+pub mod fleet;
 pub mod output;
 pub mod plan;
 pub mod supervisor;
@@ -103,6 +106,7 @@ pub async fn run(cli: cli::Cli) -> ExitCode {
         cli::Command::Fault(args) => control::fault(args).await,
         cli::Command::Drill(args) => control::drill(args).await,
         cli::Command::Export(args) => export(&args),
+        cli::Command::Scale(args) => control::scale(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use apiary_manifest::{DATA_DIR_VAR, Manifest, SUPERVISOR_PID_VAR};
+use apiary_wire::discovery::{DISCOVERY_VAR, ENDPOINTS_DIR};
 
 use crate::LaunchError;
 use crate::cli::{ManifestArgs, UpArgs};
@@ -12,7 +13,13 @@ use crate::cli::{ManifestArgs, UpArgs};
 /// One service as it will be started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedService {
+    /// What the console and the pid lines call it: the service's name for its first
+    /// instance, `<service>-<n>` for the others.
     pub name: String,
+    /// The manifest's service (or `dashboard`, `load`, `broker`) it is an instance of.
+    pub service: String,
+    /// Which instance (1-based; 1 for everything that has one).
+    pub instance: usize,
     pub host: String,
     pub port: u16,
     /// Other ports it binds (the dashboard's OTLP receivers), checked free before start.
@@ -41,6 +48,7 @@ impl PlannedService {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchPlan {
     pub manifest_path: PathBuf,
+    pub manifest: Manifest,
     /// Dependencies first.
     pub services: Vec<PlannedService>,
     /// The background load, started once every service is ready.
@@ -91,6 +99,8 @@ fn plan_broker(
     let url = node.url();
     let process = PlannedService {
         name: "broker".into(),
+        service: "broker".into(),
+        instance: 1,
         host,
         port: broker.port,
         extra_ports: vec![broker.prometheus_port, broker.dist_port, broker.epmd_port],
@@ -189,6 +199,7 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         )));
     }
     let selected = manifest.select(&args.only)?;
+    let scale = parse_scale(&args.scale, &manifest)?;
     let bin_dir = match &args.bin_dir {
         Some(dir) => dir.clone(),
         None => default_bin_dir()?,
@@ -240,6 +251,8 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         ));
         services.push(PlannedService {
             name: "dashboard".into(),
+            service: "dashboard".into(),
+            instance: 1,
             host: manifest.stack.host.clone(),
             port: dashboard.port,
             extra_ports: vec![dashboard.otlp_grpc_port, dashboard.otlp_http_port],
@@ -280,11 +293,17 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
         env.push((DATA_DIR_VAR.to_owned(), data_dir.display().to_string()));
         env.extend(Manifest::flag_env(&data_dir));
+        env.push((
+            DISCOVERY_VAR.to_owned(),
+            format!("file:{}", data_dir.join(ENDPOINTS_DIR).display()),
+        ));
         if let Some(url) = &broker_url {
             env.push((apiary_manifest::BROKER_URL_VAR.to_owned(), url.clone()));
         }
-        services.push(PlannedService {
+        let first = PlannedService {
             name: service.name.clone(),
+            service: service.name.clone(),
+            instance: 1,
             host: manifest.stack.host.clone(),
             port: service.port,
             extra_ports: Vec::new(),
@@ -294,7 +313,10 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
             env,
             colour,
             ready_url: None,
-        });
+        };
+        for n in 1..=replicas_of(service, &scale) {
+            services.push(instance_of(&first, service, n)?);
+        }
     }
     let load = plan_load(
         args,
@@ -331,12 +353,83 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
     }
     Ok(LaunchPlan {
         manifest_path,
+        manifest,
         services,
         load,
         broker,
         otlp_endpoint,
         control,
     })
+}
+
+/// `--scale catalog=3,gateway=2`: each named service's instance count, checked against the
+/// manifest (known service, one that can be scaled, within the limit).
+pub fn parse_scale(
+    pairs: &[String],
+    manifest: &Manifest,
+) -> Result<std::collections::BTreeMap<String, usize>, LaunchError> {
+    let mut scale = std::collections::BTreeMap::new();
+    for pair in pairs {
+        let (name, n) = pair.split_once('=').ok_or_else(|| {
+            LaunchError::Usage(format!(
+                "--scale {pair:?}: give SERVICE=REPLICAS, e.g. catalog=3"
+            ))
+        })?;
+        let service = manifest.service(name.trim())?;
+        let n: usize = n.trim().parse().map_err(|_| {
+            LaunchError::Usage(format!(
+                "--scale {pair:?}: the replica count must be a whole number, e.g. catalog=3"
+            ))
+        })?;
+        if let Some(why) = service.scaling_refusal(n) {
+            return Err(LaunchError::Usage(format!("--scale {pair:?}: {why}")));
+        }
+        scale.insert(service.name.clone(), n);
+    }
+    Ok(scale)
+}
+
+/// How many instances of `service` to start: `--scale`'s, else the manifest's.
+fn replicas_of(
+    service: &apiary_manifest::Service,
+    scale: &std::collections::BTreeMap<String, usize>,
+) -> usize {
+    scale
+        .get(&service.name)
+        .copied()
+        .unwrap_or_else(|| service.replicas())
+}
+
+/// Instance `n` of a service, from its first instance's plan: its own name, port and
+/// `service.instance.id`.
+pub fn instance_of(
+    first: &PlannedService,
+    service: &apiary_manifest::Service,
+    n: usize,
+) -> Result<PlannedService, LaunchError> {
+    let port = service.instance_port(n).ok_or_else(|| {
+        LaunchError::Usage(format!(
+            "instance {n} of '{}' would need a port above 65535",
+            service.name
+        ))
+    })?;
+    let id = apiary_wire::discovery::instance_id(&service.name, n);
+    let mut planned = first.clone();
+    planned.instance = n;
+    planned.port = port;
+    if n > 1 {
+        planned.name.clone_from(&id);
+    }
+    for (key, value) in &mut planned.env {
+        match key.as_str() {
+            "APIARY_PORT" => *value = port.to_string(),
+            "OTEL_RESOURCE_ATTRIBUTES" => {
+                value.push_str(&format!(",service.instance.id={id}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(planned)
 }
 
 /// The background load: the manifest's `[load]`, unless switched off, at `--load-rate` if
@@ -404,6 +497,8 @@ fn plan_load(
     }
     Ok(Some(PlannedService {
         name: "load".into(),
+        service: "load".into(),
+        instance: 1,
         host: manifest.stack.host.clone(),
         port: load.control_port,
         extra_ports: Vec::new(),
@@ -542,6 +637,7 @@ mod tests {
             publishes: Vec::new(),
             consumes: Vec::new(),
             slo: None,
+            replicas: None,
         }
     }
 

@@ -5,8 +5,11 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
+use std::sync::Arc;
+
 use crate::LaunchError;
 use crate::cli::{ManifestArgs, UpArgs};
+use crate::fleet::{self, Fleet};
 use crate::output;
 use crate::plan::{self, LaunchPlan, PlannedService};
 use crate::supervisor::{self, StopMode, Supervised};
@@ -78,11 +81,39 @@ pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
             }
         }));
     }
-    supervised.extend(
-        plan.services
-            .iter()
-            .map(|s| supervisor::supervise(s.clone(), stop_rx.clone(), stop_timeout)),
-    );
+    // The services' instances are the fleet's (they can be scaled live); the dashboard calls
+    // the fleet's control API.
+    let fleet = Arc::new(Fleet::new(
+        &plan.manifest,
+        &plan.control.data_dir,
+        stop_timeout,
+        stop_rx.clone(),
+    ));
+    let control_url = fleet::serve(
+        fleet.clone(),
+        &plan.manifest.stack.host,
+        &plan.control.token,
+    )
+    .await
+    .map_err(|e| LaunchError::Runtime(format!("cannot serve the launcher's control API: {e}")))?;
+    let (members, others): (Vec<PlannedService>, Vec<PlannedService>) = plan
+        .services
+        .iter()
+        .cloned()
+        .partition(|s| plan.manifest.service(&s.service).is_ok());
+    for mut s in others {
+        if s.name == "dashboard" {
+            s.env
+                .push((fleet::LAUNCHER_URL_VAR.to_owned(), control_url.clone()));
+        }
+        supervised.push(supervisor::supervise(s, stop_rx.clone(), stop_timeout));
+    }
+    fleet.start(&plan.manifest, &members).await.map_err(|e| {
+        LaunchError::Runtime(format!(
+            "cannot write the endpoints files in {}: {e}",
+            plan.control.data_dir.display()
+        ))
+    })?;
 
     let ready_timeout = Duration::from_secs(args.ready_timeout);
     let outcome = tokio::select! {
@@ -116,6 +147,7 @@ pub async fn up(args: UpArgs) -> Result<(), LaunchError> {
 
     output::launcher("stopping every service (Ctrl-C again to kill at once)");
     let _ = stop_tx.send(StopMode::Graceful);
+    supervised.extend(fleet.drain().await);
     let mut all = std::pin::pin!(futures_join(supervised));
     tokio::select! {
         () = &mut all => {}

@@ -276,7 +276,17 @@ pub struct Service {
     /// Its own SLOs where they differ from `[slo]`.
     #[serde(default)]
     pub slo: Option<SloOverride>,
+    /// How many instances `apiary up` runs (default 1; more only for a service that keeps no
+    /// state, see [`Service::scaling_refusal`]). Instance `n` listens on
+    /// `port + (n - 1) * INSTANCE_PORT_STRIDE`.
+    #[serde(default)]
+    pub replicas: Option<usize>,
 }
+
+/// Most instances of one service on one machine.
+pub const MAX_REPLICAS: usize = 8;
+/// Instance `n` (1-based) of a service listens this many ports above instance `n - 1`.
+pub const INSTANCE_PORT_STRIDE: u16 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -293,6 +303,46 @@ impl Service {
 
     pub fn binary_name(&self) -> &str {
         self.binary.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Instances `apiary up` starts (the manifest's `replicas`, default 1).
+    pub fn replicas(&self) -> usize {
+        self.replicas.unwrap_or(1)
+    }
+
+    /// The port of instance `n` (1-based), if it is a port.
+    pub fn instance_port(&self, n: usize) -> Option<u16> {
+        let step = u16::try_from(n.checked_sub(1)?).ok()?;
+        self.port
+            .checked_add(step.checked_mul(INSTANCE_PORT_STRIDE)?)
+    }
+
+    /// Why the service cannot run `replicas` instances, if it cannot: one that keeps state (a
+    /// store of its own, or a queue whose messages would be split between instances) runs
+    /// one, because its instances would not share what they keep — the same rule as the
+    /// Kubernetes base (a one-pod StatefulSet).
+    pub fn scaling_refusal(&self, replicas: usize) -> Option<String> {
+        if replicas == 0 || replicas > MAX_REPLICAS {
+            return Some(format!(
+                "{} replicas of '{}': between 1 and {MAX_REPLICAS} on one machine",
+                replicas, self.name
+            ));
+        }
+        if replicas == 1 {
+            return None;
+        }
+        let keeps = match self.store {
+            Some(Store::Sqlite) => Some("its data in one SQLite file"),
+            Some(Store::Memory) => Some("its data in memory (instances would not share it)"),
+            None if self.uses_broker() => Some("a queue's messages (instances would split them)"),
+            None => None,
+        };
+        keeps.map(|what| {
+            format!(
+                "'{}' keeps {what}, so it runs one instance; services that keep no state can be scaled",
+                self.name
+            )
+        })
     }
 }
 
@@ -507,6 +557,25 @@ impl Manifest {
                 ));
             }
         }
+        for s in &self.services {
+            if let Some(why) = s.scaling_refusal(s.replicas()) {
+                return invalid(why);
+            }
+            for n in 2..=s.replicas() {
+                let Some(port) = s.instance_port(n) else {
+                    return invalid(format!(
+                        "instance {n} of '{}' has no port above {}",
+                        s.name, s.port
+                    ));
+                };
+                if let Some(other) = ports.insert(port, s.name.as_str()) {
+                    return invalid(format!(
+                        "instance {n} of '{}' would listen on port {port}, which '{other}' uses",
+                        s.name
+                    ));
+                }
+            }
+        }
         if let Some(d) = &self.dashboard {
             for (i, port) in d.ports().into_iter().enumerate() {
                 if port == 0 {
@@ -671,6 +740,31 @@ impl Manifest {
         Ok(order)
     }
 
+    /// Every port the manifest gives something other than a service's extra instances: the
+    /// services' own ports, the dashboard's, the load generator's and a private broker's.
+    pub fn fixed_ports(&self) -> BTreeMap<u16, String> {
+        let mut ports: BTreeMap<u16, String> = self
+            .services
+            .iter()
+            .map(|s| (s.port, s.name.clone()))
+            .collect();
+        for port in self.dashboard.iter().flat_map(Dashboard::ports) {
+            ports.insert(port, "dashboard".into());
+        }
+        if let Some(load) = &self.load {
+            ports.insert(load.control_port, "load".into());
+        }
+        for port in self
+            .broker
+            .iter()
+            .filter(|b| b.url.is_none())
+            .flat_map(|b| b.ports())
+        {
+            ports.insert(port, "broker".into());
+        }
+        ports
+    }
+
     /// The base URL of a service as its callers reach it.
     pub fn url(&self, service: &Service) -> String {
         match self.stack.addresses {
@@ -810,6 +904,51 @@ mod tests {
 
     fn with(replace: &str, by: &str) -> Result<Manifest, ManifestError> {
         Manifest::parse(&SMALL.replace(replace, by), Path::new("test.toml"))
+    }
+
+    #[test]
+    fn replicas_are_for_stateless_services_and_take_ports_a_stride_apart() {
+        let ok = with(
+            "name = \"catalog\"\n        port = 8001",
+            "name = \"catalog\"\n        port = 8001\n        replicas = 3",
+        )
+        .expect("catalog keeps no state");
+        let catalog = ok.service("catalog").expect("catalog");
+        assert_eq!(catalog.replicas(), 3);
+        assert_eq!(catalog.instance_port(1), Some(8001));
+        assert_eq!(catalog.instance_port(3), Some(8201));
+        assert_eq!(catalog.instance_port(0), None);
+        assert_eq!(ok.service("gateway").expect("gateway").replicas(), 1);
+        assert!(ok.fixed_ports().contains_key(&8003));
+
+        let stateful = with(
+            "name = \"checkout\"\n        port = 8003",
+            "name = \"checkout\"\n        port = 8003\n        store = \"sqlite\"\n        replicas = 2",
+        )
+        .expect_err("one SQLite file");
+        assert!(
+            stateful.to_string().contains("runs one instance"),
+            "{stateful}"
+        );
+        let too_many = with(
+            "name = \"catalog\"\n        port = 8001",
+            "name = \"catalog\"\n        port = 8001\n        replicas = 9",
+        )
+        .expect_err("too many");
+        assert!(
+            too_many.to_string().contains("between 1 and 8"),
+            "{too_many}"
+        );
+        // Instance 2 of gateway would sit on catalog's port.
+        let clash = with(
+            "name = \"gateway\"\n        port = 8000",
+            "name = \"gateway\"\n        port = 7901\n        replicas = 2",
+        )
+        .expect_err("port clash");
+        assert!(
+            clash.to_string().contains("which 'catalog' uses"),
+            "{clash}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`Product`], [`ProductPage`] — what catalog serves and gateway relays.
 //! - [`ErrorBody`] — the `{"error": {"code", "message"}}` body, for clients to decode.
 //! - [`shop`] — every service's request and response types (cart, inventory, payment, ...).
+//! - [`discovery`] — the endpoints files that say where each service's instances are.
 //! - [`events`] — domain events on the message bus ([`events::OrderPlaced`]).
 //! - [`ids`] — [`ids::ProductId`] and [`ids::TokenId`] (cart, order, reservation, ... ids) that
 //!   parse, and [`token_id!`] for a service's own id type over the shared rule.
@@ -14,6 +15,7 @@
 //! from these at the HTTP boundary; readers ignore unknown fields so a producer can add fields
 //! without breaking its callers.
 
+pub mod discovery;
 pub mod events;
 pub mod ids;
 pub mod shop;

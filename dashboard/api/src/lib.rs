@@ -13,8 +13,8 @@ pub use drills::{
     DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs, Slis, Verdict,
 };
 pub use snapshot::{
-    Business, Edge, FaultWindow, Health, Latency, Messaging, Node, QueueView, RouteView,
-    SeriesPoint, ServiceDetail, ServiceView, Snapshot, Source, StoreStats, Topology,
+    Business, Edge, FaultWindow, Health, InstanceView, Latency, Messaging, Node, QueueView,
+    RouteView, SeriesPoint, ServiceDetail, ServiceView, Snapshot, Source, StoreStats, Topology,
 };
 pub use traces::{
     Attributes, LinkedFrom, LogRecord, LogSearch, Span, SpanEvent, SpanKind, SpanLink, TraceDetail,

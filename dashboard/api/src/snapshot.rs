@@ -108,6 +108,27 @@ pub struct ServiceView {
     /// changed between two scrapes).
     #[serde(default)]
     pub restarts: u32,
+    /// Every instance of the service (one, unless it is scaled out): the service's RED is
+    /// their sum; one down instance makes the service degraded, all of them down.
+    #[serde(default)]
+    pub instances: Vec<InstanceView>,
+}
+
+/// One instance of a service: its own probe, RED, memory and restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct InstanceView {
+    /// `service.instance.id` (`catalog-2`), or the address DNS gave.
+    pub id: String,
+    pub url: String,
+    pub health: Health,
+    pub reason: Option<String>,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub latency_ms: Latency,
+    pub memory_mib: Option<f64>,
+    pub restarts: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

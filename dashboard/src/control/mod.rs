@@ -1,5 +1,5 @@
-//! The control plane: faults (`/api/faults`), drills (`/api/drills`) and the load generator
-//! (`/api/load`).
+//! The control plane: faults (`/api/faults`), drills (`/api/drills`), the load generator
+//! (`/api/load`) and live scaling (`/api/scale`).
 //!
 //! Safety, for a thing whose purpose is to break the shop:
 //! - every change needs the control token (`Authorization: Bearer`), even on loopback — it is
@@ -15,7 +15,8 @@
 //! # Layout
 //! - [`faults`] — the registry: validation, caps, TTL expiry, the flag file, annotations.
 //! - [`drill`] — drill files; [`runner`] — running one, game days, reports.
-//! - [`audit`] — the append-only log; [`load`] — the load generator's control API.
+//! - [`audit`] — the append-only log; [`load`] — the load generator's control API;
+//!   [`scale`] — the launcher's (instances of a service).
 //! - [`routes`] — the HTTP API and its guard.
 
 pub mod audit;
@@ -24,6 +25,7 @@ pub mod faults;
 pub mod load;
 pub mod routes;
 pub mod runner;
+pub mod scale;
 
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -45,6 +47,8 @@ pub struct Control {
     pub drills_dir: PathBuf,
     pub reports_dir: PathBuf,
     pub load: Option<load::LoadClient>,
+    /// The launcher running the stack, when one does (live scaling).
+    pub launcher: Option<scale::LauncherClient>,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub runs: Mutex<BTreeMap<String, runner::RunHandle>>,
 }
@@ -82,6 +86,7 @@ impl Control {
         data_dir: Option<PathBuf>,
         token: Option<SecretString>,
         load_url: Option<String>,
+        launcher_url: Option<String>,
         annotations: Arc<Annotations>,
         snapshots: watch::Receiver<Arc<Snapshot>>,
     ) -> Result<Arc<Self>, ControlError> {
@@ -109,6 +114,7 @@ impl Control {
             }
         };
         let load = load_url.map(|u| load::LoadClient::new(&u, token.clone()));
+        let launcher = launcher_url.map(|u| scale::LauncherClient::new(&u, token.clone()));
         let audit = Arc::new(audit::Audit::new(data_dir.join("audit.jsonl")));
         let faults = Faults::start(
             shape,
@@ -135,6 +141,7 @@ impl Control {
             drills_dir: manifest.resolve(manifest_path, &manifest.faults.drills),
             reports_dir,
             load,
+            launcher,
             snapshots,
             runs: Mutex::new(BTreeMap::new()),
         }))

@@ -45,7 +45,8 @@ pub fn router(control: Option<Arc<Control>>) -> Router {
         return Router::new()
             .route("/api/faults", get(unavailable).post(unavailable))
             .route("/api/drills", get(unavailable))
-            .route("/api/load", get(unavailable));
+            .route("/api/load", get(unavailable))
+            .route("/api/scale", get(unavailable).post(unavailable));
     };
     Router::new()
         .route("/api/faults", get(list_faults).post(set_fault))
@@ -61,6 +62,7 @@ pub fn router(control: Option<Arc<Control>>) -> Router {
         .route("/api/drills/{name}/run", post(run_drill))
         .route("/api/load", get(load_status))
         .route("/api/load/{action}", post(load_change))
+        .route("/api/scale", get(scale_status).post(scale_change))
         .route_layer(axum::middleware::from_fn_with_state(control.clone(), guard))
         .with_state(control)
 }
@@ -487,5 +489,104 @@ async fn load_change(
             "load_generator_failed",
             e.to_string(),
         ),
+    }
+}
+
+fn no_launcher() -> Response {
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no_launcher",
+        "no launcher runs this stack (APIARY_LAUNCHER_URL): `apiary up` scales it live; in compose \
+         use `docker compose up --scale SERVICE=N`, in Kubernetes `kubectl scale` or the autoscaler",
+    )
+}
+
+fn launcher_error(e: super::scale::ScaleError) -> Response {
+    match e {
+        super::scale::ScaleError::Refused { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            axum::Json(body),
+        )
+            .into_response(),
+        e @ super::scale::ScaleError::Unreachable(_) => {
+            json_error(StatusCode::BAD_GATEWAY, "launcher_failed", e.to_string())
+        }
+    }
+}
+
+async fn scale_status(State(c): Shared) -> Response {
+    let Some(launcher) = &c.launcher else {
+        return no_launcher();
+    };
+    match launcher.instances().await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => launcher_error(e),
+    }
+}
+
+/// `{"service": "catalog", "replicas": 3, "reason": "..."}`: asks the launcher, audits the
+/// change and marks it on the service's charts.
+async fn scale_change(State(c): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let Some(launcher) = &c.launcher else {
+        return no_launcher();
+    };
+    let service = body["service"].as_str().unwrap_or_default().to_owned();
+    let Some(replicas) = body["replicas"].as_u64() else {
+        return unprocessable(
+            "invalid_scale",
+            "send {\"service\": NAME, \"replicas\": N} with N a whole number",
+        );
+    };
+    if service.is_empty() || !c.faults.shape().services.contains_key(&service) {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "unknown_service",
+            format!(
+                "unknown service {:?}; valid services: {}",
+                service.chars().take(64).collect::<String>(),
+                c.faults
+                    .shape()
+                    .services
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let before = launcher.instances().await.ok().and_then(|v| {
+        v["services"]
+            .as_array()?
+            .iter()
+            .find_map(|g| (g["service"] == service.as_str()).then(|| g["replicas"].as_u64())?)
+    });
+    let result = launcher.scale(&service, replicas).await;
+    let at = crate::monitor::now_ms();
+    c.faults.audit().record(&super::audit::Entry {
+        at,
+        actor: actor(&headers),
+        action: "scale".into(),
+        id: None,
+        detail: json!({"service": service, "from": before, "replicas": replicas,
+            "reason": body.get("reason"), "ok": result.is_ok()}),
+    });
+    match result {
+        Ok(v) => {
+            if before != Some(replicas) {
+                let id = c.faults.annotations().open(crate::monitor::FaultWindow {
+                    kind: "scale".into(),
+                    name: format!(
+                        "{service}: {} -> {replicas} instances",
+                        before.map_or_else(|| "?".to_owned(), |b| b.to_string())
+                    ),
+                    service: Some(service.clone()),
+                    start: at,
+                    end: None,
+                });
+                c.faults.annotations().close(id, at);
+            }
+            axum::Json(v).into_response()
+        }
+        Err(e) => launcher_error(e),
     }
 }

@@ -23,8 +23,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use dashboard_api::{
-    Business, Edge, FaultWindow, Health, Latency, Messaging, Node, QueueView, RouteView,
-    SeriesPoint, ServiceDetail, ServiceView, Source, StoreStats, Topology,
+    Business, Edge, FaultWindow, Health, InstanceView, Latency, Messaging, Node, QueueView,
+    RouteView, SeriesPoint, ServiceDetail, ServiceView, Source, StoreStats, Topology,
 };
 
 mod annotations;
@@ -40,7 +40,9 @@ pub use annotations::Annotations;
 pub use business::business;
 pub use health::{Restarted, Thresholds, judge};
 pub use messaging::{MessagingWatch, QueueStats};
-pub use scrape::{NotReady, ScrapeError, Target, run, targets_from_manifest};
+pub use scrape::{
+    Instances, NotReady, ScrapeError, Target, instances_for, run, targets_from_manifest,
+};
 pub use snapshot::Snapshot;
 
 /// 15 minutes of one-second points.

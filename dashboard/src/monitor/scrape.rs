@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::WINDOW_POINTS;
 use super::annotations::Annotations;
 use super::health::Thresholds;
 use super::messaging::{MessagingWatch, parse_broker};
@@ -15,7 +16,7 @@ use super::series::{Point, push_interval};
 use super::snapshot::{Snapshot, build};
 use super::topology::SpanGraph;
 use super::{PROBE_TIMEOUT, now_ms, round};
-use crate::red::{self, Scraped};
+use crate::red::{self, Interval, Scraped};
 use crate::store::Store;
 
 /// A service to watch.
@@ -25,19 +26,141 @@ pub struct Target {
     pub base_url: String,
 }
 
-/// What the loop keeps of one target from tick to tick.
-pub(super) struct Watched {
-    pub(super) target: Target,
-    pub(super) previous: Option<Scraped>,
+/// How a target's instances are found: the target's URL alone, the launcher's endpoints files
+/// (`<data dir>/endpoints/<service>.json`), or every address its host name resolves to (a
+/// headless Kubernetes Service, compose replicas).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Instances {
+    #[default]
+    One,
+    File(std::path::PathBuf),
+    Dns,
+}
+
+/// What the loop keeps of one instance of a target.
+pub(super) struct InstanceState {
+    pub(super) id: String,
+    pub(super) url: String,
+    previous: Option<Scraped>,
+    last_scrape: Option<Instant>,
+    /// Its own newest points (its RED "now").
     pub(super) points: VecDeque<Point>,
-    pub(super) last_seen: Option<u64>,
-    /// Ok, or why the last probe failed; None before the first probe.
     pub(super) ready: Option<Result<(), NotReady>>,
-    pub(super) metrics_ok: bool,
-    pub(super) last_scrape: Option<Instant>,
+    /// Whether its last `/metrics` scrape worked.
+    metrics_ok: bool,
     pub(super) memory: Option<f64>,
     pub(super) restarts: u32,
     pub(super) last_restart: Option<Instant>,
+}
+
+impl InstanceState {
+    fn new(id: String, url: String) -> Self {
+        Self {
+            id,
+            url,
+            previous: None,
+            last_scrape: None,
+            points: VecDeque::new(),
+            ready: None,
+            metrics_ok: false,
+            memory: None,
+            restarts: 0,
+            last_restart: None,
+        }
+    }
+}
+
+/// What the loop keeps of one target from tick to tick: the service (its instances summed)
+/// and each instance.
+pub(super) struct Watched {
+    pub(super) target: Target,
+    pub(super) points: VecDeque<Point>,
+    pub(super) last_seen: Option<u64>,
+    /// Ok when an instance is ready, else why the first one is not; None before any probe.
+    pub(super) ready: Option<Result<(), NotReady>>,
+    pub(super) metrics_ok: bool,
+    /// The largest instance's resident memory.
+    pub(super) memory: Option<f64>,
+    /// Restarts of every instance.
+    pub(super) restarts: u32,
+    pub(super) last_restart: Option<Instant>,
+    pub(super) instances: Vec<InstanceState>,
+}
+
+impl Watched {
+    fn new(target: Target) -> Self {
+        Self {
+            instances: vec![InstanceState::new(
+                target.name.clone(),
+                target.base_url.clone(),
+            )],
+            target,
+            points: VecDeque::new(),
+            last_seen: None,
+            ready: None,
+            metrics_ok: false,
+            memory: None,
+            restarts: 0,
+            last_restart: None,
+        }
+    }
+
+    /// Keeps the instances in `found` (what each was already known by), adds new ones, drops
+    /// the ones gone.
+    fn sync(&mut self, found: Vec<(String, String)>) {
+        let mut old = std::mem::take(&mut self.instances);
+        for (id, url) in found {
+            match old.iter().position(|i| i.id == id && i.url == url) {
+                Some(at) => self.instances.push(old.swap_remove(at)),
+                None => self.instances.push(InstanceState::new(id, url)),
+            }
+        }
+    }
+}
+
+/// Every instance of `target` as `how` finds them now: `(id, base URL)`; the target's URL when
+/// nothing more is known.
+async fn resolve(target: &Target, how: &Instances) -> Vec<(String, String)> {
+    let one = || vec![(target.name.clone(), target.base_url.clone())];
+    match how {
+        Instances::One => one(),
+        Instances::File(dir) => {
+            let path = dir.join(apiary_wire::discovery::file_name(&target.name));
+            match std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<apiary_wire::discovery::Endpoints>(&t).ok())
+            {
+                Some(e) if !e.instances.is_empty() => {
+                    e.instances.into_iter().map(|i| (i.id, i.url)).collect()
+                }
+                _ => one(),
+            }
+        }
+        Instances::Dns => {
+            let Ok(url) = reqwest::Url::parse(&target.base_url) else {
+                return one();
+            };
+            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                return one();
+            };
+            let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
+                return one();
+            };
+            let mut found: Vec<(String, String)> = addrs
+                .filter_map(|a| {
+                    let mut u = url.clone();
+                    u.set_ip_host(a.ip()).ok()?;
+                    Some((
+                        a.ip().to_string(),
+                        u.as_str().trim_end_matches('/').to_owned(),
+                    ))
+                })
+                .collect();
+            found.sort();
+            found.dedup();
+            if found.is_empty() { one() } else { found }
+        }
+    }
 }
 
 /// Why a service's readiness probe failed (its text is the health reason shown).
@@ -67,8 +190,10 @@ pub enum ScrapeError {
 }
 
 /// Runs the loop until the sender has no receivers left.
+#[allow(clippy::too_many_arguments)] // the loop's inputs, each from its own place
 pub async fn run(
     targets: Vec<Target>,
+    instances: Instances,
     store: Arc<Store>,
     thresholds: Thresholds,
     every: Duration,
@@ -83,71 +208,80 @@ pub async fn run(
             return;
         }
     };
-    let mut watched: Vec<Watched> = targets
-        .into_iter()
-        .map(|target| Watched {
-            target,
-            previous: None,
-            points: VecDeque::new(),
-            last_seen: None,
-            ready: None,
-            metrics_ok: false,
-            last_scrape: None,
-            memory: None,
-            restarts: 0,
-            last_restart: None,
-        })
-        .collect();
+    let mut watched: Vec<Watched> = targets.into_iter().map(Watched::new).collect();
     let mut graph = SpanGraph::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let found =
+            futures_util::future::join_all(watched.iter().map(|w| resolve(&w.target, &instances)))
+                .await;
+        for (w, found) in watched.iter_mut().zip(found) {
+            w.sync(found);
+        }
         let broker_url = messaging.broker_url();
         let (results, broker) = tokio::join!(
-            futures_util::future::join_all(watched.iter().map(|w| poll(&client, &w.target))),
+            futures_util::future::join_all(
+                watched
+                    .iter()
+                    .flat_map(|w| w.instances.iter())
+                    .map(|i| poll(&client, &i.url))
+            ),
             poll_broker(&client, broker_url.as_deref()),
         );
         let t_ms = now_ms();
         if let Some(broker) = broker {
             messaging.broker_scraped(t_ms, broker);
         }
-        for (w, (metrics, ready)) in watched.iter_mut().zip(results) {
+        let mut results = results.into_iter();
+        for w in &mut watched {
             let now = Instant::now();
-            if ready.is_ok() || metrics.is_ok() {
-                w.last_seen = Some(t_ms);
-            }
-            w.ready = Some(ready);
-            match metrics {
-                Ok(scraped) => {
-                    if let (Some(prev), Some(at)) = (&w.previous, w.last_scrape) {
-                        push_interval(
-                            &mut w.points,
-                            t_ms,
-                            now.duration_since(at).as_secs_f64(),
-                            red::interval(&scraped, prev),
-                        );
-                    }
-                    w.memory = scraped.resident_bytes.map(|b| round(b / 1_048_576.0));
-                    messaging.scraped(&w.target.name, t_ms, &scraped);
-                    if restarted_between(w.previous.as_ref(), &scraped) {
-                        w.restarts += 1;
-                        w.last_restart = Some(now);
-                        tracing::warn!(
-                            service = %w.target.name,
-                            restarts = w.restarts,
-                            "the service restarted since the last scrape"
-                        );
-                    }
-                    w.previous = Some(scraped);
-                    w.last_scrape = Some(now);
-                    w.metrics_ok = true;
+            let mut sum: Option<(Interval, f64)> = None;
+            for i in &mut w.instances {
+                let Some((metrics, ready)) = results.next() else {
+                    break;
+                };
+                if ready.is_ok() || metrics.is_ok() {
+                    w.last_seen = Some(t_ms);
                 }
-                Err(_) => {
-                    // Keep the series; mark the gap by not adding a point.
-                    w.metrics_ok = false;
+                i.ready = Some(ready);
+                // Keep the series; a failed scrape marks the gap by adding no point.
+                let Ok(scraped) = metrics else {
+                    i.metrics_ok = false;
+                    continue;
+                };
+                i.metrics_ok = true;
+                if let (Some(prev), Some(at)) = (&i.previous, i.last_scrape) {
+                    let secs = now.duration_since(at).as_secs_f64();
+                    let interval = red::interval(&scraped, prev);
+                    let total = sum.get_or_insert_with(|| (Interval::default(), 0.0));
+                    total.0.add(&interval);
+                    total.1 = total.1.max(secs);
+                    push_interval(&mut i.points, t_ms, secs, interval);
+                    while i.points.len() > WINDOW_POINTS + 1 {
+                        i.points.pop_front();
+                    }
                 }
+                i.memory = scraped.resident_bytes.map(|b| round(b / 1_048_576.0));
+                messaging.scraped(&w.target.name, t_ms, &scraped);
+                if restarted_between(i.previous.as_ref(), &scraped) {
+                    i.restarts += 1;
+                    i.last_restart = Some(now);
+                    tracing::warn!(
+                        service = %w.target.name,
+                        instance = %i.id,
+                        restarts = i.restarts,
+                        "the service restarted since the last scrape"
+                    );
+                }
+                i.previous = Some(scraped);
+                i.last_scrape = Some(now);
             }
+            if let Some((interval, secs)) = sum {
+                push_interval(&mut w.points, t_ms, secs, interval);
+            }
+            w.fold_instances();
         }
         let mut snapshot = build(&watched, &store, &mut graph, &thresholds, t_ms);
         snapshot.view.faults = annotations.recent(t_ms);
@@ -155,6 +289,32 @@ pub async fn run(
         if tx.send(Arc::new(snapshot)).is_err() {
             return;
         }
+    }
+}
+
+impl Watched {
+    /// The service's readiness, memory and restarts from its instances'.
+    fn fold_instances(&mut self) {
+        let probed: Vec<&Result<(), NotReady>> = self
+            .instances
+            .iter()
+            .filter_map(|i| i.ready.as_ref())
+            .collect();
+        self.ready = if probed.iter().any(|r| r.is_ok()) {
+            Some(Ok(()))
+        } else {
+            probed.first().map(|r| (*r).clone())
+        };
+        self.metrics_ok = self.instances.iter().any(|i| i.metrics_ok);
+        self.memory = self
+            .instances
+            .iter()
+            .filter_map(|i| i.memory)
+            .reduce(f64::max);
+        self.restarts = self
+            .restarts
+            .max(self.instances.iter().map(|i| i.restarts).sum());
+        self.last_restart = self.instances.iter().filter_map(|i| i.last_restart).max();
     }
 }
 
@@ -177,11 +337,11 @@ async fn poll_broker(
 
 async fn poll(
     client: &reqwest::Client,
-    target: &Target,
+    base_url: &str,
 ) -> (Result<Scraped, ScrapeError>, Result<(), NotReady>) {
     let metrics = async {
         let resp = client
-            .get(format!("{}/metrics", target.base_url))
+            .get(format!("{base_url}/metrics"))
             .send()
             .await
             .map_err(ScrapeError::Unreachable)?;
@@ -192,11 +352,7 @@ async fn poll(
         Ok(red::parse(&text)?)
     };
     let ready = async {
-        match client
-            .get(format!("{}/health/ready", target.base_url))
-            .send()
-            .await
-        {
+        match client.get(format!("{base_url}/health/ready")).send().await {
             Err(e) if e.is_timeout() => Err(NotReady::TimedOut),
             Err(_) => Err(NotReady::Unreachable),
             Ok(resp) if resp.status().is_success() => Ok(()),
@@ -227,6 +383,21 @@ fn restarted_between(previous: Option<&Scraped>, now: &Scraped) -> bool {
     match (previous.and_then(|p| p.start_time), now.start_time) {
         (Some(before), Some(after)) => (after - before).abs() >= 0.001,
         _ => false,
+    }
+}
+
+/// How the scraper finds every target's instances for this manifest: every address of the
+/// name (`dns`), else the launcher's endpoints files when the data directory is known.
+pub fn instances_for(
+    manifest: &apiary_manifest::Manifest,
+    data_dir: Option<&std::path::Path>,
+) -> Instances {
+    match (manifest.stack.addresses, data_dir) {
+        (apiary_manifest::Addresses::Dns, _) => Instances::Dns,
+        (apiary_manifest::Addresses::Host, Some(dir)) => {
+            Instances::File(dir.join(apiary_wire::discovery::ENDPOINTS_DIR))
+        }
+        (apiary_manifest::Addresses::Host, None) => Instances::One,
     }
 }
 

@@ -10,8 +10,8 @@ use super::scrape::Watched;
 use super::series::{rate, window};
 use super::topology::{SpanGraph, topology};
 use super::{
-    Latency, RouteView, SPAN_WINDOW, SeriesPoint, ServiceDetail, ServiceView, Source, StoreStats,
-    WINDOW_POINTS, now_ms, now_ns, round,
+    Health, InstanceView, Latency, RouteView, SPAN_WINDOW, SeriesPoint, ServiceDetail, ServiceView,
+    Source, StoreStats, WINDOW_POINTS, now_ms, now_ns, round,
 };
 use crate::model::SpanKind;
 use crate::red::{self, Interval};
@@ -86,6 +86,81 @@ fn span_red(
     ))
 }
 
+/// Each instance judged on its own probe, RED, memory and restarts.
+fn instance_views(w: &Watched, thresholds: &Thresholds) -> Vec<InstanceView> {
+    w.instances
+        .iter()
+        .map(|i| {
+            let (now, secs) = window(&i.points, WINDOW_POINTS);
+            let (rps, error_rate) = rate(&now.total, secs);
+            let latency = red::latency(&now.total);
+            let restarted = i.last_restart.map(|at| Restarted {
+                count: i.restarts,
+                ago: at.elapsed(),
+            });
+            let (health, reason) = judge(
+                i.ready.as_ref(),
+                restarted,
+                rps,
+                error_rate,
+                &latency,
+                i.memory,
+                thresholds,
+            );
+            InstanceView {
+                id: i.id.clone(),
+                url: i.url.clone(),
+                health,
+                reason,
+                rps,
+                error_rate,
+                latency_ms: latency,
+                memory_mib: i.memory,
+                restarts: i.restarts,
+            }
+        })
+        .collect()
+}
+
+/// A scaled-out service's health: down only when every instance is down; degraded when some
+/// are (naming them), else what its summed RED says.
+fn across_instances(
+    instances: &[InstanceView],
+    health: Health,
+    reason: Option<String>,
+) -> (Health, Option<String>) {
+    if instances.len() < 2 {
+        return (health, reason);
+    }
+    let down: Vec<&InstanceView> = instances
+        .iter()
+        .filter(|i| i.health == Health::Down)
+        .collect();
+    let why = |i: &InstanceView| format!("{} ({})", i.id, i.reason.as_deref().unwrap_or("down"));
+    if down.len() == instances.len() {
+        return (
+            Health::Down,
+            Some(format!(
+                "all {} instances down: {}",
+                instances.len(),
+                down.iter().map(|i| why(i)).collect::<Vec<_>>().join(", ")
+            )),
+        );
+    }
+    if !down.is_empty() && health != Health::Down {
+        return (
+            Health::Degraded,
+            Some(format!(
+                "{} of {} instances down: {}",
+                down.len(),
+                instances.len(),
+                down.iter().map(|i| why(i)).collect::<Vec<_>>().join(", ")
+            )),
+        );
+    }
+    (health, reason)
+}
+
 /// One tick's snapshot, from what the loop keeps of every target and the spans held.
 pub(super) fn build(
     watched: &[Watched],
@@ -125,6 +200,8 @@ pub(super) fn build(
             w.memory,
             thresholds,
         );
+        let instances = instance_views(w, thresholds);
+        let (health, reason) = across_instances(&instances, health, reason);
         let view = ServiceView {
             name: w.target.name.clone(),
             health,
@@ -142,6 +219,7 @@ pub(super) fn build(
                 .collect(),
             memory_mib: w.memory,
             restarts: w.restarts,
+            instances,
         };
         let (minute, minute_secs) = window(&w.points, 60);
         for (k, v) in &minute.business {

@@ -49,6 +49,7 @@ pub async fn spawn_with_breaker(breaker: Option<BreakerConfig>) -> TestApp {
     let d = |server: &MockServer, timeout_ms: u64| Downstream {
         url: server.uri(),
         timeout: Duration::from_millis(timeout_ms),
+        discovery: Default::default(),
     };
     let config = Config {
         host: [127, 0, 0, 1].into(),
@@ -60,6 +61,7 @@ pub async fn spawn_with_breaker(breaker: Option<BreakerConfig>) -> TestApp {
         payment: Downstream {
             url: payment.uri(),
             timeout: PAYMENT_TIMEOUT,
+            discovery: Default::default(),
         },
         orders: d(&orders, 500),
         compensation_retry: Duration::from_millis(50),

@@ -56,6 +56,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let at = |server: &MockServer, timeout| Downstream {
         url: server.uri(),
         timeout,
+        discovery: Default::default(),
     };
     let ms = Duration::from_millis;
     let mut config = Config {
