@@ -268,6 +268,21 @@ pub fn MapPage() -> impl IntoView {
                             }
                             .into_any();
                         }
+                        let n3 = name.clone();
+                        // A scaled-out service: how many instances, and how many are down.
+                        let instances = Signal::derive(move || {
+                            live.snapshot.with(|s| {
+                                s.service(&n3).map_or(String::new(), |v| {
+                                    let all = v.instances.len();
+                                    let down = v.instances.iter().filter(|i| i.health == Health::Down).count();
+                                    match (all, down) {
+                                        (0 | 1, _) => String::new(),
+                                        (all, 0) => format!("×{all}"),
+                                        (all, down) => format!("×{all} ({down} down)"),
+                                    }
+                                })
+                            })
+                        });
                         view! {
                             <a
                                 class=move || format!("node h-{}", health.get().word())
@@ -279,6 +294,7 @@ pub fn MapPage() -> impl IntoView {
                                 style:height=format!("{:.2}%", NODE_H / HEIGHT * 100.0)
                             >
                                 <span class="node-name">{name.clone()}</span>
+                                <span class="node-instances" title="instances">{instances}</span>
                                 <HealthBadge health />
                             </a>
                         }

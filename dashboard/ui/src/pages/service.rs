@@ -1,4 +1,4 @@
-//! One service: health and RED now, RED charts per route over 15 minutes (fault intervals
+//! One service: health and RED now, its instances (each judged on its own), RED charts per route over 15 minutes (fault intervals
 //! shaded), the routes table, recent error and slow traces, its logs, and the services it
 //! calls and is called by with their health.
 
@@ -185,6 +185,56 @@ pub fn ServicePage() -> impl IntoView {
                 label="p99"
                 value=Signal::derive(move || summary.with(|s| format::ms(s.as_ref().and_then(|s| s.latency_ms.p99))))
             />
+        </section>
+        <section class="panel" aria-labelledby="instances-h">
+            <h2 id="instances-h">"Instances"</h2>
+            {move || {
+                let instances = summary.with(|s| s.as_ref().map(|s| s.instances.clone()).unwrap_or_default());
+                if instances.is_empty() {
+                    return view! { <p class="muted">"not probed yet"</p> }.into_any();
+                }
+                view! {
+                    <table class="table instances">
+                        <thead>
+                            <tr>
+                                <th scope="col">"instance"</th>
+                                <th scope="col">"health"</th>
+                                <th scope="col" class="n">"req/s"</th>
+                                <th scope="col" class="n">"errors"</th>
+                                <th scope="col" class="n">"p95"</th>
+                                <th scope="col" class="n">"memory"</th>
+                                <th scope="col" class="n">"restarts"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {instances
+                                .into_iter()
+                                .map(|i| {
+                                    let health = Signal::derive(move || i.health);
+                                    view! {
+                                        <tr data-instance=i.id.clone()>
+                                            <td class="mono" title=i.url.clone()>{i.id.clone()}</td>
+                                            <td>
+                                                <HealthBadge health />
+                                                " "
+                                                <span class="reason">{i.reason.clone().unwrap_or_default()}</span>
+                                            </td>
+                                            <td class="n num">{format::rps(i.rps)}</td>
+                                            <td class="n num">{format::percent(i.error_rate)}</td>
+                                            <td class="n num">{format::ms(i.latency_ms.p95)}</td>
+                                            <td class="n num">
+                                                {i.memory_mib.map_or_else(|| "–".to_owned(), |m| format!("{m:.1} MiB"))}
+                                            </td>
+                                            <td class="n num">{i.restarts}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
         </section>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || detail.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e.to_string() /> })}
