@@ -276,6 +276,35 @@ fn print_report(r: &Value) {
             ms(&f["time_to_recover_ms"])
         );
     }
+    for step in r["scaling"].as_array().cloned().unwrap_or_default() {
+        let phase = |p: &str| {
+            let v = &step[p];
+            format!(
+                "p99 {} at {} req/s",
+                v["p99_ms"]
+                    .as_f64()
+                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.0} ms")),
+                v["rps"]
+                    .as_f64()
+                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"))
+            )
+        };
+        println!(
+            "scale {} {} -> {} instance(s){}: before {}; spike, before scaling {}; spike, after scaling {}",
+            step["service"].as_str().unwrap_or(""),
+            step["from"]
+                .as_u64()
+                .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+            step["replicas"].as_u64().unwrap_or(0),
+            step["error"]
+                .as_str()
+                .map(|e| format!(" (failed: {e})"))
+                .unwrap_or_default(),
+            phase("before"),
+            phase("during"),
+            phase("after")
+        );
+    }
     for phase in ["before", "during", "after"] {
         if let Some(m) = r["slis"][phase].as_object() {
             let line: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();

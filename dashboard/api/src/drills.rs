@@ -131,6 +131,65 @@ pub struct Report {
     /// The seed of a game day's random schedule (None for a drill file's own schedule).
     #[serde(default)]
     pub game_day_seed: Option<u64>,
+    /// The drill's scaling steps (live `apiary scale` mid-run) and what they changed.
+    #[serde(default)]
+    pub scaling: Vec<ScaleOutcome>,
+}
+
+/// One scaling step of a drill as it happened, with the scaled service's latency and
+/// throughput before the faults, under them before the step, and under them after it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ScaleOutcome {
+    pub service: String,
+    /// Instances before the step (what the drill restores at its end).
+    pub from: Option<u64>,
+    pub replicas: u64,
+    /// Milliseconds since the run began: asked, and every new instance ready.
+    pub at_ms: Option<u64>,
+    pub done_ms: Option<u64>,
+    pub error: Option<String>,
+    /// Steady state (no fault yet).
+    pub before: ScalePhase,
+    /// Faults on, before the step took effect.
+    pub during: ScalePhase,
+    /// Faults on, from a few seconds after the step until the faults end.
+    pub after: ScalePhase,
+}
+
+/// The scaled service over one phase: median p99 and mean request rate of its snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ScalePhase {
+    pub p99_ms: Option<f64>,
+    pub rps: Option<f64>,
+    /// Snapshots it is computed from.
+    pub samples: u32,
+}
+
+impl ScalePhase {
+    /// From `(p99 ms, requests/s)` samples.
+    pub fn of(samples: &[(Option<f64>, f64)]) -> Self {
+        let mut p99: Vec<f64> = samples.iter().filter_map(|s| s.0).collect();
+        p99.sort_by(f64::total_cmp);
+        let median = (!p99.is_empty()).then(|| {
+            let mid = p99.len() / 2;
+            if p99.len() % 2 == 0 {
+                f64::midpoint(p99[mid - 1], p99[mid])
+            } else {
+                p99[mid]
+            }
+        });
+        let rps = (!samples.is_empty())
+            .then(|| samples.iter().map(|s| s.1).sum::<f64>() / samples.len() as f64);
+        Self {
+            p99_ms: median.map(|v| (v * 10.0).round() / 10.0),
+            rps: rps.map(|v| (v * 100.0).round() / 100.0),
+            samples: u32::try_from(samples.len()).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// One entry of `/api/drills`: a drill file, or why it cannot run.
@@ -241,6 +300,7 @@ mod tests {
             timeline: vec![],
             narrative: String::new(),
             game_day_seed: None,
+            scaling: vec![],
         };
         let run = RunInfo::from(&report);
         assert_eq!(run.verdict.word(), "passed");

@@ -10,7 +10,8 @@ mod snapshot;
 mod traces;
 
 pub use drills::{
-    DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs, Slis, Verdict,
+    DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs, ScaleOutcome,
+    ScalePhase, Slis, Verdict,
 };
 pub use snapshot::{
     Business, Edge, FaultWindow, Health, InstanceView, Latency, Messaging, Node, QueueView,

@@ -27,6 +27,20 @@ pub struct Drill {
     /// Roll back at once when any of these holds (a business SLI breaching a hard floor).
     #[serde(default)]
     pub abort: Vec<Condition>,
+    /// Live scaling mid-run (`[[scale]]`): the stack's launcher runs `replicas` instances of
+    /// `service` at `at_s`; the drill restores the earlier count when it ends.
+    #[serde(default)]
+    pub scale: Vec<ScaleStep>,
+}
+
+/// One scaling step of a drill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleStep {
+    /// Seconds after the steady state ends (scaled with the run's time scale, like faults).
+    pub at_s: f64,
+    pub service: String,
+    pub replicas: u64,
 }
 
 /// The hypothesis: these hold before the fault (checked for `duration_s` of steady state).
@@ -335,6 +349,20 @@ impl Drill {
                 ));
             }
             end = end.max(f.at_s + f.duration_s);
+        }
+        for (i, step) in self.scale.iter().enumerate() {
+            if !shape.services.contains_key(&step.service) {
+                out.push(format!("scale[{i}]: unknown service '{}'", step.service));
+            }
+            let max = apiary_manifest::MAX_REPLICAS as u64;
+            if !(1..=max).contains(&step.replicas) {
+                out.push(format!("scale[{i}]: replicas must be between 1 and {max}"));
+            }
+            if !(step.at_s >= 0.0 && step.at_s <= end) {
+                out.push(format!(
+                    "scale[{i}]: at_s must fall within the fault schedule (0 to {end} s)"
+                ));
+            }
         }
         if self.steady_state.duration_s.is_nan() || self.steady_state.duration_s <= 0.0 {
             out.push("steady_state.duration_s must be positive".into());

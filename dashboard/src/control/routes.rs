@@ -263,6 +263,7 @@ async fn launch(
             actor: actor.to_owned(),
             game_day_seed: seed,
         },
+        c.launcher.clone(),
         c.faults.clone(),
         c.snapshots.clone(),
         c.reports_dir.clone(),

@@ -17,7 +17,9 @@ use crate::monitor::{FaultWindow, Health, Snapshot, now_ms};
 /// How often the runner looks at the dashboard's snapshot.
 const TICK: Duration = Duration::from_millis(100);
 
-pub use dashboard_api::{Event, FaultOutcome, Phases, Report, Slis, Verdict};
+pub use dashboard_api::{
+    Event, FaultOutcome, Phases, Report, ScaleOutcome, ScalePhase, Slis, Verdict,
+};
 
 /// The SLIs a report records: the symptom's service RED and health, and the shop's KPIs.
 fn sli_conditions(drill: &Drill) -> Vec<(String, Condition)> {
@@ -127,6 +129,10 @@ pub struct RunHandle {
 
 struct Run {
     faults: Arc<Faults>,
+    /// The launcher (live scaling), when one runs the stack.
+    launcher: Option<super::scale::LauncherClient>,
+    /// Per scaling step: its call in flight, and `(p99, rps)` samples of each phase.
+    scaling: Vec<ScaleTrack>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     report: Report,
     tx: watch::Sender<Report>,
@@ -136,7 +142,154 @@ struct Run {
     actor: String,
 }
 
+/// What the runner keeps of one scaling step while it runs.
+#[derive(Default)]
+struct ScaleTrack {
+    call: Option<tokio::task::JoinHandle<Result<serde_json::Value, super::scale::ScaleError>>>,
+    done: Option<Instant>,
+    before: Vec<(Option<f64>, f64)>,
+    during: Vec<(Option<f64>, f64)>,
+    after: Vec<(Option<f64>, f64)>,
+}
+
+/// Phases of a run, for the scaling steps' samples.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Steady,
+    Faulted,
+}
+
+/// Instances after a step settle this long before "after" samples count.
+const SCALE_SETTLE: Duration = Duration::from_secs(3);
+
 impl Run {
+    /// One `(p99, rps)` sample of every scaled service, into its step's current phase.
+    fn sample_scaling(&mut self, phase: Phase) {
+        let snap = self.snap();
+        for (i, step) in self.drill.scale.iter().enumerate() {
+            let Some(view) = snap.services.iter().find(|s| s.name == step.service) else {
+                continue;
+            };
+            let sample = (view.latency_ms.p99, view.rps);
+            let track = &mut self.scaling[i];
+            match (phase, track.done) {
+                (Phase::Steady, _) => track.before.push(sample),
+                (Phase::Faulted, None) => track.during.push(sample),
+                (Phase::Faulted, Some(at)) if at.elapsed() >= SCALE_SETTLE => {
+                    track.after.push(sample);
+                }
+                (Phase::Faulted, Some(_)) => {}
+            }
+        }
+    }
+
+    /// Asks the launcher for the steps that are due (in the background: a new instance takes
+    /// seconds to be ready), and notes the ones that finished. `Err`: a step failed.
+    async fn run_scaling(&mut self, elapsed: Duration, scale: f64) -> Result<(), String> {
+        for i in 0..self.drill.scale.len() {
+            let step = self.drill.scale[i].clone();
+            let due = elapsed >= Duration::from_secs_f64((step.at_s * scale).max(0.0));
+            if due && self.report.scaling[i].at_ms.is_none() {
+                let Some(launcher) = self.launcher.clone() else {
+                    return Err("this drill scales services, which needs the launcher running the stack (apiary up)".into());
+                };
+                self.report.scaling[i].at_ms = Some(self.t_ms());
+                self.log(format!(
+                    "scaling {} to {} instance(s)",
+                    step.service, step.replicas
+                ));
+                let service = step.service.clone();
+                self.scaling[i].call = Some(tokio::spawn(async move {
+                    launcher.scale(&service, step.replicas).await
+                }));
+            }
+            let finished = self.scaling[i]
+                .call
+                .as_ref()
+                .is_some_and(tokio::task::JoinHandle::is_finished);
+            if !finished {
+                continue;
+            }
+            let Some(call) = self.scaling[i].call.take() else {
+                continue;
+            };
+            let outcome = call
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            let t = self.t_ms();
+            match outcome {
+                Ok(_) => {
+                    self.scaling[i].done = Some(Instant::now());
+                    self.report.scaling[i].done_ms = Some(t);
+                    let took = t.saturating_sub(self.report.scaling[i].at_ms.unwrap_or(t));
+                    self.log(format!(
+                        "{} runs {} instance(s) ({took} ms to scale)",
+                        step.service, step.replicas
+                    ));
+                }
+                Err(e) => {
+                    self.report.scaling[i].error = Some(e.clone());
+                    return Err(format!("scaling {} failed: {e}", step.service));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The instance counts before any step (what the drill restores).
+    async fn note_scaling_start(&mut self) {
+        let Some(launcher) = self.launcher.clone() else {
+            return;
+        };
+        if self.drill.scale.is_empty() {
+            return;
+        }
+        if let Ok(v) = launcher.instances().await {
+            for out in &mut self.report.scaling {
+                out.from = v["services"].as_array().and_then(|a| {
+                    a.iter()
+                        .find(|g| g["service"] == out.service.as_str())
+                        .and_then(|g| g["replicas"].as_u64())
+                });
+            }
+        }
+    }
+
+    /// Puts every scaled service back to its count before the drill; fills the phases.
+    async fn restore_scaling(&mut self) {
+        for (i, track) in self.scaling.iter_mut().enumerate() {
+            if let Some(call) = track.call.take() {
+                let _ = call.await;
+            }
+            let out = &mut self.report.scaling[i];
+            out.before = ScalePhase::of(&track.before);
+            out.during = ScalePhase::of(&track.during);
+            out.after = ScalePhase::of(&track.after);
+        }
+        let Some(launcher) = self.launcher.clone() else {
+            return;
+        };
+        let mut restore: Vec<(String, u64)> = Vec::new();
+        for out in &self.report.scaling {
+            if let (Some(from), Some(_)) = (out.from, out.at_ms)
+                && !restore.iter().any(|(s, _)| s == &out.service)
+            {
+                restore.push((out.service.clone(), from));
+            }
+        }
+        for (service, from) in restore {
+            match launcher.scale(&service, from).await {
+                Ok(_) => self.log(format!("{service} back to {from} instance(s)")),
+                Err(e) => {
+                    let why = format!("restoring {service} to {from} instance(s): {e}");
+                    self.report.reasons.push(why.clone());
+                    self.log(why);
+                }
+            }
+        }
+    }
+
     fn t_ms(&self) -> u64 {
         self.begun.elapsed().as_millis() as u64
     }
@@ -201,6 +354,7 @@ impl Run {
         if let Err(e) = self.faults.reset(&self.actor, Some(&self.report.id)).await {
             self.report.reasons.push(format!("rolling back: {e}"));
         }
+        self.restore_scaling().await;
         if let Some(r) = reason {
             self.report.reasons.push(r);
         }
@@ -307,6 +461,7 @@ impl GameDay {
                 }],
             },
             faults,
+            scale: Vec::new(),
             symptom: super::drill::Symptom {
                 condition: health(Some(Health::Up)),
                 within_s: 30.0,
@@ -331,6 +486,7 @@ pub struct RunRequest {
 /// Starts a run in the background and returns its id and handle.
 pub fn start(
     req: RunRequest,
+    launcher: Option<super::scale::LauncherClient>,
     faults: Arc<Faults>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     reports_dir: std::path::PathBuf,
@@ -374,10 +530,21 @@ pub fn start(
         timeline: Vec::new(),
         narrative: drill.narrative.clone(),
         game_day_seed,
+        scaling: drill
+            .scale
+            .iter()
+            .map(|s| ScaleOutcome {
+                service: s.service.clone(),
+                replicas: s.replicas,
+                ..ScaleOutcome::default()
+            })
+            .collect(),
     };
     let (tx, rx) = watch::channel(report.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let run = Run {
+        scaling: drill.scale.iter().map(|_| ScaleTrack::default()).collect(),
+        launcher,
         faults,
         snapshots,
         report,
@@ -560,7 +727,9 @@ async fn execute(mut run: Run, scale: f64) -> Report {
                 .await;
         }
         run.tick().await;
+        run.sample_scaling(Phase::Steady);
     }
+    run.note_scaling_start().await;
     let snap = run.snap();
     let broken: Vec<String> = drill
         .steady_state
@@ -656,6 +825,10 @@ async fn execute(mut run: Run, scale: f64) -> Report {
             last_off = Some(Instant::now());
             run.log(format!("fault off: {}", drill.faults[i].fault));
         }
+        if let Err(why) = run.run_scaling(elapsed, scale).await {
+            return run.finish(Verdict::Failed, Some(why)).await;
+        }
+        run.sample_scaling(Phase::Faulted);
         let snap = run.snap();
         // The symptom.
         if detected_at.is_none() && symptom.holds(symptom.read(&snap), baseline) {
@@ -868,6 +1041,7 @@ mod tests {
             timeline: Vec::new(),
             narrative: String::new(),
             game_day_seed: None,
+            scaling: Vec::new(),
         };
         let (live, rx) = watch::channel(report);
         let faults = Faults::start(
