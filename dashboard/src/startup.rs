@@ -231,6 +231,7 @@ impl Application {
             }
         };
 
+        let flags = control.as_ref().map(|c| c.faults.flag_updates());
         let api_state = ApiState {
             store: self.store.clone(),
             snapshots: snap_rx.clone(),
@@ -284,7 +285,14 @@ impl Application {
                 ..self.config.otlp_http
             },
         );
-        let grpc = otlp::grpc::serve(self.grpc, ingest, key, self.config.body_limit, stopped());
+        let grpc = otlp::grpc::serve(
+            self.grpc,
+            ingest,
+            key,
+            self.config.body_limit,
+            flags,
+            stopped(),
+        );
         let (a, b, c) = tokio::join!(
             apiary_chassis::serve(self.api, app, stopped(), DRAIN),
             apiary_chassis::serve(self.http, otlp_http, stopped(), DRAIN),

@@ -292,7 +292,12 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
         }
         env.push((SUPERVISOR_PID_VAR.to_owned(), supervisor_pid.clone()));
         env.push((DATA_DIR_VAR.to_owned(), data_dir.display().to_string()));
-        env.extend(Manifest::flag_env(&data_dir));
+        match (manifest.faults.source, manifest.dashboard.as_ref()) {
+            (apiary_manifest::FlagSource::Dashboard, Some(d)) if !args.no_dashboard => {
+                env.extend(manifest.flag_sync_env(d));
+            }
+            _ => env.extend(Manifest::flag_env(&data_dir)),
+        }
         env.push((
             DISCOVERY_VAR.to_owned(),
             format!("file:{}", data_dir.join(ENDPOINTS_DIR).display()),

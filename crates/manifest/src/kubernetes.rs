@@ -552,7 +552,13 @@ fn flagd(m: &Manifest, images: &Images) -> Vec<Value> {
     let container = json!({
         "name": "flagd",
         "image": images.flagd,
-        "args": ["start", "--uri", "file:/etc/flagd/flags.flagd.json"],
+        // The shipped flags (every fault off) first, then the dashboard's control plane, which
+        // takes precedence for every flag it serves: faults set there reach every pod.
+        "args": [
+            "start",
+            "--uri", "file:/etc/flagd/flags.flagd.json",
+            "--uri", format!("grpc://{DASHBOARD_SERVICE}:{OTLP_GRPC}"),
+        ],
         "ports": [
             { "name": "http", "containerPort": 8013 },
             { "name": "sync", "containerPort": FLAGD_SYNC_PORT },
@@ -819,6 +825,8 @@ fn network_policies(m: &Manifest) -> Vec<Value> {
         vec![
             json!({ "ports": [{ "protocol": "TCP", "port": "http" }] }),
             rule(from_apps(&collector), &["otlp-grpc", "otlp-http"]),
+            // flagd syncs the fault flags from the control plane (gRPC, beside OTLP).
+            rule(from_apps(&["flagd".to_owned()].into()), &["otlp-grpc"]),
         ],
     ));
     // flagd's sync stream: every Apiary pod.

@@ -84,6 +84,19 @@ pub struct Faults {
     pub max_percent: f64,
     /// No fault may live longer (seconds).
     pub max_ttl_s: u64,
+    /// Where services read the flags from under `apiary up`: the flag file in the data
+    /// directory (`file`, the default) or the dashboard's flag sync service (`dashboard`: the
+    /// in-process flagd provider over gRPC, as in compose and Kubernetes through flagd).
+    pub source: FlagSource,
+}
+
+/// How services under `apiary up` get the fault flags (`[faults] source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagSource {
+    #[default]
+    File,
+    Dashboard,
 }
 
 impl Default for Faults {
@@ -94,6 +107,7 @@ impl Default for Faults {
             max_active: 8,
             max_percent: 100.0,
             max_ttl_s: 3600,
+            source: FlagSource::File,
         }
     }
 }
@@ -856,6 +870,19 @@ impl Manifest {
     }
 
     /// The variables that point a service's flagd provider at the flag file it watches.
+    /// The flagd provider's variables for a service reading the flags from the dashboard's
+    /// flag sync service (its OTLP gRPC port serves it).
+    pub fn flag_sync_env(&self, dashboard: &Dashboard) -> Vec<(String, String)> {
+        vec![
+            ("FLAGD_RESOLVER".to_owned(), "in-process".to_owned()),
+            ("FLAGD_HOST".to_owned(), self.stack.host.clone()),
+            (
+                "FLAGD_PORT".to_owned(),
+                dashboard.otlp_grpc_port.to_string(),
+            ),
+        ]
+    }
+
     pub fn flag_env(data_dir: &Path) -> Vec<(String, String)> {
         vec![
             ("FLAGD_RESOLVER".to_owned(), "file".to_owned()),

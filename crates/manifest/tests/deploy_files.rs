@@ -403,7 +403,7 @@ fn the_image_ships_the_ui_bundle_built_like_the_run_command_builds_it() {
 }
 
 #[test]
-fn compose_services_read_fault_flags_from_flagd_serving_the_shipped_file() {
+fn compose_services_read_fault_flags_from_flagd_syncing_the_shipped_file_and_the_dashboard() {
     let m = manifest();
     let compose = yaml("compose.yaml");
     let flagd = &compose["services"]["flagd"];
@@ -416,8 +416,8 @@ fn compose_services_read_fault_flags_from_flagd_serving_the_shipped_file() {
     );
     let command = strings(&flagd["command"]).join(" ");
     assert!(
-        command.contains("--uri file:/etc/flagd/flags.flagd.json"),
-        "{command}"
+        command.contains("--uri file:/etc/flagd/flags.flagd.json --uri grpc://dashboard:4317"),
+        "the shipped file, then the dashboard's flag sync (which takes precedence): {command}"
     );
     assert!(
         repo().join("drills/flags.flagd.json").is_file(),

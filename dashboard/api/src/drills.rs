@@ -176,7 +176,7 @@ impl ScalePhase {
         p99.sort_by(f64::total_cmp);
         let median = (!p99.is_empty()).then(|| {
             let mid = p99.len() / 2;
-            if p99.len() % 2 == 0 {
+            if p99.len().is_multiple_of(2) {
                 f64::midpoint(p99[mid - 1], p99[mid])
             } else {
                 p99[mid]
@@ -279,6 +279,22 @@ mod tests {
             serde_json::to_string(&Reading::Number(3.0)).expect("json"),
             "3.0"
         );
+    }
+
+    #[test]
+    fn a_scale_phase_is_the_median_p99_and_the_mean_rate() {
+        let phase = ScalePhase::of(&[
+            (Some(30.0), 10.0),
+            (None, 20.0),
+            (Some(10.0), 30.0),
+            (Some(20.0), 40.0),
+        ]);
+        assert_eq!(phase.p99_ms, Some(20.0), "median of 10, 20, 30");
+        assert_eq!(phase.rps, Some(25.0), "every sample's rate counts");
+        assert_eq!(phase.samples, 4);
+        let even = ScalePhase::of(&[(Some(10.0), 1.0), (Some(20.0), 1.0)]);
+        assert_eq!(even.p99_ms, Some(15.0));
+        assert_eq!(ScalePhase::of(&[]), ScalePhase::default());
     }
 
     #[test]

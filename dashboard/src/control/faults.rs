@@ -143,6 +143,8 @@ pub struct Faults {
     state: Mutex<State>,
     /// The `(kind, service)` pairs [`FAULT_ACTIVE`] last said were on.
     published: std::sync::Mutex<BTreeSet<(&'static str, String)>>,
+    /// The flag configuration last written (flagd JSON), for the flag sync service.
+    flags: tokio::sync::watch::Sender<String>,
 }
 
 /// `apiary_fault_active{kind, service}`: 1 while a fault of that kind is on for that service
@@ -172,6 +174,7 @@ impl Faults {
             load,
             state: Mutex::new(State::default()),
             published: std::sync::Mutex::new(BTreeSet::new()),
+            flags: tokio::sync::watch::Sender::new(String::new()),
         };
         metrics::describe_gauge!(
             FAULT_ACTIVE,
@@ -208,6 +211,11 @@ impl Faults {
         &self.flags_path
     }
 
+    /// The flag configuration (flagd JSON) as it changes: what the flag sync service streams.
+    pub fn flag_updates(&self) -> tokio::sync::watch::Receiver<String> {
+        self.flags.subscribe()
+    }
+
     fn write(&self, active: &[ActiveFault]) -> Result<(), FaultError> {
         let set =
             apiary_faults::render_faults(&self.base, &self.shape, active.iter().map(|f| &f.spec))
@@ -216,6 +224,9 @@ impl Faults {
             path: self.flags_path.display().to_string(),
             reason: e.to_string(),
         })?;
+        if let Ok(json) = serde_json::to_string(&set) {
+            self.flags.send_replace(json);
+        }
         self.publish(active);
         Ok(())
     }

@@ -16,12 +16,14 @@
 //! - [`faults`] — the registry: validation, caps, TTL expiry, the flag file, annotations.
 //! - [`drill`] — drill files; [`runner`] — running one, game days, reports.
 //! - [`audit`] — the append-only log; [`load`] — the load generator's control API;
-//!   [`scale`] — the launcher's (instances of a service).
+//!   [`scale`] — the launcher's (instances of a service); [`flagsync`] — the flags as a
+//!   flagd sync source (gRPC), for flagd daemons and in-process providers anywhere.
 //! - [`routes`] — the HTTP API and its guard.
 
 pub mod audit;
 pub mod drill;
 pub mod faults;
+pub mod flagsync;
 pub mod load;
 pub mod routes;
 pub mod runner;

@@ -129,12 +129,14 @@ impl MetricsService for Receiver {
     }
 }
 
-/// Serves the three OTLP services on `listener` until `shutdown`.
+/// Serves the three OTLP services on `listener` until `shutdown`, and the flag sync service
+/// when there are flags to sync (the control plane is on).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ingest: Arc<Ingest>,
     key: ApiKey,
     body_limit: usize,
+    flags: Option<tokio::sync::watch::Receiver<String>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let receiver = Receiver { ingest, key };
@@ -162,6 +164,7 @@ pub async fn serve(
                 .max_decoding_message_size(body_limit),
             admit,
         ))
+        .add_optional_service(flags.map(crate::control::flagsync::FlagSync::server))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
             shutdown,

@@ -561,3 +561,56 @@ async fn game_day_parameters_out_of_range_are_422() {
         assert!(v["error"]["message"].is_string(), "{v}");
     }
 }
+
+/// flagd's sync protocol on the gRPC port: a client (the generated flagd sync client, what a
+/// flagd daemon or an in-process provider speaks) gets the whole configuration at once and again
+/// after each change, the same as the flag file.
+#[tokio::test]
+async fn the_flags_are_served_over_flagds_sync_protocol_and_every_change_is_pushed() {
+    use open_feature_flagd::flagd::sync::v1::flag_sync_service_client::FlagSyncServiceClient;
+    use open_feature_flagd::flagd::sync::v1::{FetchAllFlagsRequest, SyncFlagsRequest};
+
+    let s = stack(None).await;
+    let mut client = FlagSyncServiceClient::connect(s.dash.otlp_grpc.clone())
+        .await
+        .expect("connect");
+    let all = client
+        .fetch_all_flags(FetchAllFlagsRequest::default())
+        .await
+        .expect("fetch")
+        .into_inner();
+    let now: Value = serde_json::from_str(&all.flag_configuration).expect("flagd json");
+    assert_eq!(now, s.flags(), "what the file says");
+
+    let mut stream = client
+        .sync_flags(SyncFlagsRequest {
+            provider_id: "test".into(),
+            selector: String::new(),
+        })
+        .await
+        .expect("sync")
+        .into_inner();
+    let first = stream.message().await.expect("first").expect("a message");
+    assert_eq!(
+        serde_json::from_str::<Value>(&first.flag_configuration).expect("json"),
+        s.flags()
+    );
+    let set = s
+        .dash
+        .http
+        .post(format!("{}/api/faults", s.dash.api))
+        .bearer_auth(TOKEN)
+        .json(&json!({"kind": "error-rate", "service": "payment", "percent": 40, "ttl_s": 30}))
+        .send()
+        .await
+        .expect("set");
+    assert_eq!(set.status(), 201);
+    let pushed = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("pushed within 5 s")
+        .expect("stream")
+        .expect("a message");
+    let pushed: Value = serde_json::from_str(&pushed.flag_configuration).expect("json");
+    assert_eq!(pushed, s.flags(), "the change, as written to the file");
+    assert_ne!(pushed, now, "the fault changed the flags");
+}
