@@ -39,11 +39,7 @@ for source in file dashboard; do
       -e "s|^# source = \"file\"|source = \"$source\"|" apiary.toml >"$manifest"
   NO_COLOR=1 target/release/apiary up --no-load --manifest "$manifest" >"$work/up-$source.log" 2>&1 &
   launcher=$!
-  for _ in $(seq 1 300); do
-    grep -q "every service is ready" "$work/up-$source.log" && break
-    sleep 0.05
-  done
-  grep -q "every service is ready" "$work/up-$source.log" || die "stack not ready: $(cat "$work/up-$source.log")"
+  wait_for_stack "$work/up-$source.log"
   until_status 200 >/dev/null
   : >"$work/on-$source" ; : >"$work/off-$source"
   for _ in $(seq 1 "$RUNS"); do

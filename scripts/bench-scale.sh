@@ -26,11 +26,7 @@ out=$(mktemp -d)
 NO_COLOR=1 target/release/apiary up --no-load >"$out/up.log" 2>&1 &
 launcher=$!
 trap 'kill -TERM $launcher 2>/dev/null; wait $launcher 2>/dev/null || true; rm -rf "$out"' EXIT
-for _ in $(seq 1 300); do
-  grep -q "every service is ready" "$out/up.log" && break
-  sleep 0.05
-done
-grep -q "every service is ready" "$out/up.log" || die "stack not ready: $(cat "$out/up.log")"
+wait_for_stack "$out/up.log"
 
 run_wrk() {  # path -> "rps p50 p99 non2xx"
   wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:8000$1" >"$out/wrk.txt"

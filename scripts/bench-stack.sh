@@ -27,11 +27,7 @@ start_ns=$(date +%s%N)
 NO_COLOR=1 target/release/apiary up ${UP_ARGS:-} >"$out/up.log" 2>&1 &
 launcher=$!
 trap 'kill -TERM $launcher 2>/dev/null; wait $launcher 2>/dev/null || true; rm -rf "$out"' EXIT
-for _ in $(seq 1 300); do
-  grep -q "every service is ready" "$out/up.log" && break
-  sleep 0.05
-done
-grep -q "every service is ready" "$out/up.log" || die "stack not ready: $(cat "$out/up.log")"
+wait_for_stack "$out/up.log"
 ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 
 rss_total() {  # KiB across the launcher and its children

@@ -4,6 +4,14 @@
 log() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# Waits (15 s at most) until the `apiary up` whose output goes to LOG says every service is ready.
+wait_for_stack() {
+  for _ in $(seq 1 300); do
+    grep -q "every service is ready" "$1" && return 0
+    sleep 0.05
+  done
+  die "stack not ready: $(cat "$1")"
+}
 
 # The toolchain's own components: present with a normal rustup install. They cannot be fetched
 # from here (only package registries are reachable), so say what is missing instead of failing

@@ -208,6 +208,35 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
         all_up(&http, &base, Duration::from_secs(90)).await;
     }
 
+    // The scale-out drill scaled catalog live, measured each phase and put it back.
+    let runs = json_of(&http, format!("{base}/api/drills/runs?limit=50")).await;
+    let scale_out = runs["runs"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["drill"] == "catalog-scale-out"))
+        .and_then(|r| r["id"].as_str())
+        .expect("the scale-out run")
+        .to_owned();
+    let report = json_of(&http, format!("{base}/api/drills/runs/{scale_out}")).await;
+    let step = &report["scaling"][0];
+    assert_eq!(
+        (&step["service"], &step["from"], &step["replicas"]),
+        (&json!("catalog"), &json!(1), &json!(3)),
+        "{report}"
+    );
+    assert!(step["done_ms"].as_u64() >= step["at_ms"].as_u64(), "{step}");
+    for phase in ["before", "during", "after"] {
+        assert!(
+            step[phase]["samples"].as_u64().unwrap_or(0) > 0 && step[phase]["rps"].is_number(),
+            "{phase}: {step}"
+        );
+    }
+    let scale = json_of(&http, format!("{base}/api/scale")).await;
+    let catalog = scale["services"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["service"] == "catalog"))
+        .expect("catalog");
+    assert_eq!(catalog["replicas"], 1, "restored after the drill: {scale}");
+
     // The drill whose flag is disabled fails its symptom check, loudly.
     let (ok, out) = apiary(
         &stack.path,

@@ -315,6 +315,8 @@ fn service(m: &Manifest, s: &Service) -> Vec<Value> {
         }
     }
     env_vars.extend([
+        // Every pod behind a downstream's headless Service, balanced over.
+        env(apiary_wire::discovery::DISCOVERY_VAR, "dns"),
         env("FLAGD_RESOLVER", "in-process"),
         env("FLAGD_HOST", "flagd"),
         env("FLAGD_PORT", FLAGD_SYNC_PORT.to_string()),

@@ -116,10 +116,30 @@ fn compose_runs_exactly_the_manifest_services_with_their_ports_and_urls() {
             "{} command",
             s.name
         );
+        let replicas = c["deploy"]["replicas"].as_u64().unwrap_or(1);
+        if replicas > 1 {
+            assert!(
+                s.scaling_refusal(2).is_none(),
+                "{} keeps state: one replica",
+                s.name
+            );
+            assert!(
+                c["ports"].is_null(),
+                "{}: replicas cannot share a published port",
+                s.name
+            );
+        } else {
+            assert_eq!(
+                strings(&c["ports"]),
+                vec![format!("127.0.0.1:{0}:{0}", s.port)],
+                "{} publishes its port on loopback only",
+                s.name
+            );
+        }
         assert_eq!(
-            strings(&c["ports"]),
-            vec![format!("127.0.0.1:{0}:{0}", s.port)],
-            "{} publishes its port on loopback only",
+            env.get("APIARY_DISCOVERY").map(String::as_str),
+            Some("dns"),
+            "{}: callers balance over every replica a name resolves to",
             s.name
         );
         if s.store == Some(apiary_manifest::Store::Sqlite) {

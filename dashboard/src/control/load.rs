@@ -38,16 +38,9 @@ impl LoadClient {
     }
 
     async fn answer(resp: reqwest::Response) -> Result<Value, LoadError> {
-        let status = resp.status();
-        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(LoadError::Refused {
-                status: status.as_u16(),
-                body,
-            })
-        }
+        json_answer(resp)
+            .await
+            .map_err(|(status, body)| LoadError::Refused { status, body })
     }
 
     pub async fn status(&self) -> Result<Value, LoadError> {
@@ -71,5 +64,17 @@ impl LoadClient {
             .await
             .map_err(|e| LoadError::Unreachable(e.to_string()))?;
         Self::answer(resp).await
+    }
+}
+
+/// A control API's JSON answer: the body when the status is a success, else the status and the
+/// body (what the dashboard relays).
+pub(super) async fn json_answer(resp: reqwest::Response) -> Result<Value, (u16, Value)> {
+    let status = resp.status();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err((status.as_u16(), body))
     }
 }

@@ -40,16 +40,9 @@ impl LauncherClient {
 
     async fn answer(resp: Result<reqwest::Response, reqwest::Error>) -> Result<Value, ScaleError> {
         let resp = resp.map_err(|e| ScaleError::Unreachable(e.to_string()))?;
-        let status = resp.status();
-        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(ScaleError::Refused {
-                status: status.as_u16(),
-                body,
-            })
-        }
+        super::load::json_answer(resp)
+            .await
+            .map_err(|(status, body)| ScaleError::Refused { status, body })
     }
 
     /// Every service's instances.

@@ -86,6 +86,23 @@ fn span_red(
     ))
 }
 
+/// [`judge`] with the last restart seen (when, how many so far) and RED `(rps, errors, latency)`.
+fn judge_now(
+    ready: Option<&Result<(), super::NotReady>>,
+    (last_restart, restarts): (Option<std::time::Instant>, u32),
+    (rps, error_rate, latency): (f64, f64, &Latency),
+    memory: Option<f64>,
+    thresholds: &Thresholds,
+) -> (Health, Option<String>) {
+    let restarted = last_restart.map(|at| Restarted {
+        count: restarts,
+        ago: at.elapsed(),
+    });
+    judge(
+        ready, restarted, rps, error_rate, latency, memory, thresholds,
+    )
+}
+
 /// Each instance judged on its own probe, RED, memory and restarts.
 fn instance_views(w: &Watched, thresholds: &Thresholds) -> Vec<InstanceView> {
     w.instances
@@ -94,16 +111,10 @@ fn instance_views(w: &Watched, thresholds: &Thresholds) -> Vec<InstanceView> {
             let (now, secs) = window(&i.points, WINDOW_POINTS);
             let (rps, error_rate) = rate(&now.total, secs);
             let latency = red::latency(&now.total);
-            let restarted = i.last_restart.map(|at| Restarted {
-                count: i.restarts,
-                ago: at.elapsed(),
-            });
-            let (health, reason) = judge(
+            let (health, reason) = judge_now(
                 i.ready.as_ref(),
-                restarted,
-                rps,
-                error_rate,
-                &latency,
+                (i.last_restart, i.restarts),
+                (rps, error_rate, &latency),
                 i.memory,
                 thresholds,
             );
@@ -187,16 +198,10 @@ pub(super) fn build(
             (rps, error_rate, latency, source) = (r, e, l, Source::Spans);
             last_seen = last_seen.max(Some(seen));
         }
-        let restarted = w.last_restart.map(|at| Restarted {
-            count: w.restarts,
-            ago: at.elapsed(),
-        });
-        let (health, reason) = judge(
+        let (health, reason) = judge_now(
             w.ready.as_ref(),
-            restarted,
-            rps,
-            error_rate,
-            &latency,
+            (w.last_restart, w.restarts),
+            (rps, error_rate, &latency),
             w.memory,
             thresholds,
         );
