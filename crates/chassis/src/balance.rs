@@ -295,6 +295,10 @@ impl Watcher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // The client (and with it the balancer) is gone: nothing to watch for.
+            if self.tx.is_closed() {
+                return;
+            }
             let urls = self.discover().await;
             self.known.retain(|url, _| urls.contains(url));
             for url in &urls {

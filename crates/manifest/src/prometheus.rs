@@ -19,8 +19,9 @@ const DEFAULT_DASHBOARD_PORT: u16 = 8080;
 /// Where the scrape targets live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
-    /// On the compose network: each service at `<name>:<port>`, the dashboard at
-    /// `dashboard:<port>`, the collector and RabbitMQ at their images' ports.
+    /// On the compose network: each service's every replica (the addresses `<name>` resolves
+    /// to, on its port), the dashboard at `dashboard:<port>`, the collector and RabbitMQ at
+    /// their images' ports.
     Compose,
     /// On this machine, as `apiary up` runs the stack: everything at `[stack] host` on the
     /// manifest's ports (the private broker's Prometheus port; no collector).
@@ -33,8 +34,9 @@ pub fn scrape_config(m: &Manifest, network: Network) -> String {
     let (title, collector) = match network {
         Network::Compose => (
             "# Prometheus for compose: one job per service of apiary.toml (job = the service, so the\n\
-             # rules and Grafana dashboards group by it), plus the Apiary dashboard, the collector and\n\
-             # RabbitMQ. Written by `apiary export prometheus-config` from apiary.toml; do not edit.\n\
+             # rules and Grafana dashboards group by it; every replica, found by DNS), plus the Apiary\n\
+             # dashboard, the collector and RabbitMQ. Written by `apiary export prometheus-config`\n\
+             # from apiary.toml; do not edit.\n\
              # Kubernetes: kubernetes.yml (pod discovery, the same job names).\n",
             Some(format!("otel-collector:{COLLECTOR_METRICS_PORT}")),
         ),
@@ -60,7 +62,17 @@ pub fn scrape_config(m: &Manifest, network: Network) -> String {
         );
     };
     for s in &m.services {
-        job(&mut out, &s.name, &format!("{}:{}", host(&s.name), s.port));
+        match network {
+            // Every replica: each address the service's name resolves to is a target.
+            Network::Compose => {
+                let _ = write!(
+                    out,
+                    "  - job_name: {0}\n    dns_sd_configs:\n      - names: [\"{0}\"]\n        type: A\n        port: {1}\n        refresh_interval: 5s\n",
+                    s.name, s.port
+                );
+            }
+            Network::Local => job(&mut out, &s.name, &format!("{}:{}", host(&s.name), s.port)),
+        }
     }
     let dashboard_port = m
         .dashboard

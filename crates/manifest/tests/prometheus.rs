@@ -67,8 +67,11 @@ fn the_scrape_config_and_slo_objectives_are_written_from_apiary_toml() {
     let config = scrape_config(&m, Network::Compose);
     for s in &m.services {
         assert!(
-            config.contains(&format!("job_name: {}\n", s.name)),
-            "{} is not scraped",
+            config.contains(&format!(
+                "job_name: {0}\n    dns_sd_configs:\n      - names: [\"{0}\"]\n        type: A\n        port: {1}\n",
+                s.name, s.port
+            )),
+            "{} is not scraped at every replica",
             s.name
         );
     }
