@@ -57,7 +57,7 @@ pub struct Application {
     config: Config,
     targets: Vec<Target>,
     /// How every target's instances are found.
-    instances: monitor::Instances,
+    instances: apiary_chassis::balance::Discovery,
     messaging: MessagingWatch,
     pub store: Arc<Store>,
     pub access: Access,
@@ -93,7 +93,7 @@ impl Application {
             None => (
                 Vec::new(),
                 MessagingWatch::default(),
-                monitor::Instances::One,
+                apiary_chassis::balance::Discovery::Static,
             ),
         };
         let mut app = Self::build_with_targets(config, targets).await?;
@@ -139,7 +139,7 @@ impl Application {
             http,
             config,
             targets,
-            instances: monitor::Instances::One,
+            instances: apiary_chassis::balance::Discovery::Static,
             messaging: MessagingWatch::default(),
             store,
             access,

@@ -128,6 +128,11 @@ impl Balancer {
         &self.discovery
     }
 
+    /// The settings of each instance's circuit breaker.
+    pub(crate) fn breaker_config(&self) -> BreakerConfig {
+        self.breaker
+    }
+
     /// Whether calls may need choosing between instances (anything but a static URL).
     pub(crate) fn discovers(&self) -> bool {
         self.discovery != Discovery::Static
@@ -375,46 +380,12 @@ impl Watcher {
 
     /// Every instance's base URL, as the discovery source says now.
     async fn discover(&self) -> Vec<String> {
-        let base = || vec![self.base.to_string()];
-        match &self.discovery {
-            Discovery::Static => base(),
-            Discovery::File(dir) => {
-                let path = dir.join(wire::file_name(&self.peer));
-                match std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<Endpoints>(&t).ok())
-                {
-                    Some(e) if !e.instances.is_empty() => e
-                        .instances
-                        .into_iter()
-                        .filter_map(|i| reqwest::Url::parse(&i.url).ok())
-                        .map(|u| u.to_string())
-                        .collect(),
-                    _ => base(),
-                }
-            }
-            Discovery::Dns => {
-                let Some(host) = self.base.host_str() else {
-                    return base();
-                };
-                let port = self.base.port_or_known_default().unwrap_or(80);
-                match tokio::net::lookup_host((host, port)).await {
-                    Ok(addrs) => {
-                        let mut urls: Vec<String> = addrs
-                            .filter_map(|a| {
-                                let mut u = self.base.clone();
-                                u.set_ip_host(a.ip()).ok()?;
-                                Some(u.to_string())
-                            })
-                            .collect();
-                        urls.sort();
-                        urls.dedup();
-                        if urls.is_empty() { base() } else { urls }
-                    }
-                    Err(_) => base(),
-                }
-            }
-        }
+        resolve(&self.discovery, &self.peer, self.base.as_str())
+            .await
+            .into_iter()
+            .filter_map(|i| reqwest::Url::parse(&i.url).ok())
+            .map(|u| u.to_string())
+            .collect()
     }
 
     async fn probe(&self, url: &str) -> bool {
@@ -427,6 +398,53 @@ impl Watcher {
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
+    }
+}
+
+/// Every instance of `service` (whose one address is `base_url`) as `discovery` finds them
+/// now: `(service.instance.id, base URL without a trailing slash)` each. The launcher's
+/// endpoints file gives ids; DNS gives the addresses (the id is the IP); with nothing more to
+/// go on — a static URL, no file yet, a name that does not resolve — the one URL, under the
+/// service's name. The balancer's watcher and the dashboard's scraper both ask this.
+pub async fn resolve(discovery: &Discovery, service: &str, base_url: &str) -> Vec<wire::Instance> {
+    let base = || {
+        vec![wire::Instance {
+            id: service.to_owned(),
+            url: base_url.trim_end_matches('/').to_owned(),
+        }]
+    };
+    match discovery {
+        Discovery::Static => base(),
+        Discovery::File(dir) => std::fs::read_to_string(dir.join(wire::file_name(service)))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Endpoints>(&t).ok())
+            .map(|e| e.instances)
+            .filter(|found| !found.is_empty())
+            .unwrap_or_else(base),
+        Discovery::Dns => {
+            let Ok(url) = reqwest::Url::parse(base_url) else {
+                return base();
+            };
+            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                return base();
+            };
+            let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
+                return base();
+            };
+            let mut found: Vec<wire::Instance> = addrs
+                .filter_map(|a| {
+                    let mut u = url.clone();
+                    u.set_ip_host(a.ip()).ok()?;
+                    Some(wire::Instance {
+                        id: a.ip().to_string(),
+                        url: u.as_str().trim_end_matches('/').to_owned(),
+                    })
+                })
+                .collect();
+            found.sort();
+            found.dedup();
+            if found.is_empty() { base() } else { found }
+        }
     }
 }
 

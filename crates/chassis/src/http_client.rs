@@ -110,7 +110,6 @@ pub struct HttpClient {
     budget: Arc<TpsBudget>,
     /// The downstream's instances and the balancer over them.
     balancer: Arc<Balancer>,
-    breaker_config: BreakerConfig,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -148,7 +147,6 @@ impl HttpClient {
             inner,
             breaker: Arc::new(CircuitBreaker::new(peer.clone(), BreakerConfig::default())),
             balancer,
-            breaker_config: BreakerConfig::default(),
             // Retries may add at most 20% to recent traffic (10 s window), plus 10 a second.
             budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
             peer,
@@ -160,18 +158,22 @@ impl HttpClient {
     /// Replaces the circuit breakers' settings (tests use short cool-downs).
     pub fn with_breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = Arc::new(CircuitBreaker::new(self.peer.clone(), config));
-        self.breaker_config = config;
         let discovery = self.balancer.discovery().clone();
-        self.with_discovery(discovery)
+        self.rebalanced(discovery, config)
     }
 
     /// Finds the downstream's instances with `discovery` and balances calls over them.
-    pub fn with_discovery(mut self, discovery: Discovery) -> Self {
+    pub fn with_discovery(self, discovery: Discovery) -> Self {
+        let breakers = self.balancer.breaker_config();
+        self.rebalanced(discovery, breakers)
+    }
+
+    fn rebalanced(mut self, discovery: Discovery, breakers: BreakerConfig) -> Self {
         self.balancer = Arc::new(Balancer::new(
             &self.peer,
             base_of(&self.base_url),
             discovery,
-            self.breaker_config,
+            breakers,
             self.inner.clone(),
         ));
         self

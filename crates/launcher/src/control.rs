@@ -465,17 +465,11 @@ pub async fn drill(args: DrillArgs) -> Result<(), LaunchError> {
 /// the dashboard's control plane (which asks the launcher and audits it).
 pub async fn scale(args: crate::cli::ScaleArgs) -> Result<(), LaunchError> {
     let (api, manifest, _) = Api::new(&args.control)?;
-    let mut targets = Vec::new();
-    for t in &args.targets {
-        let (name, n) = t
-            .split_once('=')
-            .ok_or_else(|| usage(format!("{t:?}: give SERVICE=REPLICAS, e.g. catalog=3")))?;
-        manifest.service(name)?;
-        let n: u64 = n
-            .parse()
-            .map_err(|_| usage(format!("{t:?}: the replica count must be a whole number")))?;
-        targets.push((name.to_owned(), n));
-    }
+    let targets = args
+        .targets
+        .iter()
+        .map(|t| crate::plan::parse_replicas(t, &manifest).map(|(s, n)| (s.name.clone(), n)))
+        .collect::<Result<Vec<_>, _>>()?;
     let print = |group: &Value| {
         let ids: Vec<&str> = group["instances"]
             .as_array()

@@ -57,6 +57,8 @@ pub struct Fleet {
     endpoints_dir: PathBuf,
     /// Ports other parts of the stack own (never given to a new instance).
     fixed_ports: BTreeMap<u16, String>,
+    /// The manifest's services (some may not have been started: `--only`).
+    names: Vec<String>,
     stop_timeout: Duration,
     global: watch::Receiver<StopMode>,
 }
@@ -126,6 +128,7 @@ impl Fleet {
             groups: Mutex::new(BTreeMap::new()),
             endpoints_dir: data_dir.join(discovery::ENDPOINTS_DIR),
             fixed_ports: manifest.fixed_ports(),
+            names: manifest.names(),
             stop_timeout,
             global,
         }
@@ -232,7 +235,7 @@ impl Fleet {
         let mut groups = self.groups.lock().await;
         let valid = groups.keys().cloned().collect::<Vec<_>>().join(", ");
         let Some(group) = groups.get_mut(service) else {
-            return Err(if self.fixed_ports.values().any(|n| n == service) {
+            return Err(if self.names.iter().any(|n| n == service) {
                 ScaleError::NotStarted(service.to_owned())
             } else {
                 ScaleError::Unknown(service.to_owned(), valid)

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use apiary_manifest::{DATA_DIR_VAR, Manifest, SUPERVISOR_PID_VAR};
+use apiary_manifest::{DATA_DIR_VAR, Manifest, PORT_VAR, SUPERVISOR_PID_VAR};
 use apiary_wire::discovery::{DISCOVERY_VAR, ENDPOINTS_DIR};
 
 use crate::LaunchError;
@@ -367,31 +367,36 @@ pub fn plan(args: &UpArgs) -> Result<LaunchPlan, LaunchError> {
     })
 }
 
-/// `--scale catalog=3,gateway=2`: each named service's instance count, checked against the
-/// manifest (known service, one that can be scaled, within the limit).
+/// `SERVICE=REPLICAS` (`catalog=3`), checked against the manifest: a known service, one that
+/// can run that many instances. What `--scale` and `apiary scale` read.
+pub fn parse_replicas<'m>(
+    pair: &str,
+    manifest: &'m Manifest,
+) -> Result<(&'m apiary_manifest::Service, usize), LaunchError> {
+    let (name, n) = pair.split_once('=').ok_or_else(|| {
+        LaunchError::Usage(format!("{pair:?}: give SERVICE=REPLICAS, e.g. catalog=3"))
+    })?;
+    let service = manifest.service(name.trim())?;
+    let n: usize = n.trim().parse().map_err(|_| {
+        LaunchError::Usage(format!(
+            "{pair:?}: the replica count must be a whole number, e.g. catalog=3"
+        ))
+    })?;
+    if let Some(why) = service.scaling_refusal(n) {
+        return Err(LaunchError::Usage(format!("{pair:?}: {why}")));
+    }
+    Ok((service, n))
+}
+
+/// `--scale catalog=3,gateway=2`: each named service's instance count ([`parse_replicas`]).
 pub fn parse_scale(
     pairs: &[String],
     manifest: &Manifest,
 ) -> Result<std::collections::BTreeMap<String, usize>, LaunchError> {
-    let mut scale = std::collections::BTreeMap::new();
-    for pair in pairs {
-        let (name, n) = pair.split_once('=').ok_or_else(|| {
-            LaunchError::Usage(format!(
-                "--scale {pair:?}: give SERVICE=REPLICAS, e.g. catalog=3"
-            ))
-        })?;
-        let service = manifest.service(name.trim())?;
-        let n: usize = n.trim().parse().map_err(|_| {
-            LaunchError::Usage(format!(
-                "--scale {pair:?}: the replica count must be a whole number, e.g. catalog=3"
-            ))
-        })?;
-        if let Some(why) = service.scaling_refusal(n) {
-            return Err(LaunchError::Usage(format!("--scale {pair:?}: {why}")));
-        }
-        scale.insert(service.name.clone(), n);
-    }
-    Ok(scale)
+    pairs
+        .iter()
+        .map(|pair| parse_replicas(pair, manifest).map(|(service, n)| (service.name.clone(), n)))
+        .collect()
 }
 
 /// How many instances of `service` to start: `--scale`'s, else the manifest's.
@@ -426,12 +431,18 @@ pub fn instance_of(
         planned.name.clone_from(&id);
     }
     for (key, value) in &mut planned.env {
-        match key.as_str() {
-            "APIARY_PORT" => *value = port.to_string(),
-            "OTEL_RESOURCE_ATTRIBUTES" => {
-                value.push_str(&format!(",service.instance.id={id}"));
-            }
-            _ => {}
+        if key == PORT_VAR {
+            *value = port.to_string();
+        } else if key == "OTEL_RESOURCE_ATTRIBUTES" {
+            // Made from any instance's plan (live scaling starts from instance 1's): its own id
+            // replaces the one it had.
+            let mut attributes: Vec<&str> = value
+                .split(',')
+                .filter(|a| !a.is_empty() && !a.starts_with("service.instance.id="))
+                .collect();
+            let own = format!("service.instance.id={id}");
+            attributes.push(&own);
+            *value = attributes.join(",");
         }
     }
     Ok(planned)
@@ -629,6 +640,48 @@ mod tests {
         let path = dir.join(SharedBinary::NAME);
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    #[test]
+    fn an_instance_made_from_another_carries_its_own_port_and_id_only() {
+        let catalog = apiary_manifest::Service {
+            port: 8001,
+            ..service("catalog", None)
+        };
+        let first = PlannedService {
+            name: "catalog".into(),
+            service: "catalog".into(),
+            instance: 1,
+            host: "127.0.0.1".into(),
+            port: 8001,
+            extra_ports: Vec::new(),
+            binary: PathBuf::from("catalog"),
+            arg0: None,
+            args: Vec::new(),
+            env: vec![
+                (PORT_VAR.to_owned(), "8001".to_owned()),
+                (
+                    "OTEL_RESOURCE_ATTRIBUTES".to_owned(),
+                    "service.namespace=apiary".to_owned(),
+                ),
+            ],
+            colour: 0,
+            ready_url: None,
+        };
+        // Live scaling makes instance 3 from instance 1's plan.
+        let one = instance_of(&first, &catalog, 1).expect("one");
+        let three = instance_of(&one, &catalog, 3).expect("three");
+        assert_eq!((three.name.as_str(), three.port), ("catalog-3", 8201));
+        assert_eq!(
+            three.env,
+            vec![
+                (PORT_VAR.to_owned(), "8201".to_owned()),
+                (
+                    "OTEL_RESOURCE_ATTRIBUTES".to_owned(),
+                    "service.namespace=apiary,service.instance.id=catalog-3".to_owned()
+                ),
+            ]
+        );
     }
 
     fn service(name: &str, binary: Option<&str>) -> apiary_manifest::Service {

@@ -1,11 +1,10 @@
 //! `apiary up` and `apiary services`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
-
-use std::sync::Arc;
 
 use crate::LaunchError;
 use crate::cli::{ManifestArgs, UpArgs};

@@ -40,9 +40,7 @@ pub use annotations::Annotations;
 pub use business::business;
 pub use health::{Restarted, Thresholds, judge};
 pub use messaging::{MessagingWatch, QueueStats};
-pub use scrape::{
-    Instances, NotReady, ScrapeError, Target, instances_for, run, targets_from_manifest,
-};
+pub use scrape::{NotReady, ScrapeError, Target, instances_for, run, targets_from_manifest};
 pub use snapshot::Snapshot;
 
 /// 15 minutes of one-second points.

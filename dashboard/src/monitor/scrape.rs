@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use apiary_chassis::balance::{Discovery, resolve};
 use tokio::sync::watch;
 
 use super::WINDOW_POINTS;
@@ -24,17 +25,6 @@ use crate::store::Store;
 pub struct Target {
     pub name: String,
     pub base_url: String,
-}
-
-/// How a target's instances are found: the target's URL alone, the launcher's endpoints files
-/// (`<data dir>/endpoints/<service>.json`), or every address its host name resolves to (a
-/// headless Kubernetes Service, compose replicas).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Instances {
-    #[default]
-    One,
-    File(std::path::PathBuf),
-    Dns,
 }
 
 /// What the loop keeps of one instance of a target.
@@ -107,58 +97,13 @@ impl Watched {
 
     /// Keeps the instances in `found` (what each was already known by), adds new ones, drops
     /// the ones gone.
-    fn sync(&mut self, found: Vec<(String, String)>) {
+    fn sync(&mut self, found: Vec<apiary_wire::discovery::Instance>) {
         let mut old = std::mem::take(&mut self.instances);
-        for (id, url) in found {
+        for apiary_wire::discovery::Instance { id, url } in found {
             match old.iter().position(|i| i.id == id && i.url == url) {
                 Some(at) => self.instances.push(old.swap_remove(at)),
                 None => self.instances.push(InstanceState::new(id, url)),
             }
-        }
-    }
-}
-
-/// Every instance of `target` as `how` finds them now: `(id, base URL)`; the target's URL when
-/// nothing more is known.
-async fn resolve(target: &Target, how: &Instances) -> Vec<(String, String)> {
-    let one = || vec![(target.name.clone(), target.base_url.clone())];
-    match how {
-        Instances::One => one(),
-        Instances::File(dir) => {
-            let path = dir.join(apiary_wire::discovery::file_name(&target.name));
-            match std::fs::read_to_string(path)
-                .ok()
-                .and_then(|t| serde_json::from_str::<apiary_wire::discovery::Endpoints>(&t).ok())
-            {
-                Some(e) if !e.instances.is_empty() => {
-                    e.instances.into_iter().map(|i| (i.id, i.url)).collect()
-                }
-                _ => one(),
-            }
-        }
-        Instances::Dns => {
-            let Ok(url) = reqwest::Url::parse(&target.base_url) else {
-                return one();
-            };
-            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-                return one();
-            };
-            let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
-                return one();
-            };
-            let mut found: Vec<(String, String)> = addrs
-                .filter_map(|a| {
-                    let mut u = url.clone();
-                    u.set_ip_host(a.ip()).ok()?;
-                    Some((
-                        a.ip().to_string(),
-                        u.as_str().trim_end_matches('/').to_owned(),
-                    ))
-                })
-                .collect();
-            found.sort();
-            found.dedup();
-            if found.is_empty() { one() } else { found }
         }
     }
 }
@@ -193,7 +138,7 @@ pub enum ScrapeError {
 #[allow(clippy::too_many_arguments)] // the loop's inputs, each from its own place
 pub async fn run(
     targets: Vec<Target>,
-    instances: Instances,
+    instances: Discovery,
     store: Arc<Store>,
     thresholds: Thresholds,
     every: Duration,
@@ -214,9 +159,12 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let found =
-            futures_util::future::join_all(watched.iter().map(|w| resolve(&w.target, &instances)))
-                .await;
+        let found = futures_util::future::join_all(
+            watched
+                .iter()
+                .map(|w| resolve(&instances, &w.target.name, &w.target.base_url)),
+        )
+        .await;
         for (w, found) in watched.iter_mut().zip(found) {
             w.sync(found);
         }
@@ -386,18 +334,19 @@ fn restarted_between(previous: Option<&Scraped>, now: &Scraped) -> bool {
     }
 }
 
-/// How the scraper finds every target's instances for this manifest: every address of the
-/// name (`dns`), else the launcher's endpoints files when the data directory is known.
+/// How the scraper finds every target's instances for this manifest (the callers' way): every
+/// address of the name (`dns`), else the launcher's endpoints files when the data directory is
+/// known, else the manifest's URL alone.
 pub fn instances_for(
     manifest: &apiary_manifest::Manifest,
     data_dir: Option<&std::path::Path>,
-) -> Instances {
+) -> Discovery {
     match (manifest.stack.addresses, data_dir) {
-        (apiary_manifest::Addresses::Dns, _) => Instances::Dns,
+        (apiary_manifest::Addresses::Dns, _) => Discovery::Dns,
         (apiary_manifest::Addresses::Host, Some(dir)) => {
-            Instances::File(dir.join(apiary_wire::discovery::ENDPOINTS_DIR))
+            Discovery::File(dir.join(apiary_wire::discovery::ENDPOINTS_DIR))
         }
-        (apiary_manifest::Addresses::Host, None) => Instances::One,
+        (apiary_manifest::Addresses::Host, None) => Discovery::Static,
     }
 }
 
