@@ -212,7 +212,7 @@ fn summarize(store: &SpanStore, spans: &[&StoredSpan]) -> Option<TraceSummary> {
         start_unix_nano: start,
         duration_ms: ms(end.saturating_sub(start)),
         span_count: spans.len(),
-        error: spans.iter().any(|s| s.error),
+        error: spans.iter().any(|s| s.failed()),
         services,
     })
 }

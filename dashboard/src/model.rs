@@ -408,6 +408,22 @@ impl<N> Span<N> {
             })
     }
 
+    /// Whether the span is a failure: an error status that is not an HTTP 4xx. The semantic
+    /// conventions mark a client span ERROR for every 4xx, but a 404 lookup or a 402 decline is
+    /// an answer the caller expects (a business outcome), not the callee failing; 5xx,
+    /// timeouts and refused connections are failures.
+    pub fn failed(&self) -> bool {
+        self.error && !self.rejected()
+    }
+
+    /// Whether the span's HTTP call was answered with a 4xx (an expected, business outcome).
+    pub fn rejected(&self) -> bool {
+        matches!(
+            self.attributes.get("http.response.status_code"),
+            Some(AttrValue::Int(400..=499))
+        )
+    }
+
     pub fn attr_str(&self, key: &str) -> Option<Arc<str>> {
         match self.attributes.get(key)? {
             AttrValue::Str(s) => Some(s),

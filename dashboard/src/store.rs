@@ -313,7 +313,7 @@ impl SpanStore {
         entry.start_unix_nano = entry.start_unix_nano.min(span.start_unix_nano);
         entry.end_unix_nano = entry.end_unix_nano.max(span.end_unix_nano);
         entry.span_count = entry.span_count.saturating_add(1);
-        entry.error |= span.error;
+        entry.error |= span.failed();
         entry.service_bits |= 1 << bit;
         let prev_in_service = self.by_service.insert(span.service, seq).unwrap_or(NONE);
         self.ring.push(Slot {

@@ -243,7 +243,7 @@ impl HttpClient {
     /// Readiness helper: the peer answers its liveness probe.
     pub async fn live(&self) -> Result<(), NotLive> {
         let resp = self
-            .send("/health/live", self.get("/health/live"))
+            .probe("/health/live", self.get("/health/live"))
             .await
             .map_err(|source| NotLive::Unreachable {
                 peer: self.peer().to_owned(),

@@ -235,6 +235,18 @@ impl HttpClient {
         self.storm(template, request, storm).await
     }
 
+    /// Sends a health probe once: timed in the client histogram under its own route like any
+    /// call, but without a client span — a readiness check polled several times a second would
+    /// otherwise be most of the traces the dashboard lists (the callee's server side does not
+    /// trace `/health/*` either).
+    pub async fn probe(
+        &self,
+        template: &str,
+        request: RequestBuilder,
+    ) -> Result<Response, CallError> {
+        self.attempt_as(template, request, Traced::No).await
+    }
+
     /// A retry-storm fault: every failed call is repeated at once, `extra` times, with no
     /// budget and no pause — the misconfigured client that amplifies an incident.
     async fn storm(
@@ -307,6 +319,15 @@ impl HttpClient {
         template: &str,
         request: RequestBuilder,
     ) -> Result<Response, CallError> {
+        self.attempt_as(template, request, Traced::Yes).await
+    }
+
+    async fn attempt_as(
+        &self,
+        template: &str,
+        request: RequestBuilder,
+        traced: Traced,
+    ) -> Result<Response, CallError> {
         let timeout = match resilience::remaining() {
             Some(left) if left.is_zero() => {
                 return Err(self.refused(template, CallError::DeadlineExceeded));
@@ -326,20 +347,24 @@ impl HttpClient {
         let method = method_label(request.method());
         let url = request.url();
         let server_port = url.port_or_known_default();
-        let span = tracing::info_span!(
-            "http.client",
-            otel.name = %format_args!("{method} {template}"),
-            otel.kind = "client",
-            otel.status_code = Empty,
-            http.request.method = method,
-            url.template = template,
-            server.address = url.host_str(),
-            server.port = server_port.map(i64::from),
-            peer.service = %self.peer,
-            http.response.status_code = Empty,
-            error.type = Empty,
-            apiary.fault = Empty,
-        );
+        let span = if traced == Traced::No {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                "http.client",
+                otel.name = %format_args!("{method} {template}"),
+                otel.kind = "client",
+                otel.status_code = Empty,
+                http.request.method = method,
+                url.template = template,
+                server.address = url.host_str(),
+                server.port = server_port.map(i64::from),
+                peer.service = %self.peer,
+                http.response.status_code = Empty,
+                error.type = Empty,
+                apiary.fault = Empty,
+            )
+        };
         apiary_telemetry::propagation::inject_span(&span, request.headers_mut());
 
         let start = Instant::now();
@@ -408,6 +433,13 @@ impl HttpClient {
         .increment(1);
         err
     }
+}
+
+/// Whether a call gets a client span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Traced {
+    Yes,
+    No,
 }
 
 /// The base URL as a URL (one that does not parse is kept as `http://invalid`: its calls fail

@@ -305,6 +305,16 @@ fn print_report(r: &Value) {
             phase("after")
         );
     }
+    for b in r["budget"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "error budget: {} {} spent {:.3} % of 30 days ({} bad of {} requests)",
+            b["service"].as_str().unwrap_or(""),
+            b["slo"].as_str().unwrap_or(""),
+            b["spent_30d"].as_f64().unwrap_or(0.0) * 100.0,
+            b["bad"].as_f64().unwrap_or(0.0),
+            b["requests"].as_f64().unwrap_or(0.0)
+        );
+    }
     for phase in ["before", "during", "after"] {
         if let Some(m) = r["slis"][phase].as_object() {
             let line: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -4,11 +4,12 @@
 
 use serde::Deserialize;
 
-/// The bucket bounds (milliseconds) of `http_server_request_duration_seconds`, as the services
-/// record it (apiary-telemetry's `HTTP_DURATION_BUCKETS`; a test keeps the two equal). A
-/// latency threshold must be one of them: the SLO counts the requests in that bucket.
+/// The whole-millisecond bucket bounds of `http_server_request_duration_seconds`, as the
+/// services record it (apiary-telemetry's `HTTP_DURATION_BUCKETS`, which also has sub-millisecond
+/// bounds; a test keeps every one of these among them). A latency threshold must be one of
+/// them: the SLO counts the requests in that bucket.
 pub const LATENCY_BUCKETS_MS: &[u64] = &[
-    5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000,
+    1, 5, 10, 15, 25, 35, 50, 75, 100, 150, 250, 500, 750, 1000, 2500, 5000, 7500, 10000,
 ];
 
 /// `[slo]`: the objectives every service gets unless it says otherwise.
@@ -47,6 +48,13 @@ pub struct Slo {
     pub availability: f64,
     pub latency: f64,
     pub latency_threshold_ms: u64,
+}
+
+impl Default for Slo {
+    /// `[slo]`'s defaults.
+    fn default() -> Self {
+        Self::resolve(&SloDefaults::default(), None)
+    }
 }
 
 impl Slo {

@@ -11,9 +11,15 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Bucket bounds (seconds) for the HTTP duration histograms: the OTel semantic-convention
-/// advice, which resolves both fast reads and multi-second timeouts.
+/// advice (5 ms to 10 s, so multi-second timeouts resolve) plus the bounds the shop's real
+/// latencies need: most of its requests take well under a millisecond to a few milliseconds,
+/// which the advice's first bucket (0-5 ms) lumped together — every fast service showed a p95
+/// of "4.8 ms", interpolated inside it — and checkout's 25-50 ms saga and payment sat in one
+/// 25 ms-wide bucket. Quantiles are interpolated inside a bucket (as `histogram_quantile`
+/// does), so a percentile is accurate to its bucket: at most 1.5x wide from 0.25 ms to 150 ms.
 pub const HTTP_DURATION_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    0.000_25, 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.035, 0.05, 0.075, 0.1,
+    0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

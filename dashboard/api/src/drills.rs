@@ -134,6 +134,26 @@ pub struct Report {
     /// The drill's scaling steps (live `apiary scale` mid-run) and what they changed.
     #[serde(default)]
     pub scaling: Vec<ScaleOutcome>,
+    /// The error budget each objective lost from the first fault to the end of the run, for
+    /// every service and objective that had bad requests in that time.
+    #[serde(default)]
+    pub budget: Vec<BudgetSpent>,
+}
+
+/// What a drill cost one service level objective.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct BudgetSpent {
+    pub service: String,
+    /// `availability` or `latency`.
+    pub slo: String,
+    /// Bad requests (5xx, or slower than the threshold) and all requests in that time.
+    pub bad: f64,
+    pub requests: f64,
+    /// The share of a 30-day error budget spent (the mean burn rate times the time over 30
+    /// days, as Prometheus's `apiary:slo_error_budget:remaining30d` counts it).
+    pub spent_30d: f64,
 }
 
 /// One scaling step of a drill as it happened, with the scaled service's latency and
@@ -317,6 +337,7 @@ mod tests {
             narrative: String::new(),
             game_day_seed: None,
             scaling: vec![],
+            budget: vec![],
         };
         let run = RunInfo::from(&report);
         assert_eq!(run.verdict.word(), "passed");

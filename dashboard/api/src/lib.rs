@@ -10,12 +10,13 @@ mod snapshot;
 mod traces;
 
 pub use drills::{
-    DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs, ScaleOutcome,
-    ScalePhase, Slis, Verdict,
+    BudgetSpent, DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs,
+    ScaleOutcome, ScalePhase, Slis, Verdict,
 };
 pub use snapshot::{
-    Business, Edge, FaultWindow, Health, InstanceView, Latency, Messaging, Node, QueueView,
-    RouteView, SeriesPoint, ServiceDetail, ServiceView, Snapshot, Source, StoreStats, Topology,
+    BurnAlert, Business, Edge, FaultWindow, Health, InstanceView, Latency, Messaging, Node,
+    QueueView, RouteView, SeriesPoint, ServiceDetail, ServiceView, SloStatus, Snapshot, Source,
+    StoreStats, Topology,
 };
 pub use traces::{
     Attributes, LinkedFrom, LogRecord, LogSearch, Span, SpanEvent, SpanKind, SpanLink, TraceDetail,

@@ -112,6 +112,56 @@ pub struct ServiceView {
     /// their sum; one down instance makes the service degraded, all of them down.
     #[serde(default)]
     pub instances: Vec<InstanceView>,
+    /// Its availability and latency objectives (apiary.toml's `[slo]` and the service's own
+    /// `slo = {...}`), judged live from the 1-second data.
+    #[serde(default)]
+    pub slos: Vec<SloStatus>,
+}
+
+/// One service level objective, live: the burn rate over each window the multi-window
+/// alerts read (the same windows and factors as `prometheus/rules/slo.rules.yml`), the error
+/// budget left over the history the dashboard holds, and the alert that fires, if one does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct SloStatus {
+    /// `availability` (requests answered without a 5xx) or `latency` (answered within
+    /// `threshold_ms`).
+    pub slo: String,
+    /// The share of requests that must be good (0.995 = 99.5 %).
+    pub objective: f64,
+    /// The latency SLO's threshold.
+    pub threshold_ms: Option<u64>,
+    /// Burn rate (bad share / (1 - objective); 1 spends the budget exactly over the SLO period)
+    /// over 30 s, 5 min, 30 min, 1 h and 6 h; `None` for a window without requests.
+    pub burn_30s: Option<f64>,
+    pub burn_5m: Option<f64>,
+    pub burn_30m: Option<f64>,
+    pub burn_1h: Option<f64>,
+    pub burn_6h: Option<f64>,
+    /// The share of the error budget left over the last `budget_window_s` (1 = untouched,
+    /// 0 = spent, below 0 = the objective is broken).
+    pub budget_remaining: Option<f64>,
+    /// How far back the budget looks: the dashboard's history, up to 6 h.
+    pub budget_window_s: u64,
+    /// Requests and bad ones since the dashboard started watching (a drill report's budget
+    /// spent is the change of these).
+    pub requests_total: f64,
+    pub bad_total: f64,
+    /// The burn alert firing now, if any.
+    pub alert: Option<BurnAlert>,
+}
+
+/// A multi-window burn-rate alert that fires: both windows over the factor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct BurnAlert {
+    /// `drill` (5 min and 30 s over 14.4: a fault drill pages within a minute) or `fast`
+    /// (1 h and 5 min over 14.4, or 6 h and 30 min over 6: the SRE workbook's paging tier).
+    pub tier: String,
+    /// What a person reads: "burning its availability budget 31x too fast (5 min and 30 s)".
+    pub summary: String,
 }
 
 /// One instance of a service: its own probe, RED, memory and restarts.
@@ -184,8 +234,13 @@ pub struct Edge {
     pub to: String,
     #[serde(default)]
     pub rps: f64,
+    /// Share of calls that failed: 5xx, timeouts, refused or broken connections.
     #[serde(default)]
     pub error_rate: f64,
+    /// Share of calls answered with a 4xx: expected outcomes (not found, declined), not
+    /// failures, shown apart and never coloured as errors.
+    #[serde(default)]
+    pub rejected_rate: f64,
     #[serde(default)]
     pub p95_ms: Option<f64>,
 }

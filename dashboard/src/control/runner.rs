@@ -140,6 +140,8 @@ struct Run {
     begun: Instant,
     drill: Drill,
     actor: String,
+    /// Every objective's running totals when the faults began (the budget the drill spends).
+    budget_from: Option<(Instant, Arc<Snapshot>)>,
 }
 
 /// What the runner keeps of one scaling step while it runs.
@@ -355,6 +357,9 @@ impl Run {
             self.report.reasons.push(format!("rolling back: {e}"));
         }
         self.restore_scaling().await;
+        if let Some((since, from)) = &self.budget_from {
+            self.report.budget = budget_spent(from, &self.snap(), since.elapsed().as_secs_f64());
+        }
         if let Some(r) = reason {
             self.report.reasons.push(r);
         }
@@ -368,6 +373,38 @@ impl Run {
         self.log(format!("drill ended: {v:?}").to_lowercase());
         self.report.clone()
     }
+}
+
+/// The error budget every objective lost between two snapshots `secs` apart: the change of
+/// its running totals (services with no bad requests in that time are left out).
+fn budget_spent(from: &Snapshot, to: &Snapshot, secs: f64) -> Vec<dashboard_api::BudgetSpent> {
+    let mut out = Vec::new();
+    for service in &to.services {
+        let before = from.services.iter().find(|s| s.name == service.name);
+        for slo in &service.slos {
+            let (requests0, bad0) = before
+                .and_then(|b| b.slos.iter().find(|x| x.slo == slo.slo))
+                .map_or((0.0, 0.0), |x| (x.requests_total, x.bad_total));
+            let requests = (slo.requests_total - requests0).max(0.0);
+            let bad = (slo.bad_total - bad0).max(0.0);
+            if bad <= 0.0 {
+                continue;
+            }
+            if let Some(spent) =
+                crate::monitor::budget_spent_30d(bad, requests, secs, slo.objective)
+            {
+                out.push(dashboard_api::BudgetSpent {
+                    service: service.name.clone(),
+                    slo: slo.slo.clone(),
+                    bad,
+                    requests,
+                    spent_30d: (spent * 1e6).round() / 1e6,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.spent_30d.total_cmp(&a.spent_30d));
+    out
 }
 
 /// Builds a game-day drill: random faults from `allowed`, at random intervals and durations
@@ -539,6 +576,7 @@ pub fn start(
                 ..ScaleOutcome::default()
             })
             .collect(),
+        budget: Vec::new(),
     };
     let (tx, rx) = watch::channel(report.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -553,6 +591,7 @@ pub fn start(
         begun: Instant::now(),
         drill,
         actor: actor.to_owned(),
+        budget_from: None,
     };
     let window = run.faults.annotations().open(FaultWindow {
         kind: "drill".into(),
@@ -754,6 +793,7 @@ async fn execute(mut run: Run, scale: f64) -> Report {
             .await;
     }
     let baseline = drill.symptom.condition.read(&snap);
+    run.budget_from = Some((Instant::now(), snap.clone()));
     run.log("steady state holds");
 
     // 2. The schedule, watching symptom, per-fault health and the abort guard.
@@ -1042,6 +1082,7 @@ mod tests {
             narrative: String::new(),
             game_day_seed: None,
             scaling: Vec::new(),
+            budget: Vec::new(),
         };
         let (live, rx) = watch::channel(report);
         let faults = Faults::start(

@@ -17,6 +17,8 @@
 //! - `annotations` — [`Annotations`]: fault and drill windows, as snapshots show them.
 //! - `messaging` — [`MessagingWatch`]: queues (depth, consumers, dead letters from the broker's
 //!   metrics; rate and lag from the consumers'), outbox backlogs, consumers falling behind.
+//! - `slo` — each service's availability and latency SLO, live: burn rates over 30 s to 6 h,
+//!   the error budget left, the multi-window burn alerts (the Prometheus rules' windows).
 //!
 //! The view types (what the API writes) are `dashboard_api`'s, re-exported here.
 
@@ -33,6 +35,7 @@ mod health;
 mod messaging;
 mod scrape;
 mod series;
+mod slo;
 mod snapshot;
 mod topology;
 
@@ -41,6 +44,7 @@ pub use business::business;
 pub use health::{Restarted, Thresholds, judge};
 pub use messaging::{MessagingWatch, QueueStats};
 pub use scrape::{NotReady, ScrapeError, Target, instances_for, run, targets_from_manifest};
+pub use slo::budget_spent_30d;
 pub use snapshot::Snapshot;
 
 /// 15 minutes of one-second points.

@@ -14,6 +14,7 @@ use super::annotations::Annotations;
 use super::health::Thresholds;
 use super::messaging::{MessagingWatch, parse_broker};
 use super::series::{Point, push_interval};
+use super::slo::SloTracker;
 use super::snapshot::{Snapshot, build};
 use super::topology::SpanGraph;
 use super::{PROBE_TIMEOUT, now_ms, round};
@@ -21,10 +22,12 @@ use crate::red::{self, Interval, Scraped};
 use crate::store::Store;
 
 /// A service to watch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub name: String,
     pub base_url: String,
+    /// Its objectives (apiary.toml's `[slo]` and its own `slo = {...}`).
+    pub slo: apiary_manifest::Slo,
 }
 
 /// What the loop keeps of one instance of a target.
@@ -75,6 +78,7 @@ pub(super) struct Watched {
     pub(super) restarts: u32,
     pub(super) last_restart: Option<Instant>,
     pub(super) instances: Vec<InstanceState>,
+    pub(super) slo: SloTracker,
 }
 
 impl Watched {
@@ -84,6 +88,7 @@ impl Watched {
                 target.name.clone(),
                 target.base_url.clone(),
             )],
+            slo: SloTracker::new(target.slo),
             target,
             points: VecDeque::new(),
             last_seen: None,
@@ -227,6 +232,7 @@ pub async fn run(
                 i.last_scrape = Some(now);
             }
             if let Some((interval, secs)) = sum {
+                w.slo.add(t_ms, &interval.total);
                 push_interval(&mut w.points, t_ms, secs, interval);
             }
             w.fold_instances();
@@ -358,6 +364,7 @@ pub fn targets_from_manifest(manifest: &apiary_manifest::Manifest) -> Vec<Target
         .map(|s| Target {
             name: s.name.clone(),
             base_url: manifest.url(s),
+            slo: manifest.slo(s),
         })
         .collect()
 }

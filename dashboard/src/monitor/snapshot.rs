@@ -65,7 +65,7 @@ fn span_red(
         last = last.max(s.end_unix_nano);
         if s.kind == SpanKind::Server {
             durations.push(s.duration_nanos() as f64 / 1e6);
-            errors += usize::from(s.error);
+            errors += usize::from(s.failed());
         }
     }
     if last == 0 {
@@ -225,6 +225,7 @@ pub(super) fn build(
             memory_mib: w.memory,
             restarts: w.restarts,
             instances,
+            slos: w.slo.status(t_ms),
         };
         let (minute, minute_secs) = window(&w.points, 60);
         for (k, v) in &minute.business {

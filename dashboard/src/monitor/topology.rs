@@ -13,6 +13,7 @@ use crate::store::Store;
 struct EdgeAcc {
     calls: f64,
     errors: f64,
+    rejected: f64,
     durations: Vec<f64>,
 }
 
@@ -71,7 +72,8 @@ fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
             }
             let acc = edges.entry((service.to_owned(), to)).or_default();
             acc.calls += 1.0;
-            acc.errors += f64::from(u8::from(span.error));
+            acc.errors += f64::from(u8::from(span.failed()));
+            acc.rejected += f64::from(u8::from(span.rejected()));
             acc.durations.push(span.duration_nanos() as f64 / 1e6);
         }
     }
@@ -82,15 +84,16 @@ fn span_edges(store: &Store, since_ns: u64) -> (Vec<Edge>, Vec<String>) {
             from,
             to,
             rps: round(acc.calls / secs),
-            error_rate: if acc.calls > 0.0 {
-                round(acc.errors / acc.calls)
-            } else {
-                0.0
-            },
+            error_rate: share(acc.errors, acc.calls),
+            rejected_rate: share(acc.rejected, acc.calls),
             p95_ms: red::latency_of_samples(acc.durations).p95,
         })
         .collect();
     (edges, seen.into_iter().collect())
+}
+
+fn share(part: f64, of: f64) -> f64 {
+    if of > 0.0 { round(part / of) } else { 0.0 }
 }
 
 /// The service graph: every watched service with its health, every other service seen in

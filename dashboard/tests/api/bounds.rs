@@ -85,6 +85,7 @@ async fn a_new_service_is_named_after_a_flood_of_distinct_attribute_values() {
         vec![Target {
             name: "newcomer".into(),
             base_url: url,
+            slo: Default::default(),
         }],
     )
     .await;

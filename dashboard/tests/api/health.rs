@@ -66,6 +66,7 @@ async fn health_goes_up_degraded_down_and_up_again() {
         vec![Target {
             name: "shop".into(),
             base_url: url.clone(),
+            slo: Default::default(),
         }],
     )
     .await;
@@ -156,6 +157,7 @@ async fn a_service_without_metrics_gets_red_from_its_server_spans() {
         vec![Target {
             name: "legacy".into(),
             base_url: url,
+            slo: Default::default(),
         }],
     )
     .await;
@@ -228,6 +230,7 @@ async fn a_restart_too_quick_for_the_probe_still_shows() {
         vec![Target {
             name: "flaky".into(),
             base_url: url,
+            slo: Default::default(),
         }],
     )
     .await;

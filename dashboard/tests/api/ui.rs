@@ -35,6 +35,7 @@ async fn pages_render_the_watched_services_and_the_bundle_is_served_from_the_sit
         vec![Target {
             name: "ghost".into(),
             base_url: "http://127.0.0.1:9".into(),
+            slo: Default::default(),
         }],
     )
     .await;

@@ -2,7 +2,7 @@
 //! the server writes with (serde only, so the wasm build links nothing of the server).
 
 pub use dashboard_api::{
-    Attributes, Business, Edge, FaultWindow, Health, Latency, LogRecord, LogSearch, Messaging,
-    Node, QueueView, RouteView, SeriesPoint, ServiceDetail, ServiceView, Snapshot, Span, SpanEvent,
-    StoreStats, Topology, TraceDetail, TraceSearch, TraceSummary,
+    Attributes, BurnAlert, Business, Edge, FaultWindow, Health, Latency, LogRecord, LogSearch,
+    Messaging, Node, QueueView, RouteView, SeriesPoint, ServiceDetail, ServiceView, SloStatus,
+    Snapshot, Span, SpanEvent, StoreStats, Topology, TraceDetail, TraceSearch, TraceSummary,
 };

@@ -1,6 +1,7 @@
 //! Pieces the pages share.
 
 pub mod chart;
+pub mod slo;
 pub mod status;
 
 pub use chart::{Line, LineChart, Sparkline};

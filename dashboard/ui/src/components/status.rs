@@ -81,6 +81,7 @@ pub fn Banners() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
+    let burning = Memo::new(move |_| live.snapshot.with(|s| super::slo::alerts(&s.services)));
     let warning = Memo::new(move |_| live.snapshot.with(|s| s.warning.clone()));
     let quiet = Memo::new(move |_| {
         live.snapshot
@@ -97,6 +98,21 @@ pub fn Banners() -> impl IntoView {
                             <p class="banner fault" role="alert">
                                 <span aria-hidden="true">"⚠ "</span>
                                 {text}
+                            </p>
+                        }
+                    })
+                    .collect_view()
+            }}
+            {move || {
+                burning
+                    .get()
+                    .into_iter()
+                    .map(|(service, text)| {
+                        view! {
+                            <p class="banner burn" role="alert" data-slo-alert=service.clone()>
+                                <span aria-hidden="true">"🔥 "</span>
+                                <a href=format!("/services/{}", crate::api::encode(&service))>{service.clone()}</a>
+                                {format!(" is {text}")}
                             </p>
                         }
                     })

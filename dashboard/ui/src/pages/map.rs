@@ -24,9 +24,15 @@ pub struct EdgeShape {
     pub label: String,
     pub label_x: f64,
     pub label_y: f64,
-    /// ok | warn | bad, by error rate.
+    /// ok | warn | bad, by failure rate (4xx answers are not failures).
     pub class: &'static str,
     pub width: f64,
+    /// The full breakdown, as the edge's tooltip.
+    pub title: String,
+    /// Where the edge leaves its caller and reaches its callee, and whether it runs left to
+    /// right (else it curves below): what [`place_labels`] slides the label along.
+    ends: (f64, f64, f64, f64),
+    forward: bool,
 }
 
 /// The services plus, when there is messaging, the exchange as a node and the asynchronous
@@ -111,6 +117,9 @@ pub fn async_shapes(at: &BTreeMap<String, (f64, f64)>, m: &Messaging) -> Vec<Edg
                     label_y: 0.0,
                     class: "ok async",
                     width: 1.5,
+                    title: format!("{p} publishes to {}", q.exchange),
+                    ends: (0.0, 0.0, 0.0, 0.0),
+                    forward: true,
                 });
             }
         }
@@ -138,6 +147,9 @@ pub fn async_shapes(at: &BTreeMap<String, (f64, f64)>, m: &Messaging) -> Vec<Edg
                 "ok async"
             },
             width: (1.0 + (q.rate.max(0.0) + 1.0).log10() * 1.5).min(6.0),
+            title: format!("{} -> {} (queue {})", q.exchange, q.consumer, q.queue),
+            ends: (x1, y1, x2, y2),
+            forward: x2 > x1,
         });
     }
     out
@@ -152,6 +164,7 @@ fn edge_shapes_at(at: &BTreeMap<String, (f64, f64)>, t: &Topology) -> Vec<EdgeSh
         .iter()
         .filter_map(|e| {
             let (d, x1, y1, x2, y2) = path(at, &e.from, &e.to)?;
+            // Failures only: a 404 lookup or a 402 decline is an expected answer.
             let class = if e.error_rate >= 0.05 {
                 "bad"
             } else if e.error_rate > 0.0 {
@@ -174,9 +187,100 @@ fn edge_shapes_at(at: &BTreeMap<String, (f64, f64)>, t: &Topology) -> Vec<EdgeSh
                 label_y: y1 + (y2 - y1) * 0.62 - 4.0,
                 class,
                 width: (1.0 + (e.rps.max(0.0) + 1.0).log10() * 1.5).min(6.0),
+                title: format!(
+                    "{} -> {}: {}/s, {} failed (5xx, timeouts, refused), {} answered 4xx (not found, declined: expected), p95 {}",
+                    e.from,
+                    e.to,
+                    format::rps(e.rps),
+                    format::percent(e.error_rate),
+                    format::percent(e.rejected_rate),
+                    format::ms(e.p95_ms)
+                ),
+                ends: (x1, y1, x2, y2),
+                forward: x2 > x1,
             })
         })
         .collect()
+}
+
+/// Label text size in view-box units (the stylesheet's `.edge text`; presenter mode scales the
+/// whole map, so the proportions hold) and the width of one character, generously.
+const LABEL_H: f64 = 13.0;
+const LABEL_CHAR_W: f64 = 6.4;
+
+/// A label's box, centred on (x, y - 4) like its text.
+fn label_box(label: &str, x: f64, y: f64) -> (f64, f64, f64, f64) {
+    let w = label.chars().count() as f64 * LABEL_CHAR_W;
+    (x - w / 2.0, y - LABEL_H + 2.0, x + w / 2.0, y + 2.0)
+}
+
+fn overlap(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The point at `t` of an edge drawn by [`path`].
+fn along(ends: (f64, f64, f64, f64), forward: bool, t: f64) -> (f64, f64) {
+    let (x1, y1, x2, y2) = ends;
+    if forward {
+        // The cubic from (x1, y1) via (mid, y1) and (mid, y2) to (x2, y2).
+        let mid = (x1 + x2) / 2.0;
+        let u = 1.0 - t;
+        let x = u * u * u * x1 + 3.0 * u * u * t * mid + 3.0 * u * t * t * mid + t * t * t * x2;
+        let y = y1 + (y2 - y1) * (3.0 * t * t - 2.0 * t * t * t);
+        (x, y)
+    } else {
+        (x1 + (x2 - x1) * t, y1 + (y2 - y1) * t)
+    }
+}
+
+/// Places every label where it overlaps no node and no label placed before it: each slides
+/// along its own edge (callee end first, where edges into one node fan apart) and, when every
+/// spot on the edge is taken, steps off it above and below. Edges are placed busiest first, so
+/// the labels that matter most keep the best spots; the result is the same on every refresh.
+pub fn place_labels(shapes: &mut [EdgeShape], nodes: &BTreeMap<String, (f64, f64)>) {
+    let mut taken: Vec<(f64, f64, f64, f64)> = nodes
+        .values()
+        .map(|(x, y)| (*x - 2.0, *y - 2.0, x + NODE_W + 2.0, y + NODE_H + 2.0))
+        .collect();
+    let mut order: Vec<usize> = (0..shapes.len())
+        .filter(|i| !shapes[*i].label.is_empty())
+        .collect();
+    order.sort_by(|a, b| {
+        shapes[*b].width.total_cmp(&shapes[*a].width).then_with(|| {
+            (&shapes[*a].from, &shapes[*a].to).cmp(&(&shapes[*b].from, &shapes[*b].to))
+        })
+    });
+    const ALONG: [f64; 13] = [
+        0.62, 0.5, 0.72, 0.4, 0.8, 0.3, 0.86, 0.22, 0.9, 0.15, 0.94, 0.1, 0.97,
+    ];
+    const OFF: [f64; 11] = [
+        0.0, -14.0, 14.0, -28.0, 28.0, -42.0, 42.0, -56.0, 56.0, -70.0, 70.0,
+    ];
+    for i in order {
+        let shape = &shapes[i];
+        let mut best = None;
+        'search: for dy in OFF {
+            for t in ALONG {
+                let (x, y) = along(shape.ends, shape.forward, t);
+                let (x, y) = (x, y - 4.0 + dy);
+                let b = label_box(&shape.label, x, y);
+                let inside = b.0 >= 0.0 && b.2 <= WIDTH && b.1 >= 0.0 && b.3 <= HEIGHT;
+                if inside && !taken.iter().any(|o| overlap(*o, b)) {
+                    best = Some((x, y, b));
+                    break 'search;
+                }
+            }
+        }
+        let shape = &mut shapes[i];
+        // Nowhere free (a crowded map): the usual spot, as before.
+        let (x, y, b) = best.unwrap_or_else(|| {
+            let (x, y) = along(shape.ends, shape.forward, 0.62);
+            (x, y - 4.0, label_box(&shape.label, x, y - 4.0))
+        });
+        shape.label_x = x;
+        shape.label_y = y;
+        taken.push(b);
+    }
 }
 
 #[component]
@@ -190,6 +294,7 @@ pub fn MapPage() -> impl IntoView {
         positions.with(|at| {
             let mut all = topology.with(|t| edge_shapes_at(at, t));
             all.extend(messaging.with(|m| async_shapes(at, m)));
+            place_labels(&mut all, at);
             all
         })
     });
@@ -215,7 +320,7 @@ pub fn MapPage() -> impl IntoView {
                     if edges.with(Vec::is_empty) {
                         "No calls in the last minute — is the load generator running?".to_owned()
                     } else {
-                        format!("{} edges in the last minute; labels: rate · errors · p95 (dashed, through the exchange: rate · lag · queued · dead letters)", edges.with(Vec::len))
+                        format!("{} edges in the last minute; labels: rate · failed (5xx, timeouts, refused; 4xx answers such as not found or declined are expected, in each edge's tooltip) · p95 (dashed, through the exchange: rate · lag · queued · dead letters)", edges.with(Vec::len))
                     }
                 }}
             </p>
@@ -232,6 +337,7 @@ pub fn MapPage() -> impl IntoView {
                         children=|e| {
                             view! {
                                 <g class=format!("edge {}", e.class)>
+                                    <title>{e.title.clone()}</title>
                                     <path d=e.d.clone() stroke-width=format!("{:.1}", e.width) marker-end="url(#arrow)"></path>
                                     <text x=format!("{:.1}", e.label_x) y=format!("{:.1}", e.label_y) text-anchor="middle">
                                         {e.label.clone()}
@@ -330,6 +436,7 @@ mod tests {
                 to: "catalog".into(),
                 rps: 12.34,
                 error_rate: 0.1,
+                rejected_rate: 0.2,
                 p95_ms: Some(23.0),
             }],
         };
@@ -337,7 +444,103 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].label, "12.3/s · 10.0% · p95 23 ms");
         assert_eq!(e[0].class, "bad");
+        assert!(e[0].title.contains("20.0% answered 4xx"), "{}", e[0].title);
         assert!(e[0].d.starts_with('M'));
+    }
+
+    /// The shop's own graph: gateway calls seven services, checkout six, several of them the
+    /// same ones, and orders publishes to the exchange: no label may cover another or a node.
+    #[test]
+    fn labels_never_overlap_each_other_or_a_node() {
+        let calls = [
+            ("gateway", "catalog"),
+            ("gateway", "cart"),
+            ("gateway", "checkout"),
+            ("gateway", "inventory"),
+            ("gateway", "reviews"),
+            ("gateway", "recommendations"),
+            ("gateway", "orders"),
+            ("checkout", "cart"),
+            ("checkout", "catalog"),
+            ("checkout", "inventory"),
+            ("checkout", "shipping"),
+            ("checkout", "payment"),
+            ("checkout", "orders"),
+            ("recommendations", "catalog"),
+            ("load", "gateway"),
+        ];
+        let mut names: Vec<&str> = calls.iter().flat_map(|(a, b)| [*a, *b]).collect();
+        names.push("notifications");
+        names.sort_unstable();
+        names.dedup();
+        let t = Topology {
+            nodes: names
+                .iter()
+                .map(|n| Node {
+                    name: (*n).into(),
+                    ..Node::default()
+                })
+                .collect(),
+            edges: calls
+                .iter()
+                .map(|(from, to)| Edge {
+                    from: (*from).into(),
+                    to: (*to).into(),
+                    rps: 123.4,
+                    error_rate: 0.133,
+                    p95_ms: Some(48.75),
+                    ..Edge::default()
+                })
+                .collect(),
+        };
+        use crate::types::QueueView;
+        let m = Messaging {
+            broker: Health::Up,
+            queues: ["notifications", "shipping", "recommendations"]
+                .map(|c| QueueView {
+                    queue: format!("{c}.order-placed"),
+                    exchange: "shop.events".into(),
+                    producers: vec!["orders".into()],
+                    consumer: c.into(),
+                    depth: Some(0.0),
+                    dead_letters: Some(0.0),
+                    rate: 1.2,
+                    lag_s: Some(0.1),
+                    ..QueueView::default()
+                })
+                .to_vec(),
+            ..Messaging::default()
+        };
+        let drawn = with_messaging(&t, &m);
+        let at = layout(&drawn);
+        let mut all = edge_shapes_at(&at, &t);
+        all.extend(async_shapes(&at, &m));
+        place_labels(&mut all, &at);
+        let boxes: Vec<_> = all
+            .iter()
+            .filter(|e| !e.label.is_empty())
+            .map(|e| (e, label_box(&e.label, e.label_x, e.label_y)))
+            .collect();
+        for (i, (a, ba)) in boxes.iter().enumerate() {
+            for (b, bb) in &boxes[i + 1..] {
+                assert!(
+                    !overlap(*ba, *bb),
+                    "{}->{} and {}->{} overlap",
+                    a.from,
+                    a.to,
+                    b.from,
+                    b.to
+                );
+            }
+            for (n, (x, y)) in &at {
+                assert!(
+                    !overlap(*ba, (*x, *y, x + NODE_W, y + NODE_H)),
+                    "{}->{} covers {n}",
+                    a.from,
+                    a.to
+                );
+            }
+        }
     }
 
     #[test]

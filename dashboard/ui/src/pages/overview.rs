@@ -142,6 +142,9 @@ fn ServiceTile(name: String) -> impl IntoView {
                 </div>
             </dl>
             <Sparkline values=Signal::derive(move || svc.with(|s| s.recent_rps.clone())) />
+            <p class="slo-line" class:burning=move || svc.with(|s| s.slos.iter().any(|x| x.alert.is_some()))>
+                {move || svc.with(crate::components::slo::tile_line)}
+            </p>
             <p class="reason">{move || svc.with(|s| s.reason.clone().unwrap_or_default())}</p>
         </a>
     }

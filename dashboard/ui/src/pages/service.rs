@@ -186,6 +186,15 @@ pub fn ServicePage() -> impl IntoView {
                 value=Signal::derive(move || summary.with(|s| format::ms(s.as_ref().and_then(|s| s.latency_ms.p99))))
             />
         </section>
+        <section class="panel" aria-labelledby="slo-h">
+            <h2 id="slo-h">"Service level objectives"</h2>
+            <crate::components::slo::SloTable slos=Signal::derive(move || {
+                summary.with(|s| s.as_ref().map(|s| s.slos.clone()).unwrap_or_default())
+            }) />
+            <p class="muted">
+                "Burn rate = bad share / (1 - objective): 1x spends the budget exactly over the SLO period. Alerts: drill tier 5 min and 30 s over 14.4x; fast tier 1 h and 5 min over 14.4x, or 6 h and 30 min over 6x (the Prometheus rules' windows, from the same apiary.toml)."
+            </p>
+        </section>
         <section class="panel" aria-labelledby="instances-h">
             <h2 id="instances-h">"Instances"</h2>
             {move || {
