@@ -98,6 +98,22 @@ async fn health_goes_up_degraded_down_and_up_again() {
             .contains("error rate"),
         "{degraded}"
     );
+    // Every request failing burns the availability budget 200x (99.5 %): the drill tier fires.
+    let burning = d
+        .eventually("/api/services", |v| {
+            v[0]["slos"][0]["alert"]["tier"] == "drill"
+        })
+        .await;
+    let availability = &burning[0]["slos"][0];
+    assert_eq!(availability["slo"], "availability", "{burning}");
+    assert!(
+        availability["burn_30s"].as_f64().unwrap_or(0.0) > 14.4,
+        "{burning}"
+    );
+    assert!(
+        availability["bad_total"].as_f64().unwrap_or(0.0) > 0.0,
+        "{burning}"
+    );
 
     knobs.status.store(200, Ordering::Relaxed);
     d.eventually("/api/services", health("up")).await;
@@ -108,6 +124,12 @@ async fn health_goes_up_degraded_down_and_up_again() {
         slow[0]["reason"].as_str().unwrap_or("").contains("p95"),
         "{slow}"
     );
+    // 300 ms answers miss the 250 ms latency objective.
+    d.eventually("/api/services", |v| {
+        v[0]["slos"][1]["slo"] == "latency"
+            && v[0]["slos"][1]["burn_30s"].as_f64().unwrap_or(0.0) > 1.0
+    })
+    .await;
     knobs.delay_ms.store(0, Ordering::Relaxed);
 
     knobs.ready.store(0, Ordering::Relaxed);

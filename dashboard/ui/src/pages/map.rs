@@ -203,8 +203,9 @@ fn edge_shapes_at(at: &BTreeMap<String, (f64, f64)>, t: &Topology) -> Vec<EdgeSh
         .collect()
 }
 
-/// Label text size in view-box units (the stylesheet's `.edge text`; presenter mode scales the
-/// whole map, so the proportions hold) and the width of one character, generously.
+/// Label text size in view-box units (the stylesheet's `.edge text`, 11px, in presenter mode
+/// too: the map grows with the screen, so the proportions hold) and the width of one
+/// character, generously (sans-serif averages about 0.55 em).
 const LABEL_H: f64 = 13.0;
 const LABEL_CHAR_W: f64 = 6.4;
 

@@ -94,6 +94,20 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     stack.wait_all_up(&http, SECS(90)).await;
     let traffic = Traffic::start(&stack.gateway, 4);
     let base = stack.dashboard.clone();
+    // Real failures (declines and not-found lookups are expected answers, not errors): half of
+    // reviews' answers fail, so there are error traces and an SLO burning its budget.
+    let token = stack.control_token();
+    let fault = http
+        .post(format!("{base}/api/faults"))
+        .bearer_auth(&token)
+        .header("x-apiary-actor", "browser-test")
+        .json(&serde_json::json!({"kind": "error-rate", "service": "reviews", "percent": 50, "ttl_s": 600}))
+        .send()
+        .await
+        .expect("set a fault");
+    assert_eq!(fault.status(), 201, "the fault is set");
+    let fault: Value = fault.json().await.expect("fault");
+    let fault_id = fault["id"].as_str().expect("a fault id").to_owned();
 
     // Real data first, so each page has something to show.
     api_until(
@@ -177,6 +191,25 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         .script("return document.querySelector('#kpi-orders .kpi-value').textContent")
         .await;
     assert_ne!(kpi, "–", "orders/min shows a number");
+    s.wait_for(
+        "the SLO budget on the gateway's tile",
+        SECS(20),
+        "return document.querySelector('[data-service=gateway] .slo-line').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("SLO budget left")),
+    )
+    .await;
+    let burn = s
+        .wait_for(
+            "reviews' availability SLO burn alert as a banner",
+            SECS(90),
+            "return Array.from(document.querySelectorAll('.banner.burn')).map(b => b.textContent).join(' | ')",
+            |v| {
+                v.as_str()
+                    .is_some_and(|t| t.contains("reviews") && t.contains("availability budget"))
+            },
+        )
+        .await;
+    println!("burn banner: {burn}");
     s.screenshot(&shots.join("overview.png")).await;
 
     // A value changes while the document stays the same one.
@@ -327,6 +360,26 @@ async fn every_page_renders_live_data_in_a_real_browser() {
             .take(200)
             .collect::<String>()
     );
+    // No label covers another (measured by the browser's own text boxes), and an edge's
+    // tooltip separates failures from 4xx answers.
+    let overlaps = s
+        .script(
+            "const b = Array.from(document.querySelectorAll('.edge text')).filter(t => t.textContent).map(t => [t.textContent, t.getBBox()]); \
+             const out = []; \
+             for (let i = 0; i < b.length; i++) for (let j = i + 1; j < b.length; j++) { \
+               const [x, p] = b[i], [y, q] = b[j]; \
+               if (p.x < q.x + q.width && q.x < p.x + p.width && p.y < q.y + q.height && q.y < p.y + p.height) out.push(x + ' / ' + y); } \
+             return out;",
+        )
+        .await;
+    assert_eq!(overlaps, serde_json::json!([]), "overlapping edge labels");
+    let tooltip = s
+        .script("const t = document.querySelector('.edge title'); return t ? t.textContent : ''")
+        .await;
+    assert!(
+        tooltip.as_str().is_some_and(|t| t.contains("answered 4xx")),
+        "{tooltip}"
+    );
     s.screenshot(&shots.join("map.png")).await;
 
     // ---- Service page: RED charts per route, traces, logs, neighbours.
@@ -353,6 +406,18 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         |v| v.as_str().is_some_and(|t| t.contains("payment")),
     )
     .await;
+    let slos = s
+        .wait_for(
+            "its availability and latency objectives",
+            SECS(10),
+            "return Array.from(document.querySelectorAll('.slos tr[data-slo] th')).map(e => e.textContent).join(' | ')",
+            |v| {
+                v.as_str()
+                    .is_some_and(|t| t.contains("without a 5xx") && t.contains("within 1000 ms"))
+            },
+        )
+        .await;
+    println!("checkout SLOs: {slos}");
     s.screenshot(&shots.join("service-checkout.png")).await;
 
     // ---- Traces: clicking an error trace opens its waterfall.
@@ -400,6 +465,15 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     )
     .await;
     s.screenshot(&shots.join("trace-waterfall.png")).await;
+
+    let cleared = http
+        .delete(format!("{base}/api/faults/{fault_id}"))
+        .bearer_auth(&token)
+        .header("x-apiary-actor", "browser-test")
+        .send()
+        .await
+        .expect("clear the fault");
+    assert_eq!(cleared.status(), 200, "the fault is cleared");
 
     // ---- Span links, both ways: a consumer's process span links to the checkout's send span,
     // and that trace lists the work it started.
@@ -504,7 +578,6 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     // ---- Faults and drills: a drill run (through the control API, with the stack's token)
     // puts a banner on the overview and shades the charts while its fault is on; afterwards the
     // Drills page lists the run and opens its report.
-    let token = stack.control_token();
     let started = http
         .post(format!("{base}/api/drills/orders-not-ready/run"))
         .bearer_auth(&token)
