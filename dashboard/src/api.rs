@@ -429,6 +429,42 @@ async fn service(
     service_detail(&s, &name).map(Json)
 }
 
+/// The snapshot's diagnosis, or an empty one (nothing is wrong).
+fn diagnosis(s: &ApiState) -> dashboard_api::Diagnosis {
+    let snap = s.snapshots.borrow().clone();
+    snap.view
+        .diagnosis
+        .clone()
+        .unwrap_or(dashboard_api::Diagnosis {
+            at: snap.view.at,
+            ..dashboard_api::Diagnosis::default()
+        })
+}
+
+async fn cause(State(s): State<ApiState>) -> Response {
+    Json(diagnosis(&s)).into_response()
+}
+
+/// The causes that name `name` or explain its symptoms.
+async fn service_cause(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<dashboard_api::Diagnosis>, ApiError> {
+    service_detail(&s, &name)?;
+    let mut d = diagnosis(&s);
+    d.causes.retain(|c| {
+        c.service.as_deref() == Some(name.as_str())
+            || c.peer.as_deref() == Some(name.as_str())
+            || c.explains.iter().any(|e| e == &name)
+    });
+    d.symptoms.retain(|x| {
+        x.split([' ', ':']).next() == Some(name.as_str()) || x.contains(&format!(" {name}"))
+    });
+    d.changes
+        .retain(|c| c.service.as_deref().is_none_or(|x| x == name));
+    Ok(Json(d))
+}
+
 async fn topology(State(s): State<ApiState>) -> Response {
     Json(s.snapshots.borrow().topology.clone()).into_response()
 }
@@ -514,6 +550,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/services", get(services))
         .route("/api/services/{name}", get(service))
+        .route("/api/services/{name}/cause", get(service_cause))
+        .route("/api/cause", get(cause))
         .route("/api/traces", get(traces))
         .route("/api/traces/{trace_id}", get(trace))
         .route("/api/logs", get(logs))

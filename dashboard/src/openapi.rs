@@ -1,8 +1,8 @@
 //! `GET /api/openapi.json`: the API's OpenAPI 3.1 description.
 
 use dashboard_api::{
-    Business, Drills, LogRecord, Report, Runs, ServiceDetail, ServiceView, Snapshot, StoreStats,
-    Topology, TraceDetail, TraceSummary,
+    Business, Diagnosis, Drills, LogRecord, Report, Runs, ServiceDetail, ServiceView, Snapshot,
+    StoreStats, Topology, TraceDetail, TraceSummary,
 };
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -23,6 +23,8 @@ fn answers() -> Vec<(&'static str, Value)> {
     vec![
         ("/api/services", many("ServiceView")),
         ("/api/services/{name}", one("ServiceDetail")),
+        ("/api/services/{name}/cause", one("Diagnosis")),
+        ("/api/cause", one("Diagnosis")),
         ("/api/traces", many("TraceSummary")),
         ("/api/traces/{trace_id}", one("TraceDetail")),
         ("/api/logs", many("LogRecord")),
@@ -41,6 +43,7 @@ fn type_schemas() -> serde_json::Map<String, Value> {
     let mut schemas = Vec::new();
     add_schema::<ServiceView>(&mut schemas);
     add_schema::<ServiceDetail>(&mut schemas);
+    add_schema::<Diagnosis>(&mut schemas);
     add_schema::<TraceSummary>(&mut schemas);
     add_schema::<TraceDetail>(&mut schemas);
     add_schema::<LogRecord>(&mut schemas);
@@ -114,6 +117,11 @@ pub fn document() -> Value {
             "/api/services": get("Every watched service: health (up|degraded|down|unknown), rps, error_rate, latency_ms {p50,p95,p99}, last_seen, memory_mib, restarts (seen since the dashboard started)", vec![]),
             "/api/services/{name}": { "get": {
                 "summary": "One service: summary, per-route RED, 15 minutes of 1-second points, upstream and downstream",
+                "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "OK" }, "404": { "description": "not watched" } } } },
+            "/api/cause": get("Probable cause of what is red now: symptoms, ranked causes (service, link, traffic, broker, messages, business) with their evidence and over-represented span attributes, and the changes of the last five minutes; empty symptoms when everything is calm", vec![]),
+            "/api/services/{name}/cause": { "get": {
+                "summary": "The probable causes that explain this service's symptoms (as /api/cause, only the causes naming or explaining it)",
                 "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
                 "responses": { "200": { "description": "OK" }, "404": { "description": "not watched" } } } },
             "/api/traces": get("Trace search, newest first", vec![

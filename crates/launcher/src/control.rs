@@ -305,6 +305,32 @@ fn print_report(r: &Value) {
             phase("after")
         );
     }
+    if let Some(c) = r["cause"].as_object() {
+        println!(
+            "probable cause: {} — {} (injected: {}){}",
+            c.get("top")
+                .and_then(|t| t["summary"].as_str())
+                .unwrap_or("none"),
+            if c.get("hit").and_then(Value::as_bool) == Some(true) {
+                "right"
+            } else {
+                "wrong"
+            },
+            c.get("expected")
+                .and_then(Value::as_array)
+                .map(|e| e
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("; "))
+                .unwrap_or_default(),
+            match c.get("attribute_hit").and_then(Value::as_bool) {
+                Some(true) => "; its attribute right",
+                Some(false) => "; its attribute wrong",
+                None => "",
+            }
+        );
+    }
     for b in r["budget"].as_array().cloned().unwrap_or_default() {
         println!(
             "error budget: {} {} spent {:.3} % of 30 days ({} bad of {} requests)",

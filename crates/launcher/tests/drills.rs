@@ -185,6 +185,9 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     // Every shipped drill passes.
     let mut failures = Vec::new();
     let mut detect = Vec::new();
+    // Per drill: whether the top probable cause named the injected fault, and what it said.
+    let mut causes: Vec<(String, bool, String)> = Vec::new();
+    let mut budgets: Vec<String> = Vec::new();
     for name in &shipped {
         let started = Instant::now();
         let (ok, out) = apiary(
@@ -203,6 +206,40 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
         assert_eq!(last["drill"], json!(name));
         if let Some(ms) = last["time_to_detect_ms"].as_u64() {
             detect.push((name.clone(), ms, last["time_to_recover_ms"].as_u64()));
+        }
+        let id = last["id"].as_str().expect("run id").to_owned();
+        let report = json_of(&http, format!("{base}/api/drills/runs/{id}")).await;
+        let cause = &report["cause"];
+        causes.push((
+            name.clone(),
+            cause["hit"] == json!(true),
+            format!(
+                "{} (injected: {}){}",
+                cause["top"]["summary"].as_str().unwrap_or("no cause"),
+                cause["expected"]
+                    .as_array()
+                    .map(|e| e
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("; "))
+                    .unwrap_or_default(),
+                match cause["attribute_hit"].as_bool() {
+                    Some(true) => " [attribute right]",
+                    Some(false) => " [attribute wrong]",
+                    None => "",
+                }
+            ),
+        ));
+        for b in report["budget"].as_array().into_iter().flatten() {
+            budgets.push(format!(
+                "  {name:<32} {} {}: {:.4} % of 30 days ({} bad of {})",
+                b["service"].as_str().unwrap_or(""),
+                b["slo"].as_str().unwrap_or(""),
+                b["spent_30d"].as_f64().unwrap_or(0.0) * 100.0,
+                b["bad"],
+                b["requests"]
+            ));
         }
         // The next drill starts from a healthy shop.
         all_up(&http, &base, Duration::from_secs(90)).await;
@@ -287,10 +324,33 @@ async fn every_shipped_drill_passes_against_the_running_stack() {
     if !detect.is_empty() {
         println!("median time to detect: {} ms", detect[detect.len() / 2].1);
     }
+    println!("error budget spent per drill:");
+    for line in &budgets {
+        println!("{line}");
+    }
+    let hits = causes.iter().filter(|c| c.1).count();
+    println!("probable cause per drill (the top cause a moment after the symptom):");
+    for (name, hit, what) in &causes {
+        println!(
+            "  {name:<32} {:<5} {what}",
+            if *hit { "right" } else { "WRONG" }
+        );
+    }
+    println!(
+        "probable cause hit rate: {hits} of {} drills ({:.0}%)",
+        causes.len(),
+        hits as f64 * 100.0 / causes.len().max(1) as f64
+    );
     drop(launcher);
     assert!(
         failures.is_empty(),
         "drills failed:\n{}",
         failures.join("\n\n")
+    );
+    // The goal: the top cause is right in at least 9 of 10 drills.
+    assert!(
+        hits * 10 >= causes.len() * 9,
+        "probable cause right in only {hits} of {} drills",
+        causes.len()
     );
 }

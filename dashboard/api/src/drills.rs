@@ -138,6 +138,9 @@ pub struct Report {
     /// every service and objective that had bad requests in that time.
     #[serde(default)]
     pub budget: Vec<BudgetSpent>,
+    /// The probable cause a moment after the symptom appeared, against the injected faults.
+    #[serde(default)]
+    pub cause: Option<crate::CauseCheck>,
 }
 
 /// What a drill cost one service level objective.
@@ -338,6 +341,7 @@ mod tests {
             game_day_seed: None,
             scaling: vec![],
             budget: vec![],
+            cause: None,
         };
         let run = RunInfo::from(&report);
         assert_eq!(run.verdict.word(), "passed");

@@ -5,10 +5,12 @@
 //! Reading is lenient where the UI can do without a field (`#[serde(default)]`), so a page
 //! served by an older or newer dashboard still renders; writing always writes every field.
 
+mod cause;
 mod drills;
 mod snapshot;
 mod traces;
 
+pub use cause::{AttributeDelta, Cause, CauseCheck, Change, Diagnosis};
 pub use drills::{
     BudgetSpent, DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs,
     ScaleOutcome, ScalePhase, Slis, Verdict,

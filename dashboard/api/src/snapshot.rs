@@ -405,6 +405,9 @@ pub struct Snapshot {
     /// The dashboard's own warning (running unsecured off loopback).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// The probable cause of what is red, when something is (refreshed once a second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::Diagnosis>,
 }
 
 impl Snapshot {

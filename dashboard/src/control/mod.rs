@@ -14,13 +14,15 @@
 //!
 //! # Layout
 //! - [`faults`] — the registry: validation, caps, TTL expiry, the flag file, annotations.
-//! - [`drill`] — drill files; [`runner`] — running one, game days, reports.
+//! - [`drill`] — drill files; [`runner`] — running one, game days, reports;
+//!   [`cause_check`] — the probable cause judged against the injected faults.
 //! - [`audit`] — the append-only log; [`load`] — the load generator's control API;
 //!   [`scale`] — the launcher's (instances of a service); [`flagsync`] — the flags as a
 //!   flagd sync source (gRPC), for flagd daemons and in-process providers anywhere.
 //! - [`routes`] — the HTTP API and its guard.
 
 pub mod audit;
+pub mod cause_check;
 pub mod drill;
 pub mod faults;
 pub mod flagsync;

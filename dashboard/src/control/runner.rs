@@ -161,6 +161,9 @@ enum Phase {
     Faulted,
 }
 
+/// The probable cause is read this long after the symptom appears.
+const CAUSE_AFTER: Duration = Duration::from_secs(2);
+
 /// Instances after a step settle this long before "after" samples count.
 const SCALE_SETTLE: Duration = Duration::from_secs(3);
 
@@ -577,6 +580,7 @@ pub fn start(
             })
             .collect(),
         budget: Vec::new(),
+        cause: None,
     };
     let (tx, rx) = watch::channel(report.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -804,6 +808,9 @@ async fn execute(mut run: Run, scale: f64) -> Report {
     let mut done = vec![false; drill.faults.len()];
     let mut last_off: Option<Instant> = None;
     let mut detected_at: Option<u64> = None;
+    // The probable cause is read this long after the symptom appears (or when a fault is
+    // about to end, if sooner): long enough for the evidence to settle, while the faults are on.
+    let mut cause_due: Option<Instant> = None;
     let symptom = &drill.symptom.condition;
     loop {
         if run.stopped() {
@@ -849,6 +856,38 @@ async fn execute(mut run: Run, scale: f64) -> Report {
             }
             next += 1;
         }
+        // The probable cause, while the faults are on.
+        if run.report.cause.is_none() && cause_due.is_some() {
+            let ending = (0..drill.faults.len()).any(|i| {
+                !done[i]
+                    && on[i].as_ref().is_some_and(|(_, since)| {
+                        since.elapsed() >= secs(drill.faults[i].duration_s)
+                    })
+            });
+            if ending || cause_due.is_some_and(|d| Instant::now() >= d) {
+                let active: Vec<&FaultSpec> = (0..drill.faults.len())
+                    .filter(|i| on[*i].is_some() && !done[*i])
+                    .map(|i| &drill.faults[i].fault)
+                    .collect();
+                let top = run
+                    .snap()
+                    .view
+                    .diagnosis
+                    .as_ref()
+                    .and_then(|d| d.causes.first().cloned());
+                let check = super::cause_check::check(run.t_ms(), top, &active);
+                run.log(format!(
+                    "probable cause: {} — {} (injected: {})",
+                    check
+                        .top
+                        .as_ref()
+                        .map_or_else(|| "none".to_owned(), |c| c.summary.clone()),
+                    if check.hit { "right" } else { "wrong" },
+                    check.expected.join("; ")
+                ));
+                run.report.cause = Some(check);
+            }
+        }
         // End what is due.
         for i in 0..drill.faults.len() {
             let Some((id, since)) = on[i].clone() else {
@@ -874,6 +913,7 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         if detected_at.is_none() && symptom.holds(symptom.read(&snap), baseline) {
             let t = run.t_ms() - first_on_ms;
             detected_at = Some(t);
+            cause_due = Some(Instant::now() + CAUSE_AFTER);
             run.report.time_to_detect_ms = Some(t);
             run.log(format!("symptom seen after {t} ms: {}", symptom.describe()));
         }
@@ -1083,6 +1123,7 @@ mod tests {
             game_day_seed: None,
             scaling: Vec::new(),
             budget: Vec::new(),
+            cause: None,
         };
         let (live, rx) = watch::channel(report);
         let faults = Faults::start(

@@ -17,6 +17,9 @@
 //! - `annotations` — [`Annotations`]: fault and drill windows, as snapshots show them.
 //! - `messaging` — [`MessagingWatch`]: queues (depth, consumers, dead letters from the broker's
 //!   metrics; rate and lag from the consumers'), outbox backlogs, consumers falling behind.
+//! - `cause` — [`CauseWatch`]: the probable cause of what is red (symptoms, ranked causes
+//!   along the call graph and the asynchronous half, span attributes over-represented in bad
+//!   spans, recent changes), once a second into the snapshot.
 //! - `slo` — each service's availability and latency SLO, live: burn rates over 30 s to 6 h,
 //!   the error budget left, the multi-window burn alerts (the Prometheus rules' windows).
 //!
@@ -31,6 +34,7 @@ pub use dashboard_api::{
 
 mod annotations;
 mod business;
+mod cause;
 mod health;
 mod messaging;
 mod scrape;
@@ -41,6 +45,7 @@ mod topology;
 
 pub use annotations::Annotations;
 pub use business::business;
+pub use cause::{CauseWatch, diagnose};
 pub use health::{Restarted, Thresholds, judge};
 pub use messaging::{MessagingWatch, QueueStats};
 pub use scrape::{NotReady, ScrapeError, Target, instances_for, run, targets_from_manifest};

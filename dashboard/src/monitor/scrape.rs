@@ -160,6 +160,7 @@ pub async fn run(
     };
     let mut watched: Vec<Watched> = targets.into_iter().map(Watched::new).collect();
     let mut graph = SpanGraph::default();
+    let mut causes = super::cause::CauseWatch::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -240,6 +241,7 @@ pub async fn run(
         let mut snapshot = build(&watched, &store, &mut graph, &thresholds, t_ms);
         snapshot.view.faults = annotations.recent(t_ms);
         messaging.apply(&mut snapshot);
+        causes.apply(&mut snapshot, &store, &thresholds);
         if tx.send(Arc::new(snapshot)).is_err() {
             return;
         }

@@ -288,6 +288,7 @@ pub(super) fn build(
             faults: Vec::new(),
             messaging: dashboard_api::Messaging::default(),
             warning: None,
+            diagnosis: None,
         },
         details,
     }

@@ -2,7 +2,8 @@
 //! the server writes with (serde only, so the wasm build links nothing of the server).
 
 pub use dashboard_api::{
-    Attributes, BurnAlert, Business, Edge, FaultWindow, Health, Latency, LogRecord, LogSearch,
-    Messaging, Node, QueueView, RouteView, SeriesPoint, ServiceDetail, ServiceView, SloStatus,
-    Snapshot, Span, SpanEvent, StoreStats, Topology, TraceDetail, TraceSearch, TraceSummary,
+    Attributes, BurnAlert, Business, Cause, Diagnosis, Edge, FaultWindow, Health, Latency,
+    LogRecord, LogSearch, Messaging, Node, QueueView, RouteView, SeriesPoint, ServiceDetail,
+    ServiceView, SloStatus, Snapshot, Span, SpanEvent, StoreStats, Topology, TraceDetail,
+    TraceSearch, TraceSummary,
 };

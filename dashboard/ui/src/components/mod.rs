@@ -1,5 +1,6 @@
 //! Pieces the pages share.
 
+pub mod cause;
 pub mod chart;
 pub mod slo;
 pub mod status;

@@ -202,6 +202,28 @@ pub fn RunPage() -> impl IntoView {
     }
 }
 
+/// "payment: error rate 100% >= 5% — right (injected: payment)".
+pub fn cause_line(report: &Report) -> String {
+    let Some(c) = &report.cause else {
+        return "Not read (the symptom never appeared while a fault was on).".into();
+    };
+    let top = c
+        .top
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), crate::components::cause::headline);
+    let verdict = if c.hit { "right" } else { "wrong" };
+    let attribute = match c.attribute_hit {
+        Some(true) => "; its top attribute is the fault's",
+        Some(false) => "; its top attribute is not the fault's",
+        None => "",
+    };
+    format!(
+        "{top} — {verdict} (injected: {}; read {:.1} s into the drill){attribute}",
+        c.expected.join("; "),
+        c.at_ms as f64 / 1000.0
+    )
+}
+
 #[component]
 fn ReportView(report: Report) -> impl IntoView {
     let rows = sli_rows(&report.slis);
@@ -225,6 +247,42 @@ fn ReportView(report: Report) -> impl IntoView {
             </div>
         </section>
         <p>"Expected symptom: " {report.symptom.clone()}</p>
+        <h2>"Probable cause"</h2>
+        <p id="cause-check">{cause_line(&report)}</p>
+        <h2>"Error budget spent"</h2>
+        {if report.budget.is_empty() {
+            view! { <p class="muted">"No objective lost budget during the drill."</p> }.into_any()
+        } else {
+            view! {
+                <table class="table budget">
+                    <thead>
+                        <tr>
+                            <th scope="col">"service"</th>
+                            <th scope="col">"objective"</th>
+                            <th scope="col" class="n">"bad / requests"</th>
+                            <th scope="col" class="n">"of a 30-day budget"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {report
+                            .budget
+                            .iter()
+                            .map(|b| {
+                                view! {
+                                    <tr>
+                                        <td>{b.service.clone()}</td>
+                                        <td>{b.slo.clone()}</td>
+                                        <td class="n num">{format!("{:.0} / {:.0}", b.bad, b.requests)}</td>
+                                        <td class="n num">{format!("{:.3}%", b.spent_30d * 100.0)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            }
+            .into_any()
+        }}
         <h2>"Faults"</h2>
         <table class="table">
             <thead>

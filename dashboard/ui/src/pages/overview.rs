@@ -25,6 +25,7 @@ pub fn Overview() -> impl IntoView {
         <Title text="Overview · Apiary" />
         <h1 class="page-title">"Overview"</h1>
         <Banners />
+        <crate::components::cause::CauseBanner />
         <KpiStrip />
         <Show
             when=move || !names.with(Vec::is_empty)

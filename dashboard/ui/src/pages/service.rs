@@ -186,6 +186,10 @@ pub fn ServicePage() -> impl IntoView {
                 value=Signal::derive(move || summary.with(|s| format::ms(s.as_ref().and_then(|s| s.latency_ms.p99))))
             />
         </section>
+        <section class="panel" aria-labelledby="cause-h">
+            <h2 id="cause-h">"Probable cause"</h2>
+            <crate::components::cause::CausePanel service=Signal::derive(move || name.get()) />
+        </section>
         <section class="panel" aria-labelledby="slo-h">
             <h2 id="slo-h">"Service level objectives"</h2>
             <crate::components::slo::SloTable slos=Signal::derive(move || {
