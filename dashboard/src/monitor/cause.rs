@@ -2,7 +2,8 @@
 //!
 //! 1. Symptoms: every service that is not up, and the signals out of line that health does
 //!    not show — a traffic surge at the shop's edge (requests/s at least 3x the same service's
-//!    rate 30 s to 5 min ago), dead letters, an outbox backing up, carts lost.
+//!    rate 10 s to 5 min ago), a queue backing up, dead letters, an outbox backing up, carts
+//!    lost.
 //! 2. Candidates, each with the symptoms it explains:
 //!    - a symptomatic service with no symptomatic service below it (along the last minute's
 //!      call edges) explains itself and every symptomatic caller chained above it — checkout
@@ -12,6 +13,7 @@
 //!      callee;
 //!    - traffic: the surge explains itself and the latency symptoms below the entry service;
 //!    - the broker: services not ready for want of it, and outboxes backing up;
+//!    - a queue backing up (at least 3 messages, more than 5 s ago) points at its consumer;
 //!    - messages: dead letters on two or more queues of one producer are the producer's
 //!      messages; on one queue, its consumer's;
 //!    - business: a KPI only its owner moves (carts lost: cart).
@@ -47,6 +49,12 @@ const SURGE: f64 = 3.0;
 const SURGE_MIN_RPS: f64 = 5.0;
 /// Backlogged: an outbox with at least this many rows.
 const OUTBOX_BACKED_UP: f64 = 3.0;
+/// Backing up: a queue holding at least this many messages, more than [`DEPTH_TREND`] ago.
+const QUEUE_BACKING_UP: f64 = 3.0;
+const DEPTH_TREND: Duration = Duration::from_secs(5);
+/// The traffic baseline ends this long before now and needs this many points.
+const BASELINE_GAP: Duration = Duration::from_secs(10);
+const BASELINE_POINTS: usize = 10;
 /// An attribute value must be carried by this many bad spans, and this much more often than by
 /// good ones, to be shown.
 const MIN_BAD_SPANS: u64 = 3;
@@ -64,6 +72,18 @@ pub struct CauseWatch {
     /// Instance counts last seen, and the scaling changes seen (for the change list).
     instances: HashMap<String, usize>,
     scaled: Vec<Change>,
+    /// Each queue's depth over the last [`DEPTH_TREND`] and a little more (Unix ms, depth).
+    depths: HashMap<String, std::collections::VecDeque<(u64, f64)>>,
+}
+
+/// What the loop remembers that one snapshot cannot say.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Scaling changes of the last five minutes.
+    pub scaled: Vec<Change>,
+    /// Queues backing up: at least [`QUEUE_BACKING_UP`] messages, and more than
+    /// [`DEPTH_TREND`] ago.
+    pub backing_up: Vec<String>,
 }
 
 impl CauseWatch {
@@ -71,11 +91,41 @@ impl CauseWatch {
     /// per [`REFRESH`].
     pub fn apply(&mut self, snapshot: &mut Snapshot, store: &Store, thresholds: &Thresholds) {
         self.note_scaling(snapshot);
+        let backing_up = self.note_depths(snapshot);
         if self.computed.is_none_or(|at| at.elapsed() >= REFRESH) {
             self.computed = Some(Instant::now());
-            self.last = diagnose(snapshot, store, thresholds, &self.scaled);
+            let history = History {
+                scaled: self.scaled.clone(),
+                backing_up,
+            };
+            self.last = diagnose(snapshot, store, thresholds, &history);
         }
         snapshot.view.diagnosis = self.last.clone();
+    }
+
+    /// Keeps each queue's recent depths; returns the queues backing up.
+    fn note_depths(&mut self, snapshot: &Snapshot) -> Vec<String> {
+        let now = snapshot.view.at;
+        let trend = DEPTH_TREND.as_millis() as u64;
+        let mut out = Vec::new();
+        for q in &snapshot.view.messaging.queues {
+            let Some(depth) = q.depth else {
+                continue;
+            };
+            let kept = self.depths.entry(q.queue.clone()).or_default();
+            kept.push_back((now, depth));
+            while kept.len() > 1 && kept[1].0 + trend <= now {
+                kept.pop_front();
+            }
+            let before = kept
+                .front()
+                .filter(|(t, _)| *t + trend <= now)
+                .map(|(_, d)| *d);
+            if depth >= QUEUE_BACKING_UP && before.is_some_and(|b| depth > b) {
+                out.push(q.queue.clone());
+            }
+        }
+        out
     }
 
     fn note_scaling(&mut self, snapshot: &Snapshot) {
@@ -110,7 +160,7 @@ pub fn diagnose(
     snapshot: &Snapshot,
     store: &Store,
     thresholds: &Thresholds,
-    scaled: &[Change],
+    history: &History,
 ) -> Option<Diagnosis> {
     let view = &snapshot.view;
     let health: BTreeMap<&str, Health> = view
@@ -269,7 +319,7 @@ pub fn diagnose(
         }
         let signal = format!("traffic surge at {}", s.name);
         symptoms.push(format!(
-            "{signal}: {:.1} req/s, {:.1}x its {:.1} req/s of 30 s to 5 min ago",
+            "{signal}: {:.1} req/s, {:.1}x its {:.1} req/s of 10 s to 5 min ago",
             s.rps,
             s.rps / base.max(0.1),
             base
@@ -292,7 +342,7 @@ pub fn diagnose(
                 ),
                 explains,
                 evidence: vec![format!(
-                    "{}: {:.1} req/s now against {base:.1} req/s 30 s to 5 min ago",
+                    "{}: {:.1} req/s now against {base:.1} req/s 10 s to 5 min ago",
                     s.name, s.rps
                 )],
                 ..Cause::default()
@@ -412,6 +462,50 @@ pub fn diagnose(
         });
     }
 
+    // Queues backing up: their consumer keeps up no more (unless the broker explains it).
+    for q in m
+        .queues
+        .iter()
+        .filter(|q| history.backing_up.contains(&q.queue))
+    {
+        let signal = format!("messages waiting on {}", q.queue);
+        symptoms.push(format!(
+            "{signal}: {:.0}, and growing",
+            q.depth.unwrap_or(0.0)
+        ));
+        if broker_cut.contains(q.consumer.as_str()) {
+            continue;
+        }
+        let mut explains: BTreeSet<String> = BTreeSet::from([signal]);
+        if sick.contains(q.consumer.as_str()) {
+            explains.insert(q.consumer.clone());
+        }
+        candidates.push(Candidate {
+            cause: Cause {
+                kind: "service".into(),
+                service: Some(q.consumer.clone()),
+                summary: format!(
+                    "{} falls behind on {}: {:.0} messages waiting and growing",
+                    q.consumer,
+                    q.queue,
+                    q.depth.unwrap_or(0.0)
+                ),
+                explains: explains.into_iter().collect(),
+                evidence: vec![format!(
+                    "{}: {:.0} waiting, consumed {:.1}/s, lag {}",
+                    q.queue,
+                    q.depth.unwrap_or(0.0),
+                    q.rate,
+                    q.lag_s
+                        .map_or_else(|| "-".to_owned(), |l| format!("{l:.1} s"))
+                )],
+                ..Cause::default()
+            },
+            severity: 0.2,
+            depth: 0,
+        });
+    }
+
     // Business KPIs only their owner moves.
     for (kpi, owner, what) in BUSINESS_OWNERS {
         let value = match *kpi {
@@ -452,7 +546,7 @@ pub fn diagnose(
     });
     let mut causes: Vec<Cause> = candidates.into_iter().map(|c| c.cause).collect();
 
-    let mut changes = changes_of(snapshot, scaled);
+    let mut changes = changes_of(snapshot, &history.scaled);
     // Attributes of the top service candidates (the slow part: at most two services' spans).
     let since_ns = now_ns().saturating_sub(BASELINE.as_nanos() as u64);
     let recent_ns = now_ns().saturating_sub(RECENT.as_nanos() as u64);
@@ -504,16 +598,17 @@ pub fn diagnose(
     })
 }
 
-/// Mean requests/s of the points 30 s to 5 min before `now_ms`; None with fewer than 20.
+/// Mean requests/s of the points [`BASELINE_GAP`] to 5 min before `now_ms`; None with fewer
+/// than [`BASELINE_POINTS`].
 fn baseline_rps(series: &[SeriesPoint], now_ms: u64) -> Option<f64> {
     let from = now_ms.saturating_sub(BASELINE.as_millis() as u64);
-    let to = now_ms.saturating_sub(RECENT.as_millis() as u64);
+    let to = now_ms.saturating_sub(BASELINE_GAP.as_millis() as u64);
     let points: Vec<f64> = series
         .iter()
         .filter(|p| p.t >= from && p.t <= to)
         .map(|p| p.rps)
         .collect();
-    (points.len() >= 20).then(|| points.iter().sum::<f64>() / points.len() as f64)
+    (points.len() >= BASELINE_POINTS).then(|| points.iter().sum::<f64>() / points.len() as f64)
 }
 
 fn pct(x: f64) -> String {
@@ -706,7 +801,7 @@ mod tests {
 
     fn top(s: &Snapshot) -> Cause {
         let store = Store::new(Default::default());
-        diagnose(s, &store, &Thresholds::default(), &[])
+        diagnose(s, &store, &Thresholds::default(), &History::default())
             .expect("a diagnosis")
             .causes
             .into_iter()
@@ -827,10 +922,42 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_backing_up_points_at_its_consumer() {
+        let mut s = snapshot(vec![svc("notifications", Health::Up, "")], vec![]);
+        s.view.messaging.queues.push(dashboard_api::QueueView {
+            queue: "notifications.order-placed".into(),
+            consumer: "notifications".into(),
+            producers: vec!["orders".into()],
+            depth: Some(2.0),
+            ..dashboard_api::QueueView::default()
+        });
+        let store = Store::new(Default::default());
+        let mut watch = CauseWatch::default();
+        s.view.at = 10_000;
+        watch.apply(&mut s, &store, &Thresholds::default());
+        assert_eq!(s.view.diagnosis, None, "two waiting is calm");
+        s.view.at = 16_000;
+        s.view.messaging.queues[0].depth = Some(6.0);
+        watch.computed = None;
+        watch.apply(&mut s, &store, &Thresholds::default());
+        let c = s
+            .view
+            .diagnosis
+            .as_ref()
+            .and_then(|d| d.causes.first())
+            .expect("a cause");
+        assert_eq!(c.service.as_deref(), Some("notifications"), "{c:?}");
+        assert!(c.summary.contains("falls behind"), "{}", c.summary);
+    }
+
+    #[test]
     fn lost_carts_are_carts_problem_and_calm_is_no_diagnosis() {
         let mut s = snapshot(vec![svc("cart", Health::Up, "")], vec![]);
         let store = Store::new(Default::default());
-        assert_eq!(diagnose(&s, &store, &Thresholds::default(), &[]), None);
+        assert_eq!(
+            diagnose(&s, &store, &Thresholds::default(), &History::default()),
+            None
+        );
         s.view.business.carts_lost_per_min = 40.0;
         let c = top(&s);
         assert_eq!(

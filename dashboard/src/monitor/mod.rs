@@ -45,7 +45,7 @@ mod topology;
 
 pub use annotations::Annotations;
 pub use business::business;
-pub use cause::{CauseWatch, diagnose};
+pub use cause::{CauseWatch, History, diagnose};
 pub use health::{Restarted, Thresholds, judge};
 pub use messaging::{MessagingWatch, QueueStats};
 pub use scrape::{NotReady, ScrapeError, Target, instances_for, run, targets_from_manifest};
