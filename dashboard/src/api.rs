@@ -35,6 +35,8 @@ pub struct ApiState {
     /// One permit per open `/api/events` stream: each holds a connection and is sent a
     /// snapshot twice a second for as long as it stays open, so their number is capped.
     pub event_streams: Arc<Semaphore>,
+    /// When browsers showed health changes (`POST /api/seen`).
+    pub seen: Arc<crate::seen::SeenLog>,
 }
 
 /// An open event stream's slot; counted in `dashboard_event_streams` while it is held.
@@ -429,6 +431,43 @@ async fn service(
     service_detail(&s, &name).map(Json)
 }
 
+/// A browser's report that it showed snapshot `at` (see [`crate::seen`]): `{"at": <Unix
+/// ms>}`, sent with `navigator.sendBeacon` (so as text/plain); 204, or a JSON error.
+async fn seen(
+    State(s): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if apiary_chassis::csrf::is_cross_site(&headers, None) {
+        return apiary_chassis::json_error(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "reports from another site are refused",
+        );
+    }
+    if body.len() > crate::seen::MAX_BODY {
+        return apiary_chassis::json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a report is at most {} bytes", crate::seen::MAX_BODY),
+        );
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Seen {
+        at: u64,
+    }
+    match serde_json::from_slice::<Seen>(&body) {
+        Ok(r) => {
+            s.seen.note(r.at, crate::monitor::now_ms());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => {
+            ApiError::BadRequest(format!("expected {{\"at\": <Unix ms>}}: {e}")).into_response()
+        }
+    }
+}
+
 /// The snapshot's diagnosis, or an empty one (nothing is wrong).
 fn diagnosis(s: &ApiState) -> dashboard_api::Diagnosis {
     let snap = s.snapshots.borrow().clone();
@@ -552,6 +591,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/services/{name}", get(service))
         .route("/api/services/{name}/cause", get(service_cause))
         .route("/api/cause", get(cause))
+        .route("/api/seen", axum::routing::post(seen))
         .route("/api/traces", get(traces))
         .route("/api/traces/{trace_id}", get(trace))
         .route("/api/logs", get(logs))

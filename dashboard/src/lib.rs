@@ -17,6 +17,8 @@
 //! - [`api`] — the JSON API and the server-sent event stream; [`openapi`] documents it.
 //! - [`control`] — faults, drills and load control (`/api/faults`, `/api/drills`, `/api/load`):
 //!   token, CSRF checks, caps, TTLs, the flag file, the audit log, drill runs and reports.
+//! - [`seen`] — when the browser showed a snapshot with a health change (`POST /api/seen`),
+//!   for a drill's time-to-detect breakdown.
 //! - [`security`] — token (UI/API) and key (OTLP) when bound off loopback.
 //! - [`ui`] — the Leptos UI (`dashboard-ui`) mounted on the same listener, its pages reading the
 //!   API in process ([`ui::LocalApi`]); bundle files from the site root.
@@ -31,6 +33,7 @@ pub mod openapi;
 pub mod otlp;
 pub mod red;
 pub mod security;
+pub mod seen;
 pub mod startup;
 pub mod store;
 #[cfg(feature = "ui")]

@@ -124,6 +124,10 @@ pub fn document() -> Value {
                 "summary": "The probable causes that explain this service's symptoms (as /api/cause, only the causes naming or explaining it)",
                 "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
                 "responses": { "200": { "description": "OK" }, "404": { "description": "not watched" } } } },
+            "/api/seen": { "post": {
+                "summary": "A browser's report that it rendered the snapshot with this `at` (sent when a service's health changed; a drill's time-to-detect breakdown reads it as \"the UI showed it\"). No token: it changes only a bounded log of report times; cross-site requests are refused",
+                "requestBody": { "required": true, "content": { "text/plain": { "schema": { "type": "object", "required": ["at"], "additionalProperties": false, "properties": { "at": { "type": "integer", "minimum": 0 } } } } } },
+                "responses": { "204": { "description": "noted" }, "400": { "description": "not {\"at\": <Unix ms>}" }, "403": { "description": "cross-site" }, "413": { "description": "over 256 bytes" } } } },
             "/api/traces": get("Trace search, newest first", vec![
                 param("service", "only traces with a span of this service", json!({ "type": "string" })),
                 param("status", "error or ok", json!({ "type": "string", "enum": ["error", "ok"] })),

@@ -199,6 +199,7 @@ impl Application {
             self.messaging,
             snap_tx,
         ));
+        let seen = Arc::new(crate::seen::SeenLog::default());
         let control = match &self.config.manifest {
             Some(manifest) => match Control::start(
                 manifest,
@@ -206,8 +207,12 @@ impl Application {
                 self.config.control_token.clone(),
                 self.config.load_url.clone(),
                 self.config.launcher_url.clone(),
-                annotations,
-                snap_rx.clone(),
+                control::Views {
+                    annotations,
+                    snapshots: snap_rx.clone(),
+                    store: self.store.clone(),
+                    seen: seen.clone(),
+                },
             ) {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -236,6 +241,7 @@ impl Application {
             store: self.store.clone(),
             snapshots: snap_rx.clone(),
             unsecured_warning: warning,
+            seen,
             event_streams: Arc::new(tokio::sync::Semaphore::new(
                 self.config
                     .max_event_streams

@@ -7,9 +7,8 @@
 //! own `/metrics`, and in the API.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustc_hash::FxHashMap;
 
@@ -349,6 +348,11 @@ impl SpanStore {
         self.ring.items.is_empty()
     }
 
+    /// When the oldest span held ended (the front of the ring: the first to be evicted).
+    pub fn oldest_end_unix_nano(&self) -> Option<u64> {
+        self.ring.items.front().map(|s| s.span.end_unix_nano)
+    }
+
     pub fn trace_count(&self) -> usize {
         self.by_trace.len()
     }
@@ -523,6 +527,31 @@ impl LogStore {
     }
 }
 
+/// The first span of a service that a fault acted on (it carries `apiary.fault`), as a
+/// drill's time-to-detect breakdown needs it: when the request ended, when the span arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstFaulted {
+    pub end_unix_nano: u64,
+    pub received_unix_ms: u64,
+}
+
+#[derive(Debug)]
+struct FaultedWatch {
+    id: u64,
+    service: String,
+    since_unix_nano: u64,
+    found: Option<FirstFaulted>,
+}
+
+/// How late spans arrive (span end -> stored), per batch, over the last [`INGEST_WINDOW_MS`].
+#[derive(Debug, Default)]
+struct IngestLag {
+    /// `(stored at Unix ms, spans, sum of lags ms, largest lag ms)` per batch.
+    batches: VecDeque<(u64, u64, u64, u64)>,
+}
+
+const INGEST_WINDOW_MS: u64 = 10_000;
+
 /// The store shared by receivers, deriving tasks and the API.
 #[derive(Debug)]
 pub struct Store {
@@ -531,6 +560,12 @@ pub struct Store {
     pub logs: RwLock<LogStore>,
     pub points: RwLock<VecDeque<MetricPoint>>,
     pub counters: Counters,
+    /// Pending first-faulted-span watches (a drill's, while it runs); `watching` counts them
+    /// so that ingest pays one atomic load when there are none.
+    watches: Mutex<Vec<FaultedWatch>>,
+    watching: AtomicUsize,
+    next_watch: AtomicU64,
+    ingest: Mutex<IngestLag>,
 }
 
 impl Store {
@@ -552,11 +587,109 @@ impl Store {
             logs: RwLock::new(LogStore::new(limits.max_logs, limits.max_log_bytes)),
             points: RwLock::new(VecDeque::new()),
             counters: Counters::default(),
+            watches: Mutex::new(Vec::new()),
+            watching: AtomicUsize::new(0),
+            next_watch: AtomicU64::new(1),
+            ingest: Mutex::new(IngestLag::default()),
         })
+    }
+
+    /// Starts watching for the first span of `service` that ends at or after `since` and
+    /// carries `apiary.fault`; read it with [`Store::faulted`], stop with [`Store::unwatch`].
+    pub fn watch_faulted(&self, service: &str, since_unix_nano: u64) -> u64 {
+        let id = self.next_watch.fetch_add(1, Ordering::Relaxed);
+        let mut w = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        w.push(FaultedWatch {
+            id,
+            service: service.to_owned(),
+            since_unix_nano,
+            found: None,
+        });
+        self.watching.store(w.len(), Ordering::Relaxed);
+        id
+    }
+
+    /// What watch `id` found so far.
+    pub fn faulted(&self, id: u64) -> Option<FirstFaulted> {
+        let w = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        w.iter().find(|x| x.id == id).and_then(|x| x.found)
+    }
+
+    pub fn unwatch(&self, id: u64) {
+        let mut w = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        w.retain(|x| x.id != id);
+        self.watching.store(w.len(), Ordering::Relaxed);
+    }
+
+    /// Fills pending watches from a batch about to be stored.
+    fn check_watches(&self, spans: &[ReceivedSpan<'_>], now_ms: u64) {
+        let mut w = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        for watch in w.iter_mut().filter(|x| x.found.is_none()) {
+            let first = spans
+                .iter()
+                .filter(|s| {
+                    s.service == watch.service
+                        && s.end_unix_nano >= watch.since_unix_nano
+                        && s.attributes.get("apiary.fault").is_some()
+                })
+                .map(|s| s.end_unix_nano)
+                .min();
+            if let Some(end) = first {
+                watch.found = Some(FirstFaulted {
+                    end_unix_nano: end,
+                    received_unix_ms: now_ms,
+                });
+            }
+        }
+    }
+
+    /// Notes how late a batch arrived (span end -> now).
+    fn note_lag(&self, spans: &[ReceivedSpan<'_>], now_ms: u64) {
+        if spans.is_empty() {
+            return;
+        }
+        let now_ns = now_ms.saturating_mul(1_000_000);
+        let (mut sum, mut max) = (0u64, 0u64);
+        for s in spans {
+            let lag = now_ns.saturating_sub(s.end_unix_nano) / 1_000_000;
+            sum = sum.saturating_add(lag);
+            max = max.max(lag);
+        }
+        let mut l = self.ingest.lock().unwrap_or_else(|p| p.into_inner());
+        l.batches.push_back((now_ms, spans.len() as u64, sum, max));
+        while l
+            .batches
+            .front()
+            .is_some_and(|b| b.0 + INGEST_WINDOW_MS < now_ms)
+        {
+            l.batches.pop_front();
+        }
+    }
+
+    /// Mean and largest span end -> stored delay of the last ten seconds (ms).
+    pub fn ingest_lag_ms(&self) -> Option<(u64, u64)> {
+        let now_ms = crate::monitor::now_ms();
+        let l = self.ingest.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = l
+            .batches
+            .iter()
+            .filter(|b| b.0 + INGEST_WINDOW_MS >= now_ms);
+        let (mut n, mut sum, mut max) = (0u64, 0u64, 0u64);
+        for b in recent {
+            n += b.1;
+            sum = sum.saturating_add(b.2);
+            max = max.max(b.3);
+        }
+        (n > 0).then(|| (sum / n, max))
     }
 
     pub fn insert_spans(&self, spans: Vec<ReceivedSpan<'_>>) {
         let n = spans.len() as u64;
+        let now_ms = crate::monitor::now_ms();
+        self.note_lag(&spans, now_ms);
+        if self.watching.load(Ordering::Relaxed) > 0 {
+            self.check_watches(&spans, now_ms);
+        }
         let mut evicted = 0u64;
         if let Ok(mut store) = self.spans.write() {
             for span in spans {
@@ -657,6 +790,14 @@ impl Store {
             points_refused: get(&c.points_refused),
             attributes_dropped: get(&c.attributes_dropped),
             values_truncated: get(&c.values_truncated),
+            ingest_lag_ms_mean: self.ingest_lag_ms().map(|l| l.0),
+            ingest_lag_ms_max: self.ingest_lag_ms().map(|l| l.1),
+            oldest_span_unix_ms: self
+                .spans
+                .read()
+                .ok()
+                .and_then(|s| s.oldest_end_unix_nano())
+                .map(|ns| ns / 1_000_000),
         }
     }
 }

@@ -305,6 +305,27 @@ fn print_report(r: &Value) {
             phase("after")
         );
     }
+    if let Some(st) = r["stages"].as_object() {
+        println!("time to detect by stage (ms after the flag changed):");
+        for stage in st
+            .get("stages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            println!(
+                "  {:<44} {:>8}  {}",
+                stage["name"].as_str().unwrap_or(""),
+                stage["at_ms"]
+                    .as_u64()
+                    .map_or_else(|| "-".to_owned(), |t| format!("{t} ms")),
+                stage["note"].as_str().unwrap_or("")
+            );
+        }
+        if let Some(d) = st.get("dominant").and_then(Value::as_str) {
+            println!("  longest step: {d}");
+        }
+    }
     if let Some(c) = r["cause"].as_object() {
         println!(
             "probable cause: {} — {} (injected: {}){}",

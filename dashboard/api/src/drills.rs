@@ -141,6 +141,39 @@ pub struct Report {
     /// The probable cause a moment after the symptom appeared, against the injected faults.
     #[serde(default)]
     pub cause: Option<crate::CauseCheck>,
+    /// Time to detect, broken down by stage, for the first fault.
+    #[serde(default)]
+    pub stages: Option<DetectionStages>,
+}
+
+/// From the flag change to the UI, stage by stage (milliseconds after the flag changed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct DetectionStages {
+    /// In order: flag changed, first affected request served, its span received, the series
+    /// crossed the threshold, health changed, the UI showed it.
+    pub stages: Vec<Stage>,
+    /// The stage that took longest to reach from the one before it.
+    pub dominant: Option<String>,
+    /// The telemetry pipeline's own share: the affected request's span from its end to the
+    /// dashboard (the SDK's batching and the export).
+    pub export_ms: Option<u64>,
+    /// What the numbers mean, in a line ("the symptom is read from scrapes every 500 ms ...").
+    pub note: String,
+}
+
+/// One stage: when it was reached (ms after the flag changed), and the step from the stage
+/// before it that was reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Stage {
+    pub name: String,
+    pub at_ms: Option<u64>,
+    pub step_ms: Option<u64>,
+    /// Why a stage has no time (the fault touches no request; no browser was open).
+    pub note: Option<String>,
 }
 
 /// What a drill cost one service level objective.
@@ -342,6 +375,7 @@ mod tests {
             scaling: vec![],
             budget: vec![],
             cause: None,
+            stages: None,
         };
         let run = RunInfo::from(&report);
         assert_eq!(run.verdict.word(), "passed");

@@ -12,8 +12,8 @@ mod traces;
 
 pub use cause::{AttributeDelta, Cause, CauseCheck, Change, Diagnosis};
 pub use drills::{
-    BudgetSpent, DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report, RunInfo, Runs,
-    ScaleOutcome, ScalePhase, Slis, Verdict,
+    BudgetSpent, DetectionStages, DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report,
+    RunInfo, Runs, ScaleOutcome, ScalePhase, Slis, Stage, Verdict,
 };
 pub use snapshot::{
     BurnAlert, Business, Edge, FaultWindow, Health, InstanceView, Latency, Messaging, Node,

@@ -385,6 +385,13 @@ pub struct StoreStats {
     pub points_refused: u64,
     pub attributes_dropped: u64,
     pub values_truncated: u64,
+    /// How late spans arrive, span end -> stored, over the last ten seconds (mean and largest,
+    /// ms): the SDK's batching and export plus the dashboard's ingest.
+    pub ingest_lag_ms_mean: Option<u64>,
+    pub ingest_lag_ms_max: Option<u64>,
+    /// When the oldest span held ended (Unix ms): how far back traces go now (the store
+    /// evicts oldest first).
+    pub oldest_span_unix_ms: Option<u64>,
 }
 
 /// One event-stream snapshot (also `GET /api/snapshot`).

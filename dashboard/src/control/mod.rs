@@ -15,7 +15,8 @@
 //! # Layout
 //! - [`faults`] — the registry: validation, caps, TTL expiry, the flag file, annotations.
 //! - [`drill`] — drill files; [`runner`] — running one, game days, reports;
-//!   [`cause_check`] — the probable cause judged against the injected faults.
+//!   [`cause_check`] — the probable cause judged against the injected faults; [`stages`] —
+//!   time to detect, stage by stage.
 //! - [`audit`] — the append-only log; [`load`] — the load generator's control API;
 //!   [`scale`] — the launcher's (instances of a service); [`flagsync`] — the flags as a
 //!   flagd sync source (gRPC), for flagd daemons and in-process providers anywhere.
@@ -30,6 +31,7 @@ pub mod load;
 pub mod routes;
 pub mod runner;
 pub mod scale;
+pub mod stages;
 
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -41,6 +43,18 @@ use tokio::sync::{Mutex, watch};
 use crate::monitor::{Annotations, Snapshot};
 
 pub use faults::Faults;
+
+/// What the control plane reads of the dashboard's own state.
+#[derive(Debug, Clone)]
+pub struct Views {
+    /// Fault and drill windows, as the charts shade them.
+    pub annotations: Arc<Annotations>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// The spans (a drill's first affected request, and when it arrived).
+    pub store: Arc<crate::store::Store>,
+    /// When browsers showed health changes.
+    pub seen: Arc<crate::seen::SeenLog>,
+}
 
 /// Everything the control routes share.
 #[derive(Debug)]
@@ -54,6 +68,8 @@ pub struct Control {
     /// The launcher running the stack, when one does (live scaling).
     pub launcher: Option<scale::LauncherClient>,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub store: Arc<crate::store::Store>,
+    pub seen: Arc<crate::seen::SeenLog>,
     pub runs: Mutex<BTreeMap<String, runner::RunHandle>>,
 }
 
@@ -91,9 +107,14 @@ impl Control {
         token: Option<SecretString>,
         load_url: Option<String>,
         launcher_url: Option<String>,
-        annotations: Arc<Annotations>,
-        snapshots: watch::Receiver<Arc<Snapshot>>,
+        views: Views,
     ) -> Result<Arc<Self>, ControlError> {
+        let Views {
+            annotations,
+            snapshots,
+            store,
+            seen,
+        } = views;
         let manifest = apiary_manifest::Manifest::load(manifest_path)?;
         let data_dir = data_dir.unwrap_or_else(|| manifest.data_dir(manifest_path));
         if let Err(source) = std::fs::create_dir_all(&data_dir) {
@@ -147,6 +168,8 @@ impl Control {
             load,
             launcher,
             snapshots,
+            store,
+            seen,
             runs: Mutex::new(BTreeMap::new()),
         }))
     }

@@ -267,6 +267,10 @@ async fn launch(
         c.faults.clone(),
         c.snapshots.clone(),
         c.reports_dir.clone(),
+        Some(runner::Sight {
+            store: c.store.clone(),
+            seen: c.seen.clone(),
+        }),
     );
     let report = handle.report.borrow().clone();
     let mut runs = c.runs.lock().await;

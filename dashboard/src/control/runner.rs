@@ -12,6 +12,8 @@ use tokio::sync::watch;
 
 use super::drill::{Condition, Drill, Reading, ScheduledFault, Signal};
 use super::faults::{FaultRequest, Faults};
+pub use super::stages::Sight;
+use super::stages::StageTracker;
 use crate::monitor::{FaultWindow, Health, Snapshot, now_ms};
 
 /// How often the runner looks at the dashboard's snapshot.
@@ -142,6 +144,9 @@ struct Run {
     actor: String,
     /// Every objective's running totals when the faults began (the budget the drill spends).
     budget_from: Option<(Instant, Arc<Snapshot>)>,
+    /// Where the time-to-detect stages are read from, and the first fault's stages.
+    sight: Option<Sight>,
+    stages: Option<StageTracker>,
 }
 
 /// What the runner keeps of one scaling step while it runs.
@@ -159,6 +164,27 @@ struct ScaleTrack {
 enum Phase {
     Steady,
     Faulted,
+}
+
+/// Whether a fault acts on requests, so that a span (with `apiary.fault`) shows its first
+/// effect.
+fn acts_on_requests(spec: &FaultSpec) -> bool {
+    matches!(
+        spec,
+        FaultSpec::ErrorRate { .. }
+            | FaultSpec::Latency { .. }
+            | FaultSpec::Hang { .. }
+            | FaultSpec::CpuBurn { .. }
+            | FaultSpec::Crash { .. }
+            | FaultSpec::BadDeploy { .. }
+            | FaultSpec::TargetedFailure { .. }
+            | FaultSpec::Unreachable { .. }
+            | FaultSpec::Partition { .. }
+            | FaultSpec::RetryStorm { .. }
+            | FaultSpec::ConsumerSlow { .. }
+            | FaultSpec::ConsumerCrash { .. }
+            | FaultSpec::DuplicateDelivery { .. }
+    )
 }
 
 /// The probable cause is read this long after the symptom appears.
@@ -360,6 +386,9 @@ impl Run {
             self.report.reasons.push(format!("rolling back: {e}"));
         }
         self.restore_scaling().await;
+        if let Some(tracker) = self.stages.take() {
+            self.report.stages = Some(tracker.finish());
+        }
         if let Some((since, from)) = &self.budget_from {
             self.report.budget = budget_spent(from, &self.snap(), since.elapsed().as_secs_f64());
         }
@@ -530,6 +559,7 @@ pub fn start(
     faults: Arc<Faults>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     reports_dir: std::path::PathBuf,
+    sight: Option<Sight>,
 ) -> (String, RunHandle) {
     let RunRequest {
         name,
@@ -581,6 +611,7 @@ pub fn start(
             .collect(),
         budget: Vec::new(),
         cause: None,
+        stages: None,
     };
     let (tx, rx) = watch::channel(report.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -596,6 +627,8 @@ pub fn start(
         drill,
         actor: actor.to_owned(),
         budget_from: None,
+        sight,
+        stages: None,
     };
     let window = run.faults.annotations().open(FaultWindow {
         kind: "drill".into(),
@@ -839,6 +872,16 @@ async fn execute(mut run: Run, scale: f64) -> Report {
                 .await
             {
                 Ok(active) => {
+                    if run.stages.is_none()
+                        && let Some(sight) = run.sight.clone()
+                    {
+                        run.stages = Some(StageTracker::start(
+                            sight,
+                            now_ms(),
+                            f.fault.services().first().cloned(),
+                            acts_on_requests(&f.fault),
+                        ));
+                    }
                     let t = run.t_ms();
                     run.report.faults[next].fault_id = Some(active.id.clone());
                     run.report.faults[next].on_ms = Some(t);
@@ -910,7 +953,11 @@ async fn execute(mut run: Run, scale: f64) -> Report {
         run.sample_scaling(Phase::Faulted);
         let snap = run.snap();
         // The symptom.
-        if detected_at.is_none() && symptom.holds(symptom.read(&snap), baseline) {
+        let holds = symptom.holds(symptom.read(&snap), baseline);
+        if let Some(tracker) = run.stages.as_mut() {
+            tracker.observe(&snap, holds);
+        }
+        if detected_at.is_none() && holds {
             let t = run.t_ms() - first_on_ms;
             detected_at = Some(t);
             cause_due = Some(Instant::now() + CAUSE_AFTER);
@@ -1124,6 +1171,7 @@ mod tests {
             scaling: Vec::new(),
             budget: Vec::new(),
             cause: None,
+            stages: None,
         };
         let (live, rx) = watch::channel(report);
         let faults = Faults::start(

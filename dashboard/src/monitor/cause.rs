@@ -182,8 +182,13 @@ pub fn diagnose(
     // Calls among watched services in the last minute.
     let mut callees: BTreeMap<&str, Vec<&dashboard_api::Edge>> = BTreeMap::new();
     let mut callers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // (The load generator and other unwatched callers are the outside world: a service only
+    // they call is an entry.)
     for e in &view.topology.edges {
-        if e.from == e.to || !health.contains_key(e.to.as_str()) {
+        if e.from == e.to
+            || !health.contains_key(e.to.as_str())
+            || !health.contains_key(e.from.as_str())
+        {
             continue;
         }
         callees.entry(e.from.as_str()).or_default().push(e);
@@ -858,7 +863,11 @@ mod tests {
                 },
                 svc("catalog", Health::Degraded, "p95 700 ms >= 500 ms"),
             ],
-            vec![edge("gateway", "catalog", 0.0, 700.0)],
+            vec![
+                edge("gateway", "catalog", 0.0, 700.0),
+                // The load generator is not watched: gateway is still the entry.
+                edge("apiary-load", "gateway", 0.0, 20.0),
+            ],
         );
         let series = (0..120)
             .map(|i| SeriesPoint {

@@ -114,6 +114,23 @@ async fn health_goes_up_degraded_down_and_up_again() {
         availability["bad_total"].as_f64().unwrap_or(0.0) > 0.0,
         "{burning}"
     );
+    // The probable cause names the failing service, with its evidence, in both places.
+    let diagnosis = d
+        .eventually("/api/cause", |v| v["causes"][0]["service"] == "shop")
+        .await;
+    assert_eq!(diagnosis["causes"][0]["kind"], "service", "{diagnosis}");
+    assert!(
+        diagnosis["symptoms"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("shop degraded")),
+        "{diagnosis}"
+    );
+    let (status, own) = d.get_json("/api/services/shop/cause").await;
+    assert_eq!(status, 200);
+    assert_eq!(own["causes"][0]["service"], "shop", "{own}");
+    let (status, unknown) = d.get_json("/api/services/nope/cause").await;
+    assert_eq!(status, 404, "{unknown}");
+    assert_eq!(unknown["error"]["code"], "not_found");
 
     knobs.status.store(200, Ordering::Relaxed);
     d.eventually("/api/services", health("up")).await;

@@ -176,3 +176,49 @@ async fn a_foreign_host_name_is_refused_on_loopback() {
         .expect("request");
     assert_eq!(health.status(), 200);
 }
+
+/// The browser's "I showed it" beacon: no token, but JSON `{"at": n}` only, small, same-site.
+#[tokio::test]
+async fn the_seen_beacon_takes_a_timestamp_and_nothing_else() {
+    let d = crate::helpers::spawn_default().await;
+    let url = format!("{}/api/seen", d.api);
+    let post = |body: &'static str| {
+        d.http
+            .post(&url)
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post(r#"{"at": 1796424567291}"#)
+            .await
+            .expect("post")
+            .status(),
+        204
+    );
+    let bad = post(r#"{"at": "soon"}"#).await.expect("post");
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.expect("json error");
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert_eq!(
+        post(r#"{"at": 1, "x": 2}"#).await.expect("post").status(),
+        400
+    );
+    let big = d
+        .http
+        .post(&url)
+        .body(format!(r#"{{"at": 1, "pad": "{}"}}"#, "x".repeat(400)))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(big.status(), 413);
+    let cross = d
+        .http
+        .post(&url)
+        .header("sec-fetch-site", "cross-site")
+        .body(r#"{"at": 1}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(cross.status(), 403);
+}

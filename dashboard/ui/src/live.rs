@@ -130,7 +130,14 @@ pub fn connect(live: Live) {
                 && let Ok(snap) = serde_json::from_str::<Snapshot>(&text)
             {
                 live.connected.set(true);
+                let changed = live
+                    .snapshot
+                    .with_untracked(|before| health_changed(before, &snap));
+                let at = snap.at;
                 live.push(snap);
+                if changed {
+                    report_shown(at);
+                }
             }
         });
     let on_open = Closure::<dyn FnMut()>::new(move || live.connected.set(true));
@@ -146,9 +153,56 @@ pub fn connect(live: Live) {
     std::mem::forget(source);
 }
 
+/// Whether any service's health differs between two snapshots (a new service counts).
+pub fn health_changed(before: &Snapshot, after: &Snapshot) -> bool {
+    after.services.iter().any(|s| {
+        before
+            .services
+            .iter()
+            .find(|b| b.name == s.name)
+            .is_none_or(|b| b.health != s.health)
+    })
+}
+
+/// Tells the dashboard, once the next frame has been drawn, that this page showed snapshot
+/// `at` (`POST /api/seen` as a beacon): a drill's "the UI showed it" stage.
+#[cfg(feature = "hydrate")]
+fn report_shown(at: u64) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let after_frame = Closure::once_into_js(move || {
+        if let Some(w) = web_sys::window() {
+            let _ = w
+                .navigator()
+                .send_beacon_with_opt_str("/api/seen", Some(&format!("{{\"at\":{at}}}")));
+        }
+    });
+    let _ = window.request_animation_frame(after_frame.unchecked_ref());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_health_change_is_noticed_and_a_steady_state_is_not() {
+        use crate::types::{Health, ServiceView};
+        let with = |h: Health| Snapshot {
+            services: vec![ServiceView {
+                name: "payment".into(),
+                health: h,
+                ..ServiceView::default()
+            }],
+            ..Snapshot::default()
+        };
+        assert!(!health_changed(&with(Health::Up), &with(Health::Up)));
+        assert!(health_changed(&with(Health::Up), &with(Health::Degraded)));
+        assert!(health_changed(&Snapshot::default(), &with(Health::Up)));
+    }
 
     #[test]
     fn script_json_cannot_close_its_element() {

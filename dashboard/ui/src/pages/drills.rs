@@ -202,6 +202,91 @@ pub fn RunPage() -> impl IntoView {
     }
 }
 
+/// The stages as a timeline: one bar, a segment per step, widths by duration, and a table.
+fn stage_view(report: &Report) -> AnyView {
+    let Some(st) = &report.stages else {
+        return view! { <p class="muted">"Not measured (the drill ended before its first fault)."</p> }
+            .into_any();
+    };
+    let total = st
+        .stages
+        .iter()
+        .filter_map(|s| s.at_ms)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let segments: Vec<(String, f64, bool)> = st
+        .stages
+        .iter()
+        .filter_map(|s| {
+            s.step_ms.map(|d| {
+                (
+                    s.name.clone(),
+                    d as f64 / total * 100.0,
+                    st.dominant.as_deref() == Some(s.name.as_str()),
+                )
+            })
+        })
+        .collect();
+    let rows = st.stages.clone();
+    let summary = format!(
+        "{}{}",
+        st.dominant
+            .as_ref()
+            .map(|d| format!("Longest step: {d}. "))
+            .unwrap_or_default(),
+        st.export_ms
+            .map(|e| format!(
+                "The affected span took {e} ms from its end to the dashboard (export). "
+            ))
+            .unwrap_or_default()
+    );
+    view! {
+        <div class="stage-bar" role="img" aria-label="time to detect by stage">
+            {segments
+                .into_iter()
+                .map(|(name, pct, dominant)| {
+                    view! {
+                        <span
+                            class="stage-seg"
+                            class:dominant=dominant
+                            style:width=format!("{pct:.1}%")
+                            title=name
+                        ></span>
+                    }
+                })
+                .collect_view()}
+        </div>
+        <table class="table stages">
+            <thead>
+                <tr>
+                    <th scope="col">"stage"</th>
+                    <th scope="col" class="n">"at"</th>
+                    <th scope="col" class="n">"step"</th>
+                    <th scope="col">"note"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows
+                    .into_iter()
+                    .map(|s| {
+                        view! {
+                            <tr data-stage=s.name.clone()>
+                                <td>{s.name.clone()}</td>
+                                <td class="n num">{s.at_ms.map_or_else(|| "–".to_owned(), |t| format!("{t} ms"))}</td>
+                                <td class="n num">{s.step_ms.map_or_else(|| "–".to_owned(), |t| format!("+{t} ms"))}</td>
+                                <td class="muted">{s.note.clone().unwrap_or_default()}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <p class="muted">{summary} {st.note.clone()}</p>
+    }
+    .into_any()
+}
+
 /// "payment: error rate 100% >= 5% — right (injected: payment)".
 pub fn cause_line(report: &Report) -> String {
     let Some(c) = &report.cause else {
@@ -247,6 +332,8 @@ fn ReportView(report: Report) -> impl IntoView {
             </div>
         </section>
         <p>"Expected symptom: " {report.symptom.clone()}</p>
+        <h2>"Time to detect, stage by stage"</h2>
+        {stage_view(&report)}
         <h2>"Probable cause"</h2>
         <p id="cause-check">{cause_line(&report)}</p>
         <h2>"Error budget spent"</h2>

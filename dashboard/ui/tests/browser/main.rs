@@ -210,6 +210,15 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         )
         .await;
     println!("burn banner: {burn}");
+    let cause = s
+        .wait_for(
+            "the probable cause banner naming reviews",
+            SECS(60),
+            "const b = document.getElementById('probable-cause'); return b ? b.textContent : ''",
+            |v| v.as_str().is_some_and(|t| t.contains("reviews")),
+        )
+        .await;
+    println!("cause banner: {cause}");
     s.screenshot(&shots.join("overview.png")).await;
 
     // A value changes while the document stays the same one.
@@ -656,6 +665,30 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     assert!(
         verdict.as_str().is_some_and(|t| t.contains("passed")),
         "the drill passed: {verdict}"
+    );
+    // The overview was open while the drill's fault took orders down: this browser reported
+    // showing it, so every stage of the breakdown has a time, the UI's included.
+    let stages = s
+        .script(
+            "return Array.from(document.querySelectorAll('.stages tr[data-stage]')).map(r => r.dataset.stage + '=' + r.children[1].textContent)",
+        )
+        .await;
+    println!("drill stages: {stages}");
+    let ui = s
+        .script(
+            "const r = document.querySelector(\".stages tr[data-stage='the UI showed it']\"); return r ? r.children[1].textContent : ''",
+        )
+        .await;
+    assert!(
+        ui.as_str().is_some_and(|t| t.ends_with(" ms")),
+        "the UI stage has a time: {stages}"
+    );
+    let cause_check = s
+        .script("const c = document.getElementById('cause-check'); return c ? c.textContent : ''")
+        .await;
+    assert!(
+        cause_check.as_str().is_some_and(|t| t.contains("right")),
+        "the report's probable cause names orders: {cause_check}"
     );
     s.screenshot(&shots.join("drill-report.png")).await;
 
