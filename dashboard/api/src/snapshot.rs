@@ -412,6 +412,9 @@ pub struct Snapshot {
     /// The dashboard's own warning (running unsecured off loopback).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Services whose last `/metrics` scrape failed (their numbers are stale or from spans).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scrape_failures: Vec<String>,
     /// The probable cause of what is red, when something is (refreshed once a second).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<crate::Diagnosis>,

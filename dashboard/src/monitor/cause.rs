@@ -54,7 +54,7 @@ const QUEUE_BACKING_UP: f64 = 3.0;
 const DEPTH_TREND: Duration = Duration::from_secs(5);
 /// The traffic baseline ends this long before now and needs this many points.
 const BASELINE_GAP: Duration = Duration::from_secs(10);
-const BASELINE_POINTS: usize = 10;
+const BASELINE_POINTS: usize = 5;
 /// An attribute value must be carried by this many bad spans, and this much more often than by
 /// good ones, to be shown.
 const MIN_BAD_SPANS: u64 = 3;
@@ -603,17 +603,21 @@ pub fn diagnose(
     })
 }
 
-/// Mean requests/s of the points [`BASELINE_GAP`] to 5 min before `now_ms`; None with fewer
-/// than [`BASELINE_POINTS`].
+/// Median requests/s of the points [`BASELINE_GAP`] to 5 min before `now_ms` (a median, so a
+/// burst at the stack's start does not raise it); None with fewer than [`BASELINE_POINTS`].
 fn baseline_rps(series: &[SeriesPoint], now_ms: u64) -> Option<f64> {
     let from = now_ms.saturating_sub(BASELINE.as_millis() as u64);
     let to = now_ms.saturating_sub(BASELINE_GAP.as_millis() as u64);
-    let points: Vec<f64> = series
+    let mut points: Vec<f64> = series
         .iter()
         .filter(|p| p.t >= from && p.t <= to)
         .map(|p| p.rps)
         .collect();
-    (points.len() >= BASELINE_POINTS).then(|| points.iter().sum::<f64>() / points.len() as f64)
+    if points.len() < BASELINE_POINTS {
+        return None;
+    }
+    points.sort_by(f64::total_cmp);
+    Some(points[points.len() / 2])
 }
 
 fn pct(x: f64) -> String {
@@ -889,6 +893,21 @@ mod tests {
             ("traffic", Some("gateway"))
         );
         assert!(c.explains.contains(&"catalog".to_owned()), "{c:?}");
+    }
+
+    #[test]
+    fn a_burst_at_the_start_does_not_raise_the_baseline() {
+        let mut series: Vec<SeriesPoint> = (0..20)
+            .map(|i| SeriesPoint {
+                t: 100_000 + i * 1000,
+                rps: 10.0,
+                ..SeriesPoint::default()
+            })
+            .collect();
+        series[0].rps = 500.0;
+        series[1].rps = 400.0;
+        assert_eq!(baseline_rps(&series, 130_000), Some(10.0));
+        assert_eq!(baseline_rps(&series[..3], 130_000), None);
     }
 
     #[test]

@@ -288,6 +288,11 @@ pub(super) fn build(
             faults: Vec::new(),
             messaging: dashboard_api::Messaging::default(),
             warning: None,
+            scrape_failures: watched
+                .iter()
+                .filter(|w| w.ready.is_some() && !w.metrics_ok)
+                .map(|w| w.target.name.clone())
+                .collect(),
             diagnosis: None,
         },
         details,

@@ -171,6 +171,14 @@ fn Header() -> impl IntoView {
                 </span>
                 {move || if live.connected.get() { "live" } else { "connecting" }}
             </span>
+            <span
+                id="trust"
+                class="trust"
+                class:warn=move || live.snapshot.with(|s| crate::components::status::trust(s).1)
+                title=move || live.snapshot.with(|s| crate::components::status::trust(s).2)
+            >
+                {move || live.snapshot.with(|s| crate::components::status::trust(s).0)}
+            </span>
             <button
                 id="presenter-toggle"
                 class="presenter-toggle"

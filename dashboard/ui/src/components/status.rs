@@ -138,3 +138,72 @@ pub fn Banners() -> impl IntoView {
     }
     .into_any()
 }
+
+/// Whether the numbers can be trusted, in a line: how late spans arrive, what was refused, how
+/// far back traces go, which scrapes fail. `(short text, something wrong, the details)`.
+pub fn trust(s: &crate::types::Snapshot) -> (String, bool, String) {
+    let st = &s.store;
+    let refused = st.spans_refused + st.logs_refused + st.points_refused;
+    let held_min = st
+        .oldest_span_unix_ms
+        .map(|oldest| s.at.saturating_sub(oldest) / 60_000);
+    let lag = st.ingest_lag_ms_mean.map_or_else(
+        || "no spans lately".to_owned(),
+        |l| format!("lag {}", format::ms(Some(l as f64))),
+    );
+    let short = format!(
+        "{lag} · {} refused · {}",
+        format::thousands(refused),
+        held_min.map_or_else(
+            || "no traces held".to_owned(),
+            |m| format!("{m} min of traces")
+        )
+    );
+    let slow = st.ingest_lag_ms_max.is_some_and(|m| m > 10_000);
+    let wrong = slow || refused > 0 || !s.scrape_failures.is_empty();
+    let detail = format!(
+        "Spans arrive {} after they end (mean; largest {} over the last 10 s). Refused: {} spans, {} logs, {} metric points; evicted to stay in bounds: {} spans. Traces held back to {}. Scrapes failing: {}.",
+        st.ingest_lag_ms_mean
+            .map_or_else(|| "–".to_owned(), |l| format::ms(Some(l as f64))),
+        st.ingest_lag_ms_max
+            .map_or_else(|| "–".to_owned(), |l| format::ms(Some(l as f64))),
+        format::thousands(st.spans_refused),
+        format::thousands(st.logs_refused),
+        format::thousands(st.points_refused),
+        format::thousands(st.spans_evicted),
+        st.oldest_span_unix_ms
+            .map_or_else(|| "–".to_owned(), format::clock_ms),
+        if s.scrape_failures.is_empty() {
+            "none".to_owned()
+        } else {
+            s.scrape_failures.join(", ")
+        }
+    );
+    (short, wrong, detail)
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_line_says_how_late_what_was_lost_and_how_far_back() {
+        let mut s = crate::types::Snapshot {
+            at: 10 * 60_000,
+            ..Default::default()
+        };
+        s.store.ingest_lag_ms_mean = Some(180);
+        s.store.ingest_lag_ms_max = Some(900);
+        s.store.oldest_span_unix_ms = Some(60_000);
+        let (short, wrong, detail) = trust(&s);
+        assert_eq!(short, "lag 180 ms · 0 refused · 9 min of traces");
+        assert!(!wrong);
+        assert!(detail.contains("Scrapes failing: none"), "{detail}");
+        s.scrape_failures.push("payment".into());
+        s.store.spans_refused = 3;
+        let (short, wrong, detail) = trust(&s);
+        assert!(wrong);
+        assert!(short.contains("3 refused"), "{short}");
+        assert!(detail.contains("Scrapes failing: payment"), "{detail}");
+    }
+}

@@ -187,6 +187,20 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         |v| v.as_str().is_some_and(|t| t != "0.0"),
     )
     .await;
+    // Whether the numbers can be trusted: how late spans arrive, what was refused, how far
+    // back traces go (details in its tooltip).
+    let trust = s
+        .wait_for(
+            "the dashboard's own health in the header",
+            SECS(20),
+            "const t = document.getElementById('trust'); return t ? t.textContent : ''",
+            |v| {
+                v.as_str()
+                    .is_some_and(|t| t.starts_with("lag ") && t.contains("refused"))
+            },
+        )
+        .await;
+    println!("trust: {trust}");
     let kpi = s
         .script("return document.querySelector('#kpi-orders .kpi-value').textContent")
         .await;
@@ -422,7 +436,7 @@ async fn every_page_renders_live_data_in_a_real_browser() {
             "return Array.from(document.querySelectorAll('.slos tr[data-slo] th')).map(e => e.textContent).join(' | ')",
             |v| {
                 v.as_str()
-                    .is_some_and(|t| t.contains("without a 5xx") && t.contains("within 1000 ms"))
+                    .is_some_and(|t| t.contains("availability: 99.5% without a 5xx") && t.contains("latency: 99.0% within"))
             },
         )
         .await;
