@@ -5,6 +5,7 @@
 #   - calm: is any diagnosis shown (probable cause banner), any map edge with failures, any
 #     burning SLO; orders placed and failed per minute; each service's p95; whether the newest
 #     traces of checkout are health probes;
+#   - how long a checkout trace's page takes with every span's percentile, and a comparison;
 #   - the dashboard's CPU (user + system, from /proc) and memory (RSS) per minute, calm and
 #     then while a fault is on (payment error-rate 100%, so the probable cause is computed every
 #     second and the SLO alerts fire).
@@ -87,6 +88,20 @@ print(f"- edges answering 4xx (largest share seen): " + (", ".join(f"{k} {v:.0%}
 print(f"- orders placed / failed per minute (mean): {orders / n:.1f} / {failed / n:.1f}")
 print(f"- p95 per service (median of samples): " + ", ".join(f"{k} {med(v):.2f} ms" for k, v in sorted(p95.items())))
 print(f"- health-probe traces among checkout's newest 20: {probes}")
+# A checkout trace's page, with every span's percentile among its operation's last 5 minutes
+# (the API call the waterfall makes), and the comparison of two checkouts.
+def timed(path):
+    t = time.perf_counter()
+    body = get(path)
+    return (time.perf_counter() - t) * 1000, body
+if len(traces) >= 2:
+    a, b = traces[0]["trace_id"], traces[1]["trace_id"]
+    detail = [timed(f"/api/traces/{a}") for _ in range(20)]
+    ranked = sum(1 for sp in detail[-1][1]["spans"] if sp.get("percentile"))
+    compare = [timed(f"/api/traces/compare?a={a}&b={b}")[0] for _ in range(20)]
+    print(f"- a checkout trace with percentiles: median {med([d[0] for d in detail]):.1f} ms, "
+          f"largest {max(d[0] for d in detail):.1f} ms ({ranked} of {len(detail[-1][1]['spans'])} spans ranked); "
+          f"two checkouts compared: median {med(compare):.1f} ms")
 PY
 }
 

@@ -19,12 +19,13 @@ use tokio_stream::wrappers::WatchStream;
 
 use dashboard_api::{
     Attributes, LogRecord, LogSearch, ServiceDetail, Snapshot as SnapshotView, Span, SpanEvent,
-    TraceDetail, TraceSearch, TraceSummary,
+    SpanPercentile, TraceComparison, TraceDetail, TraceSearch, TraceSummary,
 };
 
 use crate::model::{AttrValue, Attrs, StoredLog, StoredSpan, hex, parse_trace_id};
 use crate::monitor::Snapshot;
-use crate::store::{SpanStore, Store};
+use crate::names::Name;
+use crate::store::{SpanStore, Store, TraceFilter, TraceStatus};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -151,7 +152,54 @@ fn span_view(store: &SpanStore, s: &StoredSpan) -> Span {
                 span_id: hex(&l.span_id),
             })
             .collect(),
+        percentile: None,
     }
+}
+
+/// How far back a span's percentile looks: the same operation's spans that ended in the five
+/// minutes up to the trace's end.
+const PERCENTILE_WINDOW_S: u32 = 300;
+/// Fewer spans of an operation than this, and no percentile is given.
+const PERCENTILE_MIN_SAMPLES: usize = 20;
+/// The most spans walked (newest first) per service, so a trace's page costs the same
+/// however much the store holds.
+const PERCENTILE_MAX_WALK: usize = 100_000;
+
+/// Each span's percentile among the same operation's recent ones, by (service, span name).
+fn percentiles(
+    store: &SpanStore,
+    held: &[&StoredSpan],
+) -> std::collections::HashMap<(Name, Name), Vec<f64>> {
+    use std::collections::HashMap;
+    let end = held.iter().map(|s| s.end_unix_nano).max().unwrap_or(0);
+    let from = end.saturating_sub(u64::from(PERCENTILE_WINDOW_S) * 1_000_000_000);
+    let mut wanted: HashMap<Name, HashSet<Name>> = HashMap::new();
+    for s in held {
+        wanted.entry(s.service).or_default().insert(s.name);
+    }
+    let mut out = HashMap::new();
+    for (service, names) in wanted {
+        let mut samples: HashMap<Name, Vec<f64>> = HashMap::new();
+        for s in store
+            .newest(Some(store.name(service)))
+            .take(PERCENTILE_MAX_WALK)
+        {
+            if s.end_unix_nano < from || s.end_unix_nano > end || !names.contains(&s.name) {
+                continue;
+            }
+            samples
+                .entry(s.name)
+                .or_default()
+                .push(s.duration_nanos() as f64 / 1e6);
+        }
+        for (name, mut durations) in samples {
+            if durations.len() >= PERCENTILE_MIN_SAMPLES {
+                durations.sort_by(f64::total_cmp);
+                out.insert((service, name), durations);
+            }
+        }
+    }
+    out
 }
 
 /// Spans of other traces that link into trace `id` (at most 50, newest first).
@@ -216,38 +264,47 @@ fn summarize(store: &SpanStore, spans: &[&StoredSpan]) -> Option<TraceSummary> {
         span_count: spans.len(),
         error: spans.iter().any(|s| s.failed()),
         services,
+        rejected: !spans.iter().any(|s| s.failed()) && spans.iter().any(|s| s.rejected()),
     })
 }
 
 /// Trace search: newest first (by end time).
-pub fn search_traces(
-    store: &Store,
-    service: Option<&str>,
-    error: Option<bool>,
-    min_duration_ms: f64,
-    limit: usize,
-) -> Vec<TraceSummary> {
+pub fn search_traces(store: &Store, filter: &TraceFilter<'_>, limit: usize) -> Vec<TraceSummary> {
     let Ok(spans) = store.spans.read() else {
         return Vec::new();
     };
-    let min_nanos = (min_duration_ms * 1e6) as u64;
     spans
-        .search(service, error, min_nanos, limit)
+        .search(filter, limit)
         .iter()
         .filter_map(|id| summarize(&spans, &spans.trace(id)))
         .collect()
 }
 
+/// A unix-ms time parameter, as nanoseconds.
+fn unix_ms(name: &str, raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+    raw.map(|raw| {
+        raw.parse::<u64>()
+            .ok()
+            .and_then(|ms| ms.checked_mul(1_000_000))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("{name} must be a time in unix milliseconds"))
+            })
+    })
+    .transpose()
+}
+
 /// `GET /api/traces`: the search `q` asks for, checked. What the handler and the server-side
 /// pages both call.
 pub fn find_traces(s: &ApiState, q: &TraceSearch) -> Result<Vec<TraceSummary>, ApiError> {
-    let error = match given(&q.status) {
-        None => None,
-        Some("error") => Some(true),
-        Some("ok") => Some(false),
+    let status = match given(&q.status) {
+        None => TraceStatus::Any,
+        Some("error") => TraceStatus::Failed,
+        Some("rejected") => TraceStatus::Rejected,
+        Some("ok") => TraceStatus::Ok,
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
-                "status '{other}' must be error or ok"
+                "status '{}' must be error, rejected or ok",
+                other.chars().take(40).collect::<String>()
             )));
         }
     };
@@ -261,14 +318,31 @@ pub fn find_traces(s: &ApiState, q: &TraceSearch) -> Result<Vec<TraceSummary>, A
                 ApiError::BadRequest("min_duration_ms must be a number, 0 or more".into())
             })?,
     };
+    let from = unix_ms("from_ms", given(&q.from_ms))?;
+    let to = unix_ms("to_ms", given(&q.to_ms))?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ApiError::BadRequest(
+            "from_ms must not be after to_ms".into(),
+        ));
+    }
+    let route = given(&q.route);
+    if route.is_some_and(|r| r.len() > 200) {
+        return Err(ApiError::BadRequest(
+            "route must be at most 200 characters".into(),
+        ));
+    }
     let limit = limit(given(&q.limit), 20, 1000)?;
-    Ok(search_traces(
-        &s.store,
-        given(&q.service),
-        error,
-        min,
-        limit,
-    ))
+    let filter = TraceFilter {
+        service: given(&q.service),
+        status,
+        min_duration_nanos: (min * 1e6) as u64,
+        route,
+        from_unix_nano: from.unwrap_or(0),
+        to_unix_nano: to.unwrap_or(u64::MAX),
+    };
+    Ok(search_traces(&s.store, &filter, limit))
 }
 
 async fn traces(
@@ -288,8 +362,13 @@ fn trace_id(raw: &str) -> Result<[u8; 16], ApiError> {
     })
 }
 
-/// `GET /api/traces/{trace_id}`: the trace's spans (by start) and its logs.
+/// `GET /api/traces/{trace_id}`: the trace's spans (by start), each with its percentile among
+/// the same operation's recent spans, and its logs.
 pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
+    held_trace(s, raw, true)
+}
+
+fn held_trace(s: &ApiState, raw: &str, with_percentiles: bool) -> Result<TraceDetail, ApiError> {
     let id = trace_id(raw)?;
     let (summary, mut spans, linked) = {
         let store = s
@@ -300,10 +379,27 @@ pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
         let held = store.trace(&id);
         let summary = summarize(&store, &held)
             .ok_or_else(|| ApiError::NotFound(format!("no trace {raw} is held")))?;
+        let ranks = if with_percentiles {
+            percentiles(&store, &held)
+        } else {
+            Default::default()
+        };
         (
             summary,
             held.into_iter()
-                .map(|span| span_view(&store, span))
+                .map(|span| {
+                    let mut view = span_view(&store, span);
+                    if let Some(sorted) = ranks.get(&(span.service, span.name)) {
+                        view.percentile = Some(SpanPercentile {
+                            rank: SpanPercentile::rank_in(sorted, view.duration_ms),
+                            samples: u32::try_from(sorted.len()).unwrap_or(u32::MAX),
+                            window_s: PERCENTILE_WINDOW_S,
+                            p50_ms: SpanPercentile::quantile(sorted, 0.5),
+                            p99_ms: SpanPercentile::quantile(sorted, 0.99),
+                        });
+                    }
+                    view
+                })
                 .collect::<Vec<_>>(),
             linked_from(&store, &id),
         )
@@ -321,6 +417,38 @@ pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
         logs,
         linked_from: linked,
     })
+}
+
+/// `GET /api/traces/compare?a=&b=`'s parameters.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ComparePair {
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+/// `GET /api/traces/compare`: trace a and trace b side by side.
+pub fn compare_traces(s: &ApiState, a: &str, b: &str) -> Result<TraceComparison, ApiError> {
+    if a.trim().is_empty() || b.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "give two trace ids to compare: a and b".into(),
+        ));
+    }
+    let a = held_trace(s, a.trim(), false)?;
+    let b = held_trace(s, b.trim(), false)?;
+    Ok(dashboard_api::compare(&a, &b))
+}
+
+async fn compare(
+    State(s): State<ApiState>,
+    q: Result<Query<ComparePair>, QueryRejection>,
+) -> Result<Json<TraceComparison>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    compare_traces(
+        &s,
+        q.a.as_deref().unwrap_or(""),
+        q.b.as_deref().unwrap_or(""),
+    )
+    .map(Json)
 }
 
 async fn trace(
@@ -593,6 +721,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/cause", get(cause))
         .route("/api/seen", axum::routing::post(seen))
         .route("/api/traces", get(traces))
+        .route("/api/traces/compare", get(compare))
         .route("/api/traces/{trace_id}", get(trace))
         .route("/api/logs", get(logs))
         .route("/api/topology", get(topology))

@@ -2,7 +2,7 @@
 
 use dashboard_api::{
     Business, Diagnosis, Drills, LogRecord, Report, Runs, ServiceDetail, ServiceView, Snapshot,
-    StoreStats, Topology, TraceDetail, TraceSummary,
+    StoreStats, Topology, TraceComparison, TraceDetail, TraceSummary,
 };
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -26,6 +26,7 @@ fn answers() -> Vec<(&'static str, Value)> {
         ("/api/services/{name}/cause", one("Diagnosis")),
         ("/api/cause", one("Diagnosis")),
         ("/api/traces", many("TraceSummary")),
+        ("/api/traces/compare", one("TraceComparison")),
         ("/api/traces/{trace_id}", one("TraceDetail")),
         ("/api/logs", many("LogRecord")),
         ("/api/topology", one("Topology")),
@@ -46,6 +47,7 @@ fn type_schemas() -> serde_json::Map<String, Value> {
     add_schema::<Diagnosis>(&mut schemas);
     add_schema::<TraceSummary>(&mut schemas);
     add_schema::<TraceDetail>(&mut schemas);
+    add_schema::<TraceComparison>(&mut schemas);
     add_schema::<LogRecord>(&mut schemas);
     add_schema::<Topology>(&mut schemas);
     add_schema::<Business>(&mut schemas);
@@ -130,12 +132,24 @@ pub fn document() -> Value {
                 "responses": { "204": { "description": "noted" }, "400": { "description": "not {\"at\": <Unix ms>}" }, "403": { "description": "cross-site" }, "413": { "description": "over 256 bytes" } } } },
             "/api/traces": get("Trace search, newest first", vec![
                 param("service", "only traces with a span of this service", json!({ "type": "string" })),
-                param("status", "error or ok", json!({ "type": "string", "enum": ["error", "ok"] })),
+                param("status", "error (a failure: 5xx, timeout, refused call), rejected (a call answered 4xx, no failure) or ok (neither)", json!({ "type": "string", "enum": ["error", "rejected", "ok"] })),
                 param("min_duration_ms", "minimum trace duration", json!({ "type": "number", "minimum": 0 })),
+                param("route", "only traces with a span (of `service`, when given) serving this http.route", json!({ "type": "string", "maxLength": 200 })),
+                param("from_ms", "only traces still running at or after this time (unix ms; not after to_ms)", json!({ "type": "integer", "minimum": 0, "maximum": 18_446_744_073_709_u64 })),
+                param("to_ms", "only traces started by this time (unix ms)", json!({ "type": "integer", "minimum": 0, "maximum": 18_446_744_073_709_u64 })),
                 limit(1000),
             ]),
+            "/api/traces/compare": { "get": {
+                "summary": "Two held traces side by side: spans matched by place (service and span name under matched parents), each pair's durations, and the spans only one has",
+                "parameters": [
+                    param("a", "the first trace's id (32 hex characters)", json!({ "type": "string", "pattern": "^[0-9a-fA-F]{32}$" })),
+                    param("b", "the second trace's id", json!({ "type": "string", "pattern": "^[0-9a-fA-F]{32}$" })),
+                ],
+                "responses": { "200": { "description": "OK", "content": { "application/json": {} } },
+                               "400": { "description": "a or b missing or malformed" },
+                               "404": { "description": "a trace is not held" } } } },
             "/api/traces/{trace_id}": { "get": {
-                "summary": "One trace: summary, spans (with attributes and events) and its logs",
+                "summary": "One trace: summary, spans (with attributes, events and each one's percentile among the same operation's spans of the last five minutes) and its logs",
                 "parameters": [{ "name": "trace_id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{32}$" } }],
                 "responses": { "200": { "description": "OK" }, "400": { "description": "malformed id" }, "404": { "description": "not held" } } } },
             "/api/logs": get("Log search, newest first", vec![

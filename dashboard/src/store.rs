@@ -209,6 +209,8 @@ pub struct TraceEntry {
     pub end_unix_nano: u64,
     pub span_count: u32,
     pub error: bool,
+    /// A call in it was answered with a 4xx.
+    pub rejected: bool,
     /// One bit per service (the 64th bit is shared by any further services).
     service_bits: u64,
 }
@@ -305,6 +307,7 @@ impl SpanStore {
             end_unix_nano: 0,
             span_count: 0,
             error: false,
+            rejected: false,
             service_bits: 0,
         });
         let prev_in_trace = entry.last_seq;
@@ -313,6 +316,7 @@ impl SpanStore {
         entry.end_unix_nano = entry.end_unix_nano.max(span.end_unix_nano);
         entry.span_count = entry.span_count.saturating_add(1);
         entry.error |= span.failed();
+        entry.rejected |= span.rejected();
         entry.service_bits |= 1 << bit;
         let prev_in_service = self.by_service.insert(span.service, seq).unwrap_or(NONE);
         self.ring.push(Slot {
@@ -389,15 +393,10 @@ impl SpanStore {
 
     /// Trace ids matching the filters, newest (by end time) first: one pass over the trace
     /// index, keeping the best `limit` in a heap.
-    pub fn search(
-        &self,
-        service: Option<&str>,
-        error: Option<bool>,
-        min_duration_nanos: u64,
-        limit: usize,
-    ) -> Vec<TraceId> {
+    pub fn search(&self, f: &TraceFilter<'_>, limit: usize) -> Vec<TraceId> {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
+        let service = f.service;
         let bit = match service {
             Some(name) => match self.names.lookup(name) {
                 Some(n) if self.by_service.contains_key(&n) => self.service_bit.get(&n).copied(),
@@ -408,17 +407,21 @@ impl SpanStore {
         let mut heap: BinaryHeap<Reverse<(u64, TraceId)>> = BinaryHeap::with_capacity(limit + 1);
         for (id, e) in &self.by_trace {
             if bit.is_some_and(|b| e.service_bits & (1 << b) == 0)
-                || error.is_some_and(|want| want != e.error)
-                || e.end_unix_nano.saturating_sub(e.start_unix_nano) < min_duration_nanos
+                || !f.status.admits(e)
+                || e.end_unix_nano.saturating_sub(e.start_unix_nano) < f.min_duration_nanos
+                || e.end_unix_nano < f.from_unix_nano
+                || e.start_unix_nano > f.to_unix_nano
             {
                 continue;
             }
-            // With a shared bit (64+ services), make sure the service really is in the trace.
-            if bit == Some(63)
-                && !self
-                    .trace(id)
-                    .iter()
-                    .any(|s| service.is_some_and(|n| self.name(s.service) == n))
+            // Past the index: the shared bit of 64+ services, and the route, need the spans.
+            let check_service = bit == Some(63);
+            if (check_service || f.route.is_some())
+                && !self.trace(id).iter().any(|s| {
+                    service.is_none_or(|n| self.name(s.service) == n)
+                        && f.route
+                            .is_none_or(|r| s.attr_str("http.route").is_some_and(|v| &*v == r))
+                })
             {
                 continue;
             }
@@ -430,6 +433,57 @@ impl SpanStore {
         let mut out: Vec<(u64, TraceId)> = heap.into_iter().map(|Reverse(x)| x).collect();
         out.sort_by(|a, b| b.cmp(a));
         out.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+/// Which traces a search wants, by their outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TraceStatus {
+    #[default]
+    Any,
+    /// A failure in it (a 5xx, a timeout, a refused call).
+    Failed,
+    /// A call answered with a 4xx and no failure.
+    Rejected,
+    /// Neither.
+    Ok,
+}
+
+impl TraceStatus {
+    fn admits(self, e: &TraceEntry) -> bool {
+        match self {
+            TraceStatus::Any => true,
+            TraceStatus::Failed => e.error,
+            TraceStatus::Rejected => e.rejected && !e.error,
+            TraceStatus::Ok => !e.error && !e.rejected,
+        }
+    }
+}
+
+/// A trace search's filters (see `GET /api/traces`).
+#[derive(Debug, Clone, Copy)]
+pub struct TraceFilter<'a> {
+    pub service: Option<&'a str>,
+    pub status: TraceStatus,
+    pub min_duration_nanos: u64,
+    /// Only traces with a span (of `service`, when given) serving this `http.route`.
+    pub route: Option<&'a str>,
+    /// Only traces still running at or after this time.
+    pub from_unix_nano: u64,
+    /// Only traces started by this time.
+    pub to_unix_nano: u64,
+}
+
+impl Default for TraceFilter<'_> {
+    fn default() -> Self {
+        Self {
+            service: None,
+            status: TraceStatus::Any,
+            min_duration_nanos: 0,
+            route: None,
+            from_unix_nano: 0,
+            to_unix_nano: u64::MAX,
+        }
     }
 }
 
@@ -870,17 +924,69 @@ pub(crate) mod tests {
             span(2, 3, "a"),
             span(3, 4, "b"),
         ]);
+        let mut declined = span(4, 5, "payment");
+        let mut b = crate::model::AttrsBuilder::with_capacity(2);
+        b.push_int("http.response.status_code", 402);
+        b.push_str("http.route", "/charges");
+        declined.error = true;
+        declined.attributes = b.build();
+        store.insert_spans(vec![declined]);
         let spans = store.spans.read().expect("lock");
+        let search = |service, status, min_duration_nanos, limit| {
+            spans.search(
+                &TraceFilter {
+                    service,
+                    status,
+                    min_duration_nanos,
+                    ..TraceFilter::default()
+                },
+                limit,
+            )
+        };
+        use TraceStatus::{Any, Failed, Ok, Rejected};
         // Newest by end time: the slow trace ended last.
         assert_eq!(
-            spans.search(None, None, 0, 10),
-            vec![[1; 16], [3; 16], [2; 16]]
+            search(None, Any, 0, 10),
+            vec![[1; 16], [4; 16], [3; 16], [2; 16]]
         );
-        assert_eq!(spans.search(Some("a"), None, 0, 10), vec![[1; 16], [2; 16]]);
-        assert_eq!(spans.search(None, Some(true), 0, 10), vec![[1; 16]]);
-        assert_eq!(spans.search(None, None, 1_000_000, 10), vec![[1; 16]]);
-        assert_eq!(spans.search(None, None, 0, 1), vec![[1; 16]]);
-        assert!(spans.search(Some("nobody"), None, 0, 10).is_empty());
+        assert_eq!(search(Some("a"), Any, 0, 10), vec![[1; 16], [2; 16]]);
+        assert_eq!(search(None, Failed, 0, 10), vec![[1; 16]]);
+        // A 402 is an answer, not a failure.
+        assert_eq!(search(None, Rejected, 0, 10), vec![[4; 16]]);
+        assert_eq!(search(None, Ok, 0, 10), vec![[3; 16], [2; 16]]);
+        assert_eq!(search(None, Any, 1_000_000, 10), vec![[1; 16]]);
+        assert_eq!(search(None, Any, 0, 1), vec![[1; 16]]);
+        assert!(search(Some("nobody"), Any, 0, 10).is_empty());
+        // A second's window: traces running in it (trace 3 runs 4000-4500 ns, the slow trace
+        // 1000-5001000).
+        let window = |from_unix_nano, to_unix_nano| {
+            spans.search(
+                &TraceFilter {
+                    from_unix_nano,
+                    to_unix_nano,
+                    ..TraceFilter::default()
+                },
+                10,
+            )
+        };
+        assert_eq!(window(4_100, 4_200), vec![[1; 16], [3; 16]]);
+        assert_eq!(window(0, 2_500), vec![[1; 16]]);
+        assert_eq!(window(5_600, u64::MAX), vec![[1; 16]]);
+        // A route: a span serving it (of the service, when one is named).
+        let route = |service, route| {
+            spans.search(
+                &TraceFilter {
+                    service,
+                    route: Some(route),
+                    ..TraceFilter::default()
+                },
+                10,
+            )
+        };
+        assert_eq!(route(None, "/charges"), vec![[4; 16]]);
+        assert_eq!(route(Some("payment"), "/charges"), vec![[4; 16]]);
+        assert!(route(Some("payment"), "/refunds").is_empty());
+        assert!(route(Some("a"), "/charges").is_empty());
         assert_eq!(spans.trace_entry(&[1; 16]).map(|e| e.span_count), Some(2));
     }
 
@@ -924,7 +1030,13 @@ pub(crate) mod tests {
         assert_eq!(spans.name(late[0].service), "late-service");
         assert_eq!(spans.name(late[0].name), "GET /x");
         assert_eq!(
-            spans.search(Some("late-service"), None, 0, 10),
+            spans.search(
+                &TraceFilter {
+                    service: Some("late-service"),
+                    ..TraceFilter::default()
+                },
+                10
+            ),
             vec![[0xaa; 16]]
         );
         let newest = spans.newest(None).nth(1).expect("a flood span");
@@ -974,7 +1086,18 @@ pub(crate) mod tests {
             stats.spans,
             "indexes follow the evictions"
         );
-        assert_eq!(spans.search(Some("svc"), None, 0, 1000).len(), stats.spans);
+        assert_eq!(
+            spans
+                .search(
+                    &TraceFilter {
+                        service: Some("svc"),
+                        ..TraceFilter::default()
+                    },
+                    1000
+                )
+                .len(),
+            stats.spans
+        );
         let logs = store.logs.read().expect("lock");
         assert_eq!(logs.newest(Some("svc")).count(), stats.logs);
         assert!(logs.of_trace(&[0; 16]).is_empty(), "the oldest went first");

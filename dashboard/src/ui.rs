@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use dashboard_api::{
     Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, Snapshot as SnapshotView,
-    TraceDetail, TraceSearch, TraceSummary,
+    TraceComparison, TraceDetail, TraceSearch, TraceSummary,
 };
 use dashboard_ui::api::{ApiError as ReadError, ApiResult};
 use dashboard_ui::server::{ApiSource, Reading};
@@ -54,6 +54,10 @@ impl ApiSource for LocalApi {
 
     fn trace(&self, id: String) -> Reading<TraceDetail> {
         ready(api::trace_detail(&self.api, &id).map_err(refused))
+    }
+
+    fn compare(&self, a: String, b: String) -> Reading<TraceComparison> {
+        ready(api::compare_traces(&self.api, &a, &b).map_err(refused))
     }
 
     fn logs(&self, search: LogSearch) -> Reading<Vec<LogRecord>> {

@@ -6,11 +6,13 @@
 //! served by an older or newer dashboard still renders; writing always writes every field.
 
 mod cause;
+mod compare;
 mod drills;
 mod snapshot;
 mod traces;
 
 pub use cause::{AttributeDelta, Cause, CauseCheck, Change, Diagnosis};
+pub use compare::{CompareRow, Side, TraceComparison, compare};
 pub use drills::{
     BudgetSpent, DetectionStages, DrillInfo, Drills, Event, FaultOutcome, Phases, Reading, Report,
     RunInfo, Runs, ScaleOutcome, ScalePhase, Slis, Stage, Verdict,
@@ -21,6 +23,6 @@ pub use snapshot::{
     StoreStats, Topology,
 };
 pub use traces::{
-    Attributes, LinkedFrom, LogRecord, LogSearch, Span, SpanEvent, SpanKind, SpanLink, TraceDetail,
-    TraceSearch, TraceSummary,
+    Attributes, LinkedFrom, LogRecord, LogSearch, Span, SpanEvent, SpanKind, SpanLink,
+    SpanPercentile, TraceDetail, TraceSearch, TraceSummary,
 };

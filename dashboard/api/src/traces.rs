@@ -24,6 +24,10 @@ pub struct TraceSummary {
     pub span_count: usize,
     #[serde(default)]
     pub error: bool,
+    /// A call in it was answered with a 4xx (a decline, a lookup of nothing): an expected
+    /// outcome, not a failure.
+    #[serde(default)]
+    pub rejected: bool,
     #[serde(default)]
     pub services: Vec<String>,
 }
@@ -104,6 +108,58 @@ pub struct Span {
     /// Spans this one links to (a consumer's `process` span: the producer's `send` span).
     #[serde(default)]
     pub links: Vec<SpanLink>,
+    /// Where its duration falls among the same operation's (service and span name) over the
+    /// last minutes; absent when too few were held to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<SpanPercentile>,
+}
+
+/// A span's duration against the same operation's recent ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpanPercentile {
+    /// 0-100: the share of the operation's spans that were faster (ties count half).
+    pub rank: f64,
+    /// How many spans of the operation it was compared with.
+    pub samples: u32,
+    /// The window they ended in, seconds before the trace's end.
+    pub window_s: u32,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl SpanPercentile {
+    /// The percentile rank of `value` among `sorted` (ascending): the share below it, ties
+    /// counting half, in percent.
+    pub fn rank_in(sorted: &[f64], value: f64) -> f64 {
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let below = sorted.partition_point(|v| *v < value);
+        let through = sorted.partition_point(|v| *v <= value);
+        let ties = through - below;
+        100.0 * (below as f64 + ties as f64 / 2.0) / sorted.len() as f64
+    }
+
+    /// The `q` quantile (0-1) of `sorted` (ascending), nearest rank.
+    pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[i]
+    }
+
+    /// The badge: "p97" (whole percent, "p<1" and "p>99" at the ends).
+    pub fn label(&self) -> String {
+        if self.rank < 1.0 {
+            "p<1".to_owned()
+        } else if self.rank > 99.0 {
+            "p>99".to_owned()
+        } else {
+            format!("p{}", self.rank.round() as u32)
+        }
+    }
 }
 
 /// A span link: the span it points at, in its trace.
@@ -181,6 +237,51 @@ mod tests {
         assert_eq!(k, SpanKind::Producer);
         assert_eq!(SpanKind::Consumer.word(), "consumer");
     }
+
+    #[test]
+    fn percentile_ranks_count_ties_half() {
+        let sorted: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(SpanPercentile::rank_in(&sorted, 0.5), 0.0);
+        assert_eq!(SpanPercentile::rank_in(&sorted, 50.0), 49.5);
+        assert_eq!(SpanPercentile::rank_in(&sorted, 1000.0), 100.0);
+        assert_eq!(SpanPercentile::rank_in(&[2.0, 2.0], 2.0), 50.0);
+        assert_eq!(SpanPercentile::rank_in(&[], 2.0), 0.0);
+        assert_eq!(SpanPercentile::quantile(&sorted, 0.5), 50.0);
+        assert_eq!(SpanPercentile::quantile(&sorted, 0.99), 99.0);
+        assert_eq!(SpanPercentile::quantile(&sorted, 0.0), 1.0);
+        let p = |rank| SpanPercentile {
+            rank,
+            ..SpanPercentile::default()
+        };
+        assert_eq!(p(97.4).label(), "p97");
+        assert_eq!(p(99.6).label(), "p>99");
+        assert_eq!(p(0.2).label(), "p<1");
+    }
+
+    #[test]
+    fn the_search_pairs_carry_every_filter() {
+        let q = TraceSearch {
+            service: Some("catalog".into()),
+            route: Some("/products/{id}".into()),
+            from_ms: Some("1000".into()),
+            to_ms: Some("2000".into()),
+            ..TraceSearch::default()
+        };
+        let given: Vec<_> = q
+            .pairs()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        assert_eq!(
+            given,
+            [
+                ("service", "catalog"),
+                ("route", "/products/{id}"),
+                ("from_ms", "1000"),
+                ("to_ms", "2000")
+            ]
+        );
+    }
 }
 
 /// `GET /api/traces`'s parameters as sent (each optional; the server checks them and answers
@@ -190,17 +291,27 @@ mod tests {
 pub struct TraceSearch {
     /// Only traces this service took part in.
     pub service: Option<String>,
-    /// `error` or `ok`.
+    /// `error` (a failure: a 5xx, a timeout, a refused call), `rejected` (a call answered
+    /// with a 4xx, no failure) or `ok` (neither).
     pub status: Option<String>,
     /// Only traces at least this long (a number, 0 or more).
     pub min_duration_ms: Option<String>,
+    /// Only traces with a span (of `service`, when given) serving this route (`http.route`).
+    #[serde(default)]
+    pub route: Option<String>,
+    /// Only traces that were running at or after this time (unix ms): a chart point's second.
+    #[serde(default)]
+    pub from_ms: Option<String>,
+    /// Only traces that had started by this time (unix ms).
+    #[serde(default)]
+    pub to_ms: Option<String>,
     /// How many, newest first (1-1000, 20 by default).
     pub limit: Option<String>,
 }
 
 impl TraceSearch {
     /// The parameters in query-string order (empty ones included; the caller skips them).
-    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+    pub fn pairs(&self) -> [(&'static str, &str); 7] {
         [
             ("service", self.service.as_deref().unwrap_or("")),
             ("status", self.status.as_deref().unwrap_or("")),
@@ -208,6 +319,9 @@ impl TraceSearch {
                 "min_duration_ms",
                 self.min_duration_ms.as_deref().unwrap_or(""),
             ),
+            ("route", self.route.as_deref().unwrap_or("")),
+            ("from_ms", self.from_ms.as_deref().unwrap_or("")),
+            ("to_ms", self.to_ms.as_deref().unwrap_or("")),
             ("limit", self.limit.as_deref().unwrap_or("")),
         ]
     }

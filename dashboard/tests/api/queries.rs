@@ -244,3 +244,129 @@ async fn the_api_documents_itself_and_streams_snapshots() {
     }
     assert!(text.contains("\"services\""), "{text}");
 }
+
+/// Issue 17, part 4: each span ranked against its operation's recent spans, two traces side
+/// by side, and a search narrowed to a chart point's second.
+#[tokio::test]
+async fn spans_are_ranked_traces_compare_and_searches_narrow_to_a_window() {
+    let d = spawn_default().await;
+    // Traces 100..=129: a gateway "GET /a" of 1..=30 ms; the first and the last also call
+    // catalog, and the last calls pricing too.
+    let mut gateway = Vec::new();
+    for t in 100u8..=129 {
+        gateway.push(TestSpan {
+            trace: t,
+            id: 1,
+            parent: None,
+            name: "GET /a",
+            kind: 2,
+            start_ms: 0,
+            duration_ms: u64::from(t - 99),
+            error: false,
+        });
+    }
+    let child = |trace: u8, id: u8, name: &'static str, duration_ms: u64| TestSpan {
+        trace,
+        id,
+        parent: Some(1),
+        name,
+        kind: 2,
+        start_ms: 0,
+        duration_ms,
+        error: false,
+    };
+    let catalog = [child(100, 2, "GET /x", 1), child(129, 2, "GET /x", 20)];
+    let pricing = [child(129, 3, "GET /p", 2)];
+    for req in [
+        spans_request("gateway", &gateway),
+        spans_request("catalog", &catalog),
+        spans_request("pricing", &pricing),
+    ] {
+        let status = d
+            .post_otlp("/v1/traces", "application/x-protobuf", req.encode_to_vec())
+            .await
+            .status();
+        assert_eq!(status, 200);
+    }
+    // Trace ids as hex: 100 is 0x64, 129 is 0x81.
+    let fast = "64".repeat(16);
+    let slow = "81".repeat(16);
+
+    let (status, trace) = d.get_json(&format!("/api/traces/{slow}")).await;
+    assert_eq!(status, 200, "{trace}");
+    let spans = trace["spans"].as_array().expect("spans");
+    let root = spans.iter().find(|s| s["name"] == "GET /a").expect("root");
+    let p = &root["percentile"];
+    assert_eq!(p["samples"], 30, "{p}");
+    assert!(p["rank"].as_f64().expect("rank") > 95.0, "{p}");
+    assert_eq!(p["p50_ms"], 15.0, "{p}");
+    assert_eq!(p["window_s"], 300, "{p}");
+    let catalog_span = spans.iter().find(|s| s["name"] == "GET /x").expect("child");
+    assert!(
+        catalog_span.get("percentile").is_none(),
+        "two spans of an operation are too few to rank: {catalog_span}"
+    );
+
+    let (status, c) = d
+        .get_json(&format!("/api/traces/compare?a={fast}&b={slow}"))
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        (
+            c["matched"].as_u64(),
+            c["only_a"].as_u64(),
+            c["only_b"].as_u64()
+        ),
+        (Some(2), Some(0), Some(1)),
+        "{c}"
+    );
+    assert_eq!(c["rows"][0]["name"], "GET /a");
+    assert_eq!(c["rows"][0]["a"]["duration_ms"], 1.0);
+    assert_eq!(c["rows"][0]["b"]["duration_ms"], 30.0);
+    assert_eq!(c["rows"][1]["depth"], 1);
+    let only_b = c["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["a"].is_null())
+        .expect("a span only b has");
+    assert_eq!(only_b["service"], "pricing");
+    assert_eq!(c["b"]["trace_id"], slow);
+
+    // A window: the spans started 5 s ago and lasted at most 30 ms.
+    let now_ms = crate::helpers::now_nanos() / 1_000_000;
+    let (_, recent) = d
+        .get_json(&format!(
+            "/api/traces?limit=1000&from_ms={}&to_ms={now_ms}",
+            now_ms - 60_000
+        ))
+        .await;
+    assert_eq!(recent.as_array().map(Vec::len), Some(30), "{recent}");
+    let (_, later) = d
+        .get_json(&format!("/api/traces?from_ms={}", now_ms + 60_000))
+        .await;
+    assert_eq!(later, serde_json::json!([]));
+    let (_, earlier) = d
+        .get_json(&format!("/api/traces?to_ms={}", now_ms - 60_000))
+        .await;
+    assert_eq!(earlier, serde_json::json!([]));
+    let (_, rejected) = d.get_json("/api/traces?status=rejected").await;
+    assert_eq!(rejected, serde_json::json!([]), "no call was answered 4xx");
+
+    for (path, code) in [
+        (format!("/api/traces/compare?a={fast}"), 400),
+        (format!("/api/traces/compare?a={fast}&b=nothex"), 400),
+        (
+            format!("/api/traces/compare?a={fast}&b={}", "0".repeat(32)),
+            404,
+        ),
+        ("/api/traces?from_ms=yesterday".to_owned(), 400),
+        ("/api/traces?from_ms=2000&to_ms=1000".to_owned(), 400),
+        ("/api/traces?to_ms=99999999999999999999".to_owned(), 400),
+        (format!("/api/traces?route={}", "r".repeat(201)), 400),
+    ] {
+        let (status, body) = d.get_json(&path).await;
+        assert_eq!(status, code, "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
+    }
+}

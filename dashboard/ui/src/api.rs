@@ -6,8 +6,8 @@
 use std::future::Future;
 
 use dashboard_api::{
-    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, TraceDetail, TraceSearch,
-    TraceSummary,
+    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, TraceComparison, TraceDetail,
+    TraceSearch, TraceSummary,
 };
 
 /// Why a read failed, as the page shows it (serialised with the page's resources, so the
@@ -125,6 +125,20 @@ impl Api {
             TraceDetail,
             |source| source.trace(id),
             format!("/api/traces/{}", encode(&id))
+        )
+    }
+
+    /// `GET /api/traces/compare?a=&b=`.
+    pub fn compare(
+        &self,
+        a: String,
+        b: String,
+    ) -> impl Future<Output = ApiResult<TraceComparison>> + Send + 'static + use<> {
+        read!(
+            self,
+            TraceComparison,
+            |source| source.compare(a, b),
+            format!("/api/traces/compare{}", query(&[("a", &a), ("b", &b)]))
         )
     }
 

@@ -9,6 +9,7 @@ use leptos_router::path;
 use crate::live::{INITIAL_SNAPSHOT_ID, Live, initial_snapshot, script_json, use_live};
 use crate::pages::{
     business::BusinessPage,
+    compare::ComparePage,
     drills::{DrillsPage, RunPage},
     logs::LogsPage,
     map::MapPage,
@@ -130,6 +131,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/services/:name") view=ServicePage />
                         <Route path=path!("/business") view=BusinessPage />
                         <Route path=path!("/traces") view=TracesPage />
+                        <Route path=path!("/traces/compare") view=ComparePage />
                         <Route path=path!("/traces/:id") view=TracePage />
                         <Route path=path!("/logs") view=LogsPage />
                         <Route path=path!("/map") view=MapPage />

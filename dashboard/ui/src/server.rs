@@ -20,8 +20,8 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use dashboard_api::{
-    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, Snapshot, TraceDetail, TraceSearch,
-    TraceSummary,
+    Drills, LogRecord, LogSearch, Report, Runs, ServiceDetail, Snapshot, TraceComparison,
+    TraceDetail, TraceSearch, TraceSummary,
 };
 
 use crate::api::ApiResult;
@@ -39,6 +39,7 @@ pub trait ApiSource: Send + Sync + 'static {
     fn service(&self, name: String) -> Reading<ServiceDetail>;
     fn traces(&self, search: TraceSearch) -> Reading<Vec<TraceSummary>>;
     fn trace(&self, id: String) -> Reading<TraceDetail>;
+    fn compare(&self, a: String, b: String) -> Reading<TraceComparison>;
     fn logs(&self, search: LogSearch) -> Reading<Vec<LogRecord>>;
     fn drills(&self) -> Reading<Drills>;
     fn runs(&self) -> Reading<Runs>;

@@ -4,6 +4,6 @@
 pub use dashboard_api::{
     Attributes, BurnAlert, Business, Cause, Diagnosis, Edge, FaultWindow, Health, Latency,
     LogRecord, LogSearch, Messaging, Node, QueueView, RouteView, SeriesPoint, ServiceDetail,
-    ServiceView, SloStatus, Snapshot, Span, SpanEvent, StoreStats, Topology, TraceDetail,
-    TraceSearch, TraceSummary,
+    ServiceView, Side, SloStatus, Snapshot, Span, SpanEvent, SpanPercentile, StoreStats, Topology,
+    TraceComparison, TraceDetail, TraceSearch, TraceSummary,
 };

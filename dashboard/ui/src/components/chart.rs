@@ -111,8 +111,54 @@ pub fn geometry(lines: &[Line], faults: &[FaultWindow], min_y_max: f64) -> Geome
     }
 }
 
+/// A clickable column of a chart: its place across the plot (percent) and the window of
+/// traces it opens (unix ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column {
+    pub left_pct: f64,
+    pub width_pct: f64,
+    pub from_ms: u64,
+    pub to_ms: u64,
+}
+
+/// The most columns a chart is cut into (a 15-minute chart: 7.5 s each).
+const MAX_COLUMNS: u64 = 120;
+
+/// The plot from `t0` to `t1` cut into columns of whole seconds (at most [`MAX_COLUMNS`]);
+/// each opens the traces that ran in its seconds, from the second before its first point (a
+/// point is the second that ends at it).
+pub fn columns(t0: u64, t1: u64) -> Vec<Column> {
+    if t1 <= t0 {
+        return Vec::new();
+    }
+    let span = t1 - t0;
+    let n = (span / 1_000).clamp(1, MAX_COLUMNS);
+    let step = span.div_ceil(n).div_ceil(1_000) * 1_000;
+    (0..n)
+        .map(|i| t0 + i * step)
+        .take_while(|from| *from < t1)
+        .map(|from| {
+            let to = (from + step).min(t1);
+            Column {
+                left_pct: (from - t0) as f64 / span as f64 * 100.0,
+                width_pct: ((to - from).max(1) as f64 / span as f64 * 100.0).min(100.0),
+                from_ms: from.saturating_sub(1_000),
+                to_ms: to,
+            }
+        })
+        .collect()
+}
+
+/// The trace search a column opens: `base` (a search such as `/traces?service=catalog`) and
+/// the column's window.
+pub fn column_href(base: &str, c: &Column) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}from_ms={}&to_ms={}", c.from_ms, c.to_ms)
+}
+
 /// A time-series chart: lines, a legend naming them, y labels, the time range, and the
-/// intervals when faults were active shaded.
+/// intervals when faults were active shaded. With `exemplar` (a trace search), every column
+/// of the plot opens the traces of its seconds: the requests behind the point.
 #[component]
 pub fn LineChart(
     #[prop(into)] title: String,
@@ -124,13 +170,42 @@ pub fn LineChart(
     #[prop(default = 1.0)]
     min_y_max: f64,
     #[prop(optional, into)] empty_text: Option<String>,
+    #[prop(optional, into)] exemplar: Option<Signal<String>>,
 ) -> impl IntoView {
     let geo = Memo::new(move |_| lines.with(|l| faults.with(|f| geometry(l, f, min_y_max))));
     let empty_text = empty_text.unwrap_or_else(|| "No data yet".into());
     let aria = title.clone();
+    let overlay = exemplar.map(|base| {
+        view! {
+            <div class="exemplars" role="group" aria-label="example traces of each moment">
+                {move || {
+                    geo.with(|g| if g.empty { Vec::new() } else { columns(g.t0, g.t1) })
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <a
+                                    class="exemplar"
+                                    href=base.with(|b| column_href(b, &c))
+                                    tabindex="-1"
+                                    title=format!(
+                                        "example traces from {} to {}",
+                                        crate::format::clock_ms(c.from_ms),
+                                        crate::format::clock_ms(c.to_ms),
+                                    )
+                                    style:left=format!("{:.3}%", c.left_pct)
+                                    style:width=format!("{:.3}%", c.width_pct)
+                                ></a>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+        }
+    });
     view! {
         <figure class="chart">
             <figcaption>{title}</figcaption>
+            <div class="chart-plot">
             <svg
                 viewBox=format!("0 0 {CHART_W} {CHART_H}")
                 role="img"
@@ -205,6 +280,8 @@ pub fn LineChart(
                     {empty_text}
                 </text>
             </svg>
+            {overlay}
+            </div>
             <ul class="legend">
                 {move || {
                     lines
@@ -317,6 +394,32 @@ mod tests {
         );
         assert_eq!(g.y_max, 2.0);
         assert!(geometry(&lines, &[], 1.0).shades.is_empty());
+    }
+
+    #[test]
+    fn columns_cover_the_plot_in_whole_seconds() {
+        // Five minutes: 100 columns of 3 s (120 would be 2.5 s; columns are whole seconds).
+        let c = columns(1_000_000, 1_300_000);
+        assert_eq!(c.len(), 100);
+        assert_eq!(c[0].from_ms, 999_000);
+        assert_eq!(c[0].to_ms, 1_003_000);
+        assert!((c[1].left_pct - 1.0).abs() < 1e-9);
+        assert!(c.iter().all(|c| c.to_ms > c.from_ms));
+        let last = c.last().expect("columns");
+        assert_eq!(last.to_ms, 1_300_000);
+        assert!((last.left_pct + last.width_pct - 100.0).abs() < 1e-9);
+        // Ten seconds: one column a second.
+        assert_eq!(columns(0, 10_000).len(), 10);
+        assert_eq!(columns(0, 400).len(), 1);
+        assert!(columns(5, 5).is_empty());
+        assert_eq!(
+            column_href("/traces?service=catalog", &c[0]),
+            "/traces?service=catalog&from_ms=999000&to_ms=1003000"
+        );
+        assert_eq!(
+            column_href("/traces", &c[0]),
+            "/traces?from_ms=999000&to_ms=1003000"
+        );
     }
 
     #[test]

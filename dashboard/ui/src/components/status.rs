@@ -26,12 +26,16 @@ pub fn Kpi(
     #[prop(into)] value: Signal<String>,
     #[prop(optional, into)] hint: Option<String>,
     #[prop(optional, into)] id: Option<String>,
+    /// A trace search showing requests behind the number.
+    #[prop(optional, into)]
+    traces: Option<String>,
 ) -> impl IntoView {
     view! {
         <div class="kpi" id=id>
             <span class="kpi-label">{label}</span>
             <span class="kpi-value num">{move || value.get()}</span>
             {hint.map(|h| view! { <span class="kpi-hint">{h}</span> })}
+            {traces.map(|href| view! { <a class="kpi-traces" href=href>"example traces →"</a> })}
         </div>
     }
     .into_any()

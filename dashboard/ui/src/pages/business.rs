@@ -117,11 +117,21 @@ pub fn BusinessPage() -> impl IntoView {
         <h1 class="page-title">"Business"</h1>
         <Banners />
         <section class="kpis" aria-label="Shop KPIs (last minute)">
-            <Kpi id="biz-orders" label="Orders/min" value=b(|b| format::per_min(b.orders_per_min)) />
+            <Kpi
+                id="biz-orders"
+                label="Orders/min"
+                value=b(|b| format::per_min(b.orders_per_min))
+                traces=ORDER_TRACES
+            />
             <Kpi id="biz-revenue" label="Revenue/min" value=b(revenue_text) />
             <Kpi label="Conversion" value=b(conversion_text) hint="completed / started checkouts" />
             <Kpi label="Avg order value" value=b(aov_text) />
-            <Kpi label="Failed orders/min" value=b(|b| format::per_min(b.orders_failed_per_min)) />
+            <Kpi
+                id="biz-failed"
+                label="Failed orders/min"
+                value=b(|b| format::per_min(b.orders_failed_per_min))
+                traces=FAILED_CHECKOUT_TRACES
+            />
             <Kpi label="Stock-outs/min" value=b(|b| format::per_min(b.stockouts_per_min)) />
             <Kpi
                 label="Carts lost/min"
@@ -181,6 +191,7 @@ pub fn BusinessPage() -> impl IntoView {
                 title="Orders/min"
                 lines=history_line("orders/min", PALETTE[0], |p| Some(p.orders_per_min))
                 faults
+                exemplar=ORDER_TRACES.to_owned()
                 format=format::per_min
                 empty_text="Collecting — the chart fills while this page is open"
             />
@@ -195,6 +206,7 @@ pub fn BusinessPage() -> impl IntoView {
                 title="Payment failures/min"
                 lines=history_line("failures/min", PALETTE[3], |p| Some(p.payment_failures_per_min))
                 faults
+                exemplar=PAYMENT_FAILURE_TRACES.to_owned()
                 format=format::per_min
                 empty_text="Collecting — the chart fills while this page is open"
             />
@@ -202,6 +214,13 @@ pub fn BusinessPage() -> impl IntoView {
     }
     .into_any()
 }
+
+/// Requests behind the KPIs: an order placed is a trace through orders that nothing failed;
+/// a payment failure is payment answering 4xx (a decline); a failed checkout is checkout
+/// answering the shopper with a 4xx or failing.
+const ORDER_TRACES: &str = "/traces?service=orders&status=ok";
+const PAYMENT_FAILURE_TRACES: &str = "/traces?service=payment&status=rejected";
+const FAILED_CHECKOUT_TRACES: &str = "/traces?service=checkout&route=%2Fcheckouts&status=rejected";
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod business;
+pub mod compare;
 pub mod drills;
 pub mod logs;
 pub mod map;

@@ -47,6 +47,14 @@ pub fn red_lines(d: &ServiceDetail, measure: fn(&SeriesPoint) -> Option<f64>) ->
     lines
 }
 
+/// The trace search behind a service's chart: its traces, failed ones for the error chart.
+pub fn traces_of(service: &str, status: &str) -> String {
+    format!(
+        "/traces{}",
+        query(&[("service", service), ("status", status)])
+    )
+}
+
 #[component]
 pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
@@ -252,13 +260,20 @@ pub fn ServicePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || detail.get().and_then(Result::err).map(|e| view! { <ErrorBox message=e.to_string() /> })}
             <section class="charts" aria-label="RED per route, last 15 minutes">
-                <LineChart title="Requests/s" lines=lines(|p| Some(p.rps)) faults format=format::rps />
+                <LineChart
+                    title="Requests/s"
+                    lines=lines(|p| Some(p.rps))
+                    faults
+                    format=format::rps
+                    exemplar=Signal::derive(move || traces_of(&name.get(), ""))
+                />
                 <LineChart
                     title="Error %"
                     lines=lines(|p| Some(p.error_rate))
                     faults
                     format=format::percent
                     min_y_max=0.05
+                    exemplar=Signal::derive(move || traces_of(&name.get(), "error"))
                 />
                 <LineChart
                     title="p95 latency"
@@ -266,6 +281,7 @@ pub fn ServicePage() -> impl IntoView {
                     faults
                     format=|v| format::ms(Some(v))
                     min_y_max=10.0
+                    exemplar=Signal::derive(move || traces_of(&name.get(), ""))
                 />
             </section>
             <div class="columns">
@@ -296,7 +312,17 @@ pub fn ServicePage() -> impl IntoView {
                                                 .map(|r| {
                                                     view! {
                                                         <tr>
-                                                            <td class="mono">{r.route}</td>
+                                                            <td class="mono">
+                                                                <a
+                                                                    href=format!(
+                                                                        "/traces{}",
+                                                                        query(&[("service", &name.get_untracked()), ("route", &r.route)]),
+                                                                    )
+                                                                    title="example traces of this route"
+                                                                >
+                                                                    {r.route.clone()}
+                                                                </a>
+                                                            </td>
                                                             <td class="n num">{format::rps(r.rps)}</td>
                                                             <td class="n num">{format::percent(r.error_rate)}</td>
                                                             <td class="n num">{format::ms(r.latency_ms.p95)}</td>

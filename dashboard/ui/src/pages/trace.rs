@@ -45,6 +45,31 @@ fn AttrTable(attrs: Attributes) -> impl IntoView {
     .into_any()
 }
 
+/// The percentile badge's class: amber from p90, red from p99.
+fn percentile_class(rank: f64) -> &'static str {
+    if rank >= 99.0 {
+        "wf-pct pct-high"
+    } else if rank >= 90.0 {
+        "wf-pct pct-mid"
+    } else {
+        "wf-pct"
+    }
+}
+
+/// What the percentile badge means, in words.
+pub fn percentile_text(p: &crate::types::SpanPercentile, span: &Span) -> String {
+    format!(
+        "slower than {:.0}% of the {} {} {} spans of the last {} min (p50 {}, p99 {})",
+        p.rank,
+        p.samples,
+        span.service,
+        span.name,
+        p.window_s / 60,
+        format::ms(Some(p.p50_ms)),
+        format::ms(Some(p.p99_ms)),
+    )
+}
+
 /// A span's details: status, attributes, events, and the logs written inside it.
 #[component]
 fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
@@ -68,6 +93,10 @@ fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
                 " · span "
                 <span class="mono">{span.span_id.clone()}</span>
             </p>
+            {span
+                .percentile
+                .as_ref()
+                .map(|p| view! { <p class="pct-line">{percentile_text(p, &span)}</p> })}
             <h3>"Attributes"</h3>
             <AttrTable attrs=span.attributes.clone() />
             <h3>"Events"</h3>
@@ -191,13 +220,21 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
                 {format!("Logs of this trace ({log_count})")}
             </a>
         </section>
+        <form class="filters compare-with" method="GET" action="/traces/compare" aria-label="Compare with another trace">
+            <input type="hidden" name="a" value=s.trace_id.clone() />
+            <label>
+                "Compare with trace "
+                <input name="b" type="search" placeholder="32 hex characters" size="34" required=true />
+            </label>
+            <button type="submit">"Compare"</button>
+        </form>
         <p class="legend-line">
             <span class="swatch critical-swatch"></span>
             " critical path (what the end of the trace waited for, "
             {format::ms(Some(critical_ms))}
             ") · "
             <span class="swatch error-swatch"></span>
-            " error · select a span (Enter) for its attributes, events and logs"
+            " error · pNN: the span's percentile among the same operation's spans of the last 5 minutes · select a span (Enter) for its attributes, events and logs"
         </p>
     };
     if trace.spans.is_empty() {
@@ -255,6 +292,24 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
                             ></span>
                         </span>
                         <span class="wf-dur num">{format::ms(Some(span.duration_ms))}</span>
+                        {match &span.percentile {
+                            Some(p) => {
+                                view! {
+                                    <span class=percentile_class(p.rank) title=percentile_text(p, span)>
+                                        {p.label()}
+                                    </span>
+                                }
+                                    .into_any()
+                            }
+                            None => {
+                                view! {
+                                    <span class="wf-pct" title="too few spans of this operation held to rank it">
+                                        "–"
+                                    </span>
+                                }
+                                    .into_any()
+                            }
+                        }}
                     </button>
                     {move || {
                         (open.get().as_deref() == Some(sid_detail.as_str()))

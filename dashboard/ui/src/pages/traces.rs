@@ -1,5 +1,7 @@
-//! Trace search: by service, status, minimum duration, or straight to a trace id. The filters
-//! live in the URL, so a search can be linked to (the service page does).
+//! Trace search: by service, status, minimum duration, route and time window, or straight to
+//! a trace id. The filters live in the URL, so a search can be linked to (the service page's
+//! chart points and the business page's tiles do: "show me a request behind this number").
+//! Two ticked traces open side by side (`/traces/compare`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,7 +19,44 @@ struct Filters {
     service: String,
     status: String,
     min_ms: String,
+    route: String,
+    from_ms: String,
+    to_ms: String,
     trace_id: String,
+}
+
+/// The time window a chart point opened the search with: hidden fields that keep it, and a
+/// line saying which second it is with a link that clears it.
+fn window_fields(from: String, to: String) -> Option<AnyView> {
+    if from.is_empty() && to.is_empty() {
+        return None;
+    }
+    let text = window_text(&from, &to);
+    Some(
+        view! {
+            <input type="hidden" name="from_ms" value=from />
+            <input type="hidden" name="to_ms" value=to />
+            <span class="chip" id="trace-window">
+                {text}
+                " "
+                <a href="/traces" title="search every held trace">"✕ any time"</a>
+            </span>
+        }
+        .into_any(),
+    )
+}
+
+/// "12:01:03–12:01:04": a window's ends as clock times (or as given when not numbers).
+pub fn window_text(from: &str, to: &str) -> String {
+    let clock = |raw: &str| match raw.parse::<u64>() {
+        Ok(ms) => format::clock_ms(ms),
+        Err(_) => raw.to_owned(),
+    };
+    match (from.is_empty(), to.is_empty()) {
+        (false, false) => format!("between {} and {}", clock(from), clock(to)),
+        (false, true) => format!("running at or after {}", clock(from)),
+        _ => format!("started by {}", clock(to)),
+    }
 }
 
 /// A trace id as the API takes it: 32 hex characters (lower-cased).
@@ -34,6 +73,9 @@ pub fn TracesPage() -> impl IntoView {
             service: q.get("service").unwrap_or_default(),
             status: q.get("status").unwrap_or_default(),
             min_ms: q.get("min_duration_ms").unwrap_or_default(),
+            route: q.get("route").unwrap_or_default(),
+            from_ms: q.get("from_ms").unwrap_or_default(),
+            to_ms: q.get("to_ms").unwrap_or_default(),
             trace_id: q.get("trace_id").unwrap_or_default(),
         })
     });
@@ -46,6 +88,9 @@ pub fn TracesPage() -> impl IntoView {
                 service: Some(f.service),
                 status: Some(f.status),
                 min_duration_ms: Some(f.min_ms),
+                route: Some(f.route),
+                from_ms: Some(f.from_ms),
+                to_ms: Some(f.to_ms),
                 limit: Some("50".to_owned()),
             })
         },
@@ -96,9 +141,25 @@ pub fn TracesPage() -> impl IntoView {
                 <select name="status">
                     <option value="" selected=move || filters.with(|f| f.status.is_empty())>"any"</option>
                     <option value="error" selected=move || filters.with(|f| f.status == "error")>"error"</option>
+                    <option value="rejected" selected=move || filters.with(|f| f.status == "rejected")>
+                        "answered 4xx"
+                    </option>
                     <option value="ok" selected=move || filters.with(|f| f.status == "ok")>"ok"</option>
                 </select>
             </label>
+            <label>
+                "Route "
+                <input
+                    name="route"
+                    type="text"
+                    placeholder="/products/{id}"
+                    size="14"
+                    maxlength="200"
+                    prop:value=move || filters.with(|f| f.route.clone())
+                />
+            </label>
+            // A chart point's second travels with the search until it is cleared.
+            {move || filters.with(|f| window_fields(f.from_ms.clone(), f.to_ms.clone()))}
             <label>
                 "Min duration (ms) "
                 <input
@@ -137,6 +198,7 @@ pub fn TracesPage() -> impl IntoView {
                                 <TraceTable
                                     traces=t
                                     empty="No traces match — is the load generator running? (or widen the search)"
+                                    compare=true
                                 />
                             }
                                 .into_any()
@@ -149,16 +211,22 @@ pub fn TracesPage() -> impl IntoView {
     .into_any()
 }
 
-/// A list of traces, each row a link to its waterfall.
+/// A list of traces, each row a link to its waterfall; with `compare`, each row can be
+/// ticked and two ticked traces open side by side.
 #[component]
-pub fn TraceTable(traces: Vec<TraceSummary>, #[prop(into)] empty: String) -> impl IntoView {
+pub fn TraceTable(
+    traces: Vec<TraceSummary>,
+    #[prop(into)] empty: String,
+    #[prop(optional)] compare: bool,
+) -> impl IntoView {
     if traces.is_empty() {
         return view! { <EmptyState title=empty /> }.into_any();
     }
-    view! {
+    let table = view! {
         <table class="table traces">
             <thead>
                 <tr>
+                    {compare.then(|| view! { <th scope="col" class="cmp-pick">"pick"</th> })}
                     <th scope="col">"started"</th>
                     <th scope="col">"status"</th>
                     <th scope="col">"root"</th>
@@ -172,27 +240,35 @@ pub fn TraceTable(traces: Vec<TraceSummary>, #[prop(into)] empty: String) -> imp
                     .into_iter()
                     .map(|t| {
                         let href = format!("/traces/{}", encode(&t.trace_id));
+                        let (class, icon, word) = if t.error {
+                            ("badge h-down", "✕", "error")
+                        } else if t.rejected {
+                            ("badge h-degraded", "!", "4xx")
+                        } else {
+                            ("badge h-up", "✓", "ok")
+                        };
+                        let pick_label = format!("compare trace {}", format::short_id(&t.trace_id));
                         view! {
                             <tr class:error=t.error data-trace=t.trace_id.clone()>
+                                {compare
+                                    .then(|| {
+                                        view! {
+                                            <td class="cmp-pick">
+                                                <input
+                                                    type="checkbox"
+                                                    name="t"
+                                                    value=t.trace_id.clone()
+                                                    aria-label=pick_label
+                                                />
+                                            </td>
+                                        }
+                                    })}
                                 <td class="num">{format::clock_ns(t.start_unix_nano)}</td>
                                 <td>
-                                    {if t.error {
-                                        view! {
-                                            <span class="badge h-down">
-                                                <span class="icon" aria-hidden="true">"✕"</span>
-                                                <span class="word">"error"</span>
-                                            </span>
-                                        }
-                                            .into_any()
-                                    } else {
-                                        view! {
-                                            <span class="badge h-up">
-                                                <span class="icon" aria-hidden="true">"✓"</span>
-                                                <span class="word">"ok"</span>
-                                            </span>
-                                        }
-                                            .into_any()
-                                    }}
+                                    <span class=class>
+                                        <span class="icon" aria-hidden="true">{icon}</span>
+                                        <span class="word">{word}</span>
+                                    </span>
                                 </td>
                                 <td>
                                     <a class="trace-link" href=href.clone()>
@@ -212,6 +288,19 @@ pub fn TraceTable(traces: Vec<TraceSummary>, #[prop(into)] empty: String) -> imp
                     .collect_view()}
             </tbody>
         </table>
+    };
+    if !compare {
+        return table.into_any();
+    }
+    view! {
+        <form id="compare-form" method="GET" action="/traces/compare" aria-label="Compare two traces">
+            {table}
+            <p>
+                <button type="submit">"Compare the two ticked traces"</button>
+                " "
+                <span class="muted">"e.g. a fast and a slow checkout, or one from before a drill and one from during it"</span>
+            </p>
+        </form>
     }
     .into_any()
 }
@@ -228,5 +317,12 @@ mod tests {
         );
         assert_eq!(valid_trace_id("xyz"), None);
         assert_eq!(valid_trace_id(&"g".repeat(32)), None);
+    }
+
+    #[test]
+    fn windows_read_as_clock_times() {
+        assert!(window_text("1000", "2000").starts_with("between "));
+        assert!(window_text("1000", "").starts_with("running at or after "));
+        assert_eq!(window_text("", "soon"), "started by soon");
     }
 }

@@ -310,6 +310,11 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         )
         .await;
     println!("business: awaiting fulfilment {awaiting}");
+    // The KPI tiles open example traces of their number.
+    let kpi_traces = s
+        .script("const a = document.querySelector('#biz-orders .kpi-traces'); return a ? a.getAttribute('href') : ''")
+        .await;
+    assert_eq!(kpi_traces, "/traces?service=orders&status=ok");
     s.wait_for(
         "a funnel with product views",
         SECS(20),
@@ -443,6 +448,77 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     println!("checkout SLOs: {slos}");
     s.screenshot(&shots.join("service-checkout.png")).await;
 
+    // ---- Exemplars: every column of a chart opens the traces of its seconds (gateway is the
+    // busiest service: every second has traces).
+    s.goto(&format!("{base}/services/gateway")).await;
+    wait_live(&s).await;
+    let column = s
+        .wait_for(
+            "clickable chart columns",
+            SECS(20),
+            "const c = document.querySelectorAll('.charts .chart:first-child .exemplar'); return c.length >= 10 ? c[c.length - 5].getAttribute('href') : ''",
+            |v| v.as_str().is_some_and(|h| h.starts_with("/traces?service=gateway&from_ms=")),
+        )
+        .await;
+    s.goto(&format!("{base}{}", column.as_str().unwrap_or_default()))
+        .await;
+    wait_live(&s).await;
+    let window = s
+        .wait_for(
+            "the chart point's second on the trace search",
+            SECS(10),
+            "const w = document.getElementById('trace-window'); return w ? w.textContent : ''",
+            |v| v.as_str().is_some_and(|t| t.starts_with("between ")),
+        )
+        .await;
+    let rows = s
+        .wait_for(
+            "traces from that second",
+            SECS(10),
+            "return document.querySelectorAll('table.traces tr[data-trace]').length",
+            |v| v.as_u64().unwrap_or(0) >= 1,
+        )
+        .await;
+    println!("exemplar column: {window}: {rows} traces");
+
+    // ---- Trace comparison: tick two checkout traces, see them side by side.
+    s.goto(&format!("{base}/traces?service=checkout")).await;
+    wait_live(&s).await;
+    s.wait_for(
+        "two traces to pick",
+        SECS(20),
+        "return document.querySelectorAll('#compare-form input[name=t]').length",
+        |v| v.as_u64().unwrap_or(0) >= 2,
+    )
+    .await;
+    for n in [1, 2] {
+        let pick = s
+            .wait_element(
+                &format!("#compare-form tbody tr:nth-child({n}) input[name=t]"),
+                SECS(5),
+            )
+            .await;
+        s.click(&pick).await;
+    }
+    let submit = s
+        .wait_element("#compare-form button[type=submit]", SECS(5))
+        .await;
+    s.click(&submit).await;
+    let summary = s
+        .wait_for(
+            "two traces side by side",
+            SECS(15),
+            "const p = document.getElementById('compare-summary'); return p ? p.textContent : ''",
+            |v| v.as_str().is_some_and(|t| t.contains("spans matched")),
+        )
+        .await;
+    let compared = s
+        .script("return document.querySelectorAll('.cmp-table tbody tr').length")
+        .await;
+    assert!(compared.as_u64().unwrap_or(0) >= 2, "{compared}");
+    println!("compare: {summary}");
+    s.screenshot(&shots.join("trace-compare.png")).await;
+
     // ---- Traces: clicking an error trace opens its waterfall.
     s.goto(&format!("{base}/traces?status=error")).await;
     wait_live(&s).await;
@@ -475,6 +551,17 @@ async fn every_page_renders_live_data_in_a_real_browser() {
         critical.as_u64().unwrap_or(0) >= 1,
         "the critical path is highlighted"
     );
+    // Every span is badged with its percentile among its operation's recent spans (or a dash
+    // when too few are held); the busy ones are ranked.
+    let badges = s
+        .wait_for(
+            "percentile badges",
+            SECS(5),
+            "const b = Array.from(document.querySelectorAll('.wf-row .wf-pct')); return b.length === document.querySelectorAll('.wf-row').length ? b.map(e => e.textContent).join(' ') : ''",
+            |v| v.as_str().is_some_and(|t| t.split(' ').any(|b| b.starts_with('p'))),
+        )
+        .await;
+    println!("percentile badges: {badges}");
     let error_row = s.wait_element(".wf-row.error .wf-button", SECS(5)).await;
     s.click(&error_row).await;
     s.wait_for(
