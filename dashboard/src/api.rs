@@ -134,6 +134,7 @@ fn span_view(store: &SpanStore, s: &StoredSpan) -> Span {
         duration_ms: ms(s.duration_nanos()),
         error: s.error,
         status_message: s.status_message().map(str::to_owned),
+        rejected: s.rejected(),
         attributes: attrs(&s.attributes),
         events: s
             .events()

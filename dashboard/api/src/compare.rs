@@ -16,6 +16,7 @@ pub struct Side {
     pub duration_ms: f64,
     /// When it started, after its trace's first span started.
     pub offset_ms: f64,
+    /// It failed (a 4xx answer is not a failure).
     pub error: bool,
 }
 
@@ -97,7 +98,7 @@ impl<'a> Tree<'a> {
             span_id: s.span_id.clone(),
             duration_ms: s.duration_ms,
             offset_ms: s.start_unix_nano.saturating_sub(self.start) as f64 / 1e6,
-            error: s.error,
+            error: s.failed(),
         }
     }
 }

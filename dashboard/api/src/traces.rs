@@ -46,6 +46,13 @@ pub enum SpanKind {
     Consumer,
 }
 
+impl Span {
+    /// A failure: an error status that is not a 4xx answer.
+    pub fn failed(&self) -> bool {
+        self.error && !self.rejected
+    }
+}
+
 impl SpanKind {
     /// OTLP's numbering (`Span.kind`); anything else is unspecified.
     pub fn from_proto(kind: i32) -> Self {
@@ -100,6 +107,11 @@ pub struct Span {
     pub error: bool,
     #[serde(default)]
     pub status_message: Option<String>,
+    /// Its call was answered with a 4xx (a decline, a lookup of nothing): an expected outcome,
+    /// shown apart from failures even where the span's status says error (the conventions
+    /// mark a client span ERROR for every 4xx).
+    #[serde(default)]
+    pub rejected: bool,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub attributes: Attributes,

@@ -55,6 +55,8 @@ const DEPTH_TREND: Duration = Duration::from_secs(5);
 /// The traffic baseline ends this long before now and needs this many points.
 const BASELINE_GAP: Duration = Duration::from_secs(10);
 const BASELINE_POINTS: usize = 5;
+/// The surge's rate now: the 1-second points of this last stretch.
+const RECENT_RATE: Duration = Duration::from_secs(3);
 /// An attribute value must be carried by this many bad spans, and this much more often than by
 /// good ones, to be shown.
 const MIN_BAD_SPANS: u64 = 3;
@@ -309,24 +311,27 @@ pub fn diagnose(
 
     // A traffic surge at an entry service (no watched service calls it).
     for s in &view.services {
-        if callers.contains_key(s.name.as_str()) || s.rps < SURGE_MIN_RPS {
+        if callers.contains_key(s.name.as_str()) {
             continue;
         }
-        let Some(base) = snapshot
-            .details
-            .get(&s.name)
-            .and_then(|d| baseline_rps(&d.series, view.at))
-        else {
+        let series = snapshot.details.get(&s.name).map(|d| d.series.as_slice());
+        let Some(base) = series.and_then(|series| baseline_rps(series, view.at)) else {
             continue;
         };
-        if s.rps < SURGE * base.max(0.1) {
+        // The rate now: the service's (smoothed over a few scrapes) or, when higher, the
+        // median of its last 1-second points — the series a drill's symptom is judged on, so
+        // a surge the symptom saw is not missed while the smoothed rate catches up.
+        let rps = series
+            .and_then(|series| recent_rps(series, view.at))
+            .map_or(s.rps, |r| r.max(s.rps));
+        if rps < SURGE_MIN_RPS || rps < SURGE * base.max(0.1) {
             continue;
         }
         let signal = format!("traffic surge at {}", s.name);
         symptoms.push(format!(
             "{signal}: {:.1} req/s, {:.1}x its {:.1} req/s of 10 s to 5 min ago",
-            s.rps,
-            s.rps / base.max(0.1),
+            rps,
+            rps / base.max(0.1),
             base
         ));
         // It explains itself and the latency symptoms below it.
@@ -343,12 +348,12 @@ pub fn diagnose(
                 summary: format!(
                     "a traffic surge at {}: {:.1}x its recent rate",
                     s.name,
-                    s.rps / base.max(0.1)
+                    rps / base.max(0.1)
                 ),
                 explains,
                 evidence: vec![format!(
                     "{}: {:.1} req/s now against {base:.1} req/s 10 s to 5 min ago",
-                    s.name, s.rps
+                    s.name, rps
                 )],
                 ..Cause::default()
             },
@@ -614,6 +619,21 @@ fn baseline_rps(series: &[SeriesPoint], now_ms: u64) -> Option<f64> {
         .map(|p| p.rps)
         .collect();
     if points.len() < BASELINE_POINTS {
+        return None;
+    }
+    points.sort_by(f64::total_cmp);
+    Some(points[points.len() / 2])
+}
+
+/// Median requests/s of the 1-second points of the last [`RECENT_RATE`]; None without one.
+fn recent_rps(series: &[SeriesPoint], now_ms: u64) -> Option<f64> {
+    let from = now_ms.saturating_sub(RECENT_RATE.as_millis() as u64);
+    let mut points: Vec<f64> = series
+        .iter()
+        .filter(|p| p.t > from && p.t <= now_ms)
+        .map(|p| p.rps)
+        .collect();
+    if points.is_empty() {
         return None;
     }
     points.sort_by(f64::total_cmp);
@@ -893,6 +913,58 @@ mod tests {
             ("traffic", Some("gateway"))
         );
         assert!(c.explains.contains(&"catalog".to_owned()), "{c:?}");
+    }
+
+    /// Black Friday in the drills suite: the 1-second series the symptom is judged on showed
+    /// 3x while the service's smoothed rate was still catching up.
+    #[test]
+    fn a_surge_is_judged_on_the_last_seconds_too() {
+        let mut s = snapshot(
+            vec![ServiceView {
+                rps: 40.0,
+                ..svc("gateway", Health::Up, "")
+            }],
+            vec![edge("apiary-load", "gateway", 0.0, 20.0)],
+        );
+        let mut series: Vec<SeriesPoint> = (0..120)
+            .map(|i| SeriesPoint {
+                t: 1_000_000 - 119_000 + i * 1000,
+                rps: 15.0,
+                ..SeriesPoint::default()
+            })
+            .collect();
+        for p in series.iter_mut().rev().take(3) {
+            p.rps = 60.0;
+        }
+        s.details.insert(
+            "gateway".into(),
+            ServiceDetail {
+                series: series.clone(),
+                ..ServiceDetail::default()
+            },
+        );
+        let c = top(&s);
+        assert_eq!(
+            (c.kind.as_str(), c.service.as_deref()),
+            ("traffic", Some("gateway"))
+        );
+        assert!(c.summary.contains("4.0x"), "{}", c.summary);
+        // One busy second is not a surge.
+        for p in series.iter_mut().rev().skip(1).take(2) {
+            p.rps = 15.0;
+        }
+        s.details.get_mut("gateway").expect("gateway").series = series;
+        let d = diagnose(
+            &s,
+            &Store::new(Default::default()),
+            &Thresholds::default(),
+            &History::default(),
+        );
+        assert!(
+            d.as_ref()
+                .is_none_or(|d| d.causes.iter().all(|c| c.kind != "traffic")),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -139,6 +139,18 @@ pub enum CheckoutError {
 }
 
 impl CheckoutError {
+    /// Whether the checkout was refused on the shopper's input (an empty cart, a product no
+    /// longer sold, a declined card, no stock: answered 4xx) rather than broken (answered 5xx,
+    /// or stopped on contradicting data). A refusal is a business outcome: its spans carry no
+    /// error status, as the semantic conventions have it for a server's 4xx.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            CheckoutError::CartEmpty | CheckoutError::ProductsUnavailable(_) => true,
+            CheckoutError::Inconsistent(_) | CheckoutError::Store(_) => false,
+            CheckoutError::Step { error, .. } => error.rejected_code().is_some(),
+        }
+    }
+
     /// A low-cardinality reason for `shop_orders_failed_total{reason}`.
     pub fn reason(&self) -> String {
         match self {
@@ -294,7 +306,11 @@ impl Saga {
             tracing::warn!(error = %e, "cannot log a step's outcome");
         }
         result.map_err(|error| {
-            span.record("otel.status_code", "ERROR");
+            // A refusal (a declined card, no stock) is the peer's verdict on the shopper's
+            // input, not the step failing: the span says what it was without an error status.
+            if error.rejected_code().is_none() {
+                span.record("otel.status_code", "ERROR");
+            }
             span.record("error.type", error.kind());
             CheckoutError::Step { step, error }
         })
@@ -316,7 +332,9 @@ impl Saga {
                 counter!(crate::metrics::COMPLETED).increment(1);
             }
             Conclusion::Failed(err, _) => {
-                span.record("otel.status_code", "ERROR");
+                if !err.is_refusal() {
+                    span.record("otel.status_code", "ERROR");
+                }
                 span.record("error.type", err.reason().as_str());
                 let reason = err.reason();
                 tracing::info!(reason = %reason, error = %err, "checkout failed");
@@ -610,5 +628,10 @@ mod tests {
             },
         };
         assert_eq!(failed.reason(), "record_order_failed");
+        // A decline is a refusal (its spans carry no error status); a broken peer is not.
+        assert!(rejected("card_declined").is_refusal());
+        assert!(CheckoutError::CartEmpty.is_refusal());
+        assert!(!failed.is_refusal());
+        assert!(!CheckoutError::Inconsistent("mixed currencies".into()).is_refusal());
     }
 }

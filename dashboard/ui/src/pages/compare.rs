@@ -50,9 +50,11 @@ pub fn delta_class(a_ms: f64, b_ms: f64) -> &'static str {
     }
 }
 
-/// A signed duration difference: "+55 ms", "−3.0 ms".
+/// A signed duration difference: "+55 ms", "−3.0 ms", "±0 ms" under 0.05 ms.
 pub fn signed_ms(d: f64) -> String {
-    if d >= 0.0 {
+    if d.abs() < 0.05 {
+        "±0 ms".to_owned()
+    } else if d >= 0.0 {
         format!("+{}", format::ms(Some(d)))
     } else {
         format!("−{}", format::ms(Some(-d)))
@@ -247,5 +249,6 @@ mod tests {
         assert_eq!(delta_class(0.2, 0.9), "delta");
         assert_eq!(signed_ms(55.0), "+55 ms");
         assert_eq!(signed_ms(-3.0), "−3.0 ms");
+        assert_eq!(signed_ms(-0.01), "±0 ms");
     }
 }

@@ -73,11 +73,14 @@ pub fn percentile_text(p: &crate::types::SpanPercentile, span: &Span) -> String 
 /// A span's details: status, attributes, events, and the logs written inside it.
 #[component]
 fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
-    let status = match (&span.error, &span.status_message) {
-        (true, Some(m)) => format!("error: {m}"),
-        (true, None) => "error".to_owned(),
-        (false, _) => "ok".to_owned(),
+    let status = match (span.error, span.rejected, &span.status_message) {
+        (true, true, Some(m)) => format!("answered 4xx (an expected answer, not a failure): {m}"),
+        (true, true, None) => "answered 4xx (an expected answer, not a failure)".to_owned(),
+        (true, false, Some(m)) => format!("error: {m}"),
+        (true, false, None) => "error".to_owned(),
+        (false, _, _) => "ok".to_owned(),
     };
+    let failed = span.failed();
     view! {
         <div class="span-detail">
             <p>
@@ -89,7 +92,7 @@ fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
                 " · "
                 {format::ms(Some(span.duration_ms))}
                 " · "
-                <span class:err=span.error>{status}</span>
+                <span class:err=failed>{status}</span>
                 " · span "
                 <span class="mono">{span.span_id.clone()}</span>
             </p>
@@ -234,7 +237,7 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
             {format::ms(Some(critical_ms))}
             ") · "
             <span class="swatch error-swatch"></span>
-            " error · pNN: the span's percentile among the same operation's spans of the last 5 minutes · select a span (Enter) for its attributes, events and logs"
+            " error (a failure; a 4xx answer is amber) · pNN: the span's percentile among the same operation's spans of the last 5 minutes · select a span (Enter) for its attributes, events and logs"
         </p>
     };
     if trace.spans.is_empty() {
@@ -264,10 +267,22 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
                 span.service,
                 span.name,
                 format::ms(Some(span.duration_ms)),
-                if span.error { ", error" } else { "" }
+                if span.failed() {
+                    ", error"
+                } else if span.rejected {
+                    ", answered 4xx"
+                } else {
+                    ""
+                }
             );
             view! {
-                <li class="wf-row" class:error=span.error class:critical=row.critical data-span=sid.clone()>
+                <li
+                    class="wf-row"
+                    class:error=span.failed()
+                    class:rejected=span.error && span.rejected
+                    class:critical=row.critical
+                    data-span=sid.clone()
+                >
                     <button
                         class="wf-button"
                         aria-expanded=move || (open.get().as_deref() == Some(sid_open.as_str())).to_string()
