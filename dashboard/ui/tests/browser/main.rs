@@ -657,10 +657,11 @@ async fn every_page_renders_live_data_in_a_real_browser() {
     })
     .await;
 
-    // ---- Done-when: from a tile to the failing trace to its logs in three clicks.
+    // ---- Done-when: from a tile to the failing trace to its logs in three clicks (reviews: its
+    // fault made real failures; a declined checkout is no longer an error trace).
     s.goto(&format!("{base}/")).await;
     wait_live(&s).await;
-    let tile = s.wait_element("[data-service=checkout]", SECS(10)).await;
+    let tile = s.wait_element("[data-service=reviews]", SECS(10)).await;
     s.click(&tile).await; // 1
     let failing = s
         .wait_element("#err-h ~ table tr.error a.trace-link", SECS(20))
