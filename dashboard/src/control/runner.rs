@@ -187,7 +187,8 @@ fn acts_on_requests(spec: &FaultSpec) -> bool {
     )
 }
 
-/// The probable cause is read this long after the symptom appears.
+/// The probable cause is read this long after the symptom appears (or later, when the
+/// dashboard names one, while the faults are on).
 const CAUSE_AFTER: Duration = Duration::from_secs(2);
 
 /// Instances after a step settle this long before "after" samples count.
@@ -907,17 +908,20 @@ async fn execute(mut run: Run, scale: f64) -> Report {
                         since.elapsed() >= secs(drill.faults[i].duration_s)
                     })
             });
-            if ending || cause_due.is_some_and(|d| Instant::now() >= d) {
+            let top = run
+                .snap()
+                .view
+                .diagnosis
+                .as_ref()
+                .and_then(|d| d.causes.first().cloned());
+            // Due, and the dashboard names a cause (or the faults are ending): a symptom the
+            // dashboard has not explained yet is waited on, and the first cause it shows is the
+            // one judged.
+            if ending || (top.is_some() && cause_due.is_some_and(|d| Instant::now() >= d)) {
                 let active: Vec<&FaultSpec> = (0..drill.faults.len())
                     .filter(|i| on[*i].is_some() && !done[*i])
                     .map(|i| &drill.faults[i].fault)
                     .collect();
-                let top = run
-                    .snap()
-                    .view
-                    .diagnosis
-                    .as_ref()
-                    .and_then(|d| d.causes.first().cloned());
                 let check = super::cause_check::check(run.t_ms(), top, &active);
                 run.log(format!(
                     "probable cause: {} — {} (injected: {})",

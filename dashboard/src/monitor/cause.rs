@@ -1,7 +1,7 @@
 //! Probable cause: from what is red to why, read from telemetry alone.
 //!
 //! 1. Symptoms: every service that is not up, and the signals out of line that health does
-//!    not show — a traffic surge at the shop's edge (requests/s at least 3x the same service's
+//!    not show — a traffic surge at the shop's edge (requests/s at least 2.5x the same service's
 //!    rate 10 s to 5 min ago), a queue backing up, dead letters, an outbox backing up, carts
 //!    lost.
 //! 2. Candidates, each with the symptoms it explains:
@@ -44,8 +44,11 @@ const RECENT: Duration = Duration::from_secs(30);
 const BASELINE: Duration = Duration::from_secs(300);
 /// Spans read per service at most (newest first).
 const MAX_SPANS: usize = 20_000;
-/// A surge: at least this many times the baseline rate, and at least [`SURGE_MIN_RPS`].
-const SURGE: f64 = 3.0;
+/// A surge: at least this many times the baseline rate, and at least [`SURGE_MIN_RPS`]. Under
+/// the 3x a drill's symptom asks for: an open-model spike ramps up while journeys already
+/// started finish at the old rate, and Black Friday's x8 arrivals reach about 3x requests/s in
+/// its compressed window.
+const SURGE: f64 = 2.5;
 const SURGE_MIN_RPS: f64 = 5.0;
 /// Backlogged: an outbox with at least this many rows.
 const OUTBOX_BACKED_UP: f64 = 3.0;
@@ -921,7 +924,7 @@ mod tests {
     fn a_surge_is_judged_on_the_last_seconds_too() {
         let mut s = snapshot(
             vec![ServiceView {
-                rps: 40.0,
+                rps: 35.0,
                 ..svc("gateway", Health::Up, "")
             }],
             vec![edge("apiary-load", "gateway", 0.0, 20.0)],
