@@ -256,6 +256,7 @@ fn summarize(store: &SpanStore, spans: &[&StoredSpan]) -> Option<TraceSummary> {
         .collect();
     services.sort();
     services.dedup();
+    let failed = spans.iter().any(|s| s.failed());
     Some(TraceSummary {
         trace_id: hex(&first.trace_id),
         root_service: store.name(root.service).to_owned(),
@@ -263,9 +264,9 @@ fn summarize(store: &SpanStore, spans: &[&StoredSpan]) -> Option<TraceSummary> {
         start_unix_nano: start,
         duration_ms: ms(end.saturating_sub(start)),
         span_count: spans.len(),
-        error: spans.iter().any(|s| s.failed()),
+        error: failed,
         services,
-        rejected: !spans.iter().any(|s| s.failed()) && spans.iter().any(|s| s.rejected()),
+        rejected: !failed && spans.iter().any(|s| s.rejected()),
     })
 }
 
@@ -366,46 +367,12 @@ fn trace_id(raw: &str) -> Result<[u8; 16], ApiError> {
 /// `GET /api/traces/{trace_id}`: the trace's spans (by start), each with its percentile among
 /// the same operation's recent spans, and its logs.
 pub fn trace_detail(s: &ApiState, raw: &str) -> Result<TraceDetail, ApiError> {
-    held_trace(s, raw, true)
-}
-
-fn held_trace(s: &ApiState, raw: &str, with_percentiles: bool) -> Result<TraceDetail, ApiError> {
     let id = trace_id(raw)?;
-    let (summary, mut spans, linked) = {
-        let store = s
-            .store
-            .spans
-            .read()
-            .map_err(|_| ApiError::NotFound("store unavailable".into()))?;
-        let held = store.trace(&id);
-        let summary = summarize(&store, &held)
-            .ok_or_else(|| ApiError::NotFound(format!("no trace {raw} is held")))?;
-        let ranks = if with_percentiles {
-            percentiles(&store, &held)
-        } else {
-            Default::default()
-        };
-        (
-            summary,
-            held.into_iter()
-                .map(|span| {
-                    let mut view = span_view(&store, span);
-                    if let Some(sorted) = ranks.get(&(span.service, span.name)) {
-                        view.percentile = Some(SpanPercentile {
-                            rank: SpanPercentile::rank_in(sorted, view.duration_ms),
-                            samples: u32::try_from(sorted.len()).unwrap_or(u32::MAX),
-                            window_s: PERCENTILE_WINDOW_S,
-                            p50_ms: SpanPercentile::quantile(sorted, 0.5),
-                            p99_ms: SpanPercentile::quantile(sorted, 0.99),
-                        });
-                    }
-                    view
-                })
-                .collect::<Vec<_>>(),
-            linked_from(&store, &id),
-        )
+    let (summary, spans, linked) = {
+        let store = read_spans(s)?;
+        let (summary, spans) = held_spans(&store, &id, raw, true)?;
+        (summary, spans, linked_from(&store, &id))
     };
-    spans.sort_by_key(|s| s.start_unix_nano);
     let logs: Vec<LogRecord> = s
         .store
         .logs
@@ -420,6 +387,48 @@ fn held_trace(s: &ApiState, raw: &str, with_percentiles: bool) -> Result<TraceDe
     })
 }
 
+fn read_spans(s: &ApiState) -> Result<std::sync::RwLockReadGuard<'_, SpanStore>, ApiError> {
+    s.store
+        .spans
+        .read()
+        .map_err(|_| ApiError::NotFound("store unavailable".into()))
+}
+
+/// A held trace's summary and its spans by start, each with its percentile when `ranked`.
+fn held_spans(
+    store: &SpanStore,
+    id: &crate::model::TraceId,
+    raw: &str,
+    ranked: bool,
+) -> Result<(TraceSummary, Vec<Span>), ApiError> {
+    let held = store.trace(id);
+    let summary = summarize(store, &held)
+        .ok_or_else(|| ApiError::NotFound(format!("no trace {raw} is held")))?;
+    let ranks = if ranked {
+        percentiles(store, &held)
+    } else {
+        Default::default()
+    };
+    let mut spans: Vec<Span> = held
+        .into_iter()
+        .map(|span| {
+            let mut view = span_view(store, span);
+            if let Some(sorted) = ranks.get(&(span.service, span.name)) {
+                view.percentile = Some(SpanPercentile {
+                    rank: SpanPercentile::rank_in(sorted, view.duration_ms),
+                    samples: u32::try_from(sorted.len()).unwrap_or(u32::MAX),
+                    window_s: PERCENTILE_WINDOW_S,
+                    p50_ms: SpanPercentile::quantile(sorted, 0.5),
+                    p99_ms: SpanPercentile::quantile(sorted, 0.99),
+                });
+            }
+            view
+        })
+        .collect();
+    spans.sort_by_key(|s| s.start_unix_nano);
+    Ok((summary, spans))
+}
+
 /// `GET /api/traces/compare?a=&b=`'s parameters.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ComparePair {
@@ -427,16 +436,25 @@ pub struct ComparePair {
     pub b: Option<String>,
 }
 
-/// `GET /api/traces/compare`: trace a and trace b side by side.
+/// `GET /api/traces/compare`: trace a and trace b side by side (their spans only: no logs,
+/// no links, no percentiles).
 pub fn compare_traces(s: &ApiState, a: &str, b: &str) -> Result<TraceComparison, ApiError> {
-    if a.trim().is_empty() || b.trim().is_empty() {
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() || b.is_empty() {
         return Err(ApiError::BadRequest(
             "give two trace ids to compare: a and b".into(),
         ));
     }
-    let a = held_trace(s, a.trim(), false)?;
-    let b = held_trace(s, b.trim(), false)?;
-    Ok(dashboard_api::compare(&a, &b))
+    let (a_id, b_id) = (trace_id(a)?, trace_id(b)?);
+    let store = read_spans(s)?;
+    let side = |id, raw| {
+        held_spans(&store, id, raw, false).map(|(summary, spans)| TraceDetail {
+            summary,
+            spans,
+            ..TraceDetail::default()
+        })
+    };
+    Ok(dashboard_api::compare(&side(&a_id, a)?, &side(&b_id, b)?))
 }
 
 async fn compare(

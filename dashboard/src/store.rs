@@ -809,6 +809,7 @@ impl Store {
     }
 
     pub fn stats(&self) -> StoreStats {
+        let lag = self.ingest_lag_ms();
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let (spans, traces, span_bytes) = self
@@ -844,8 +845,8 @@ impl Store {
             points_refused: get(&c.points_refused),
             attributes_dropped: get(&c.attributes_dropped),
             values_truncated: get(&c.values_truncated),
-            ingest_lag_ms_mean: self.ingest_lag_ms().map(|l| l.0),
-            ingest_lag_ms_max: self.ingest_lag_ms().map(|l| l.1),
+            ingest_lag_ms_mean: lag.map(|l| l.0),
+            ingest_lag_ms_max: lag.map(|l| l.1),
             oldest_span_unix_ms: self
                 .spans
                 .read()

@@ -310,8 +310,8 @@ fn print_report(r: &Value) {
         for stage in st
             .get("stages")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
         {
             println!(
                 "  {:<44} {:>8}  {}",

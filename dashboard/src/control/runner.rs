@@ -166,27 +166,6 @@ enum Phase {
     Faulted,
 }
 
-/// Whether a fault acts on requests, so that a span (with `apiary.fault`) shows its first
-/// effect.
-fn acts_on_requests(spec: &FaultSpec) -> bool {
-    matches!(
-        spec,
-        FaultSpec::ErrorRate { .. }
-            | FaultSpec::Latency { .. }
-            | FaultSpec::Hang { .. }
-            | FaultSpec::CpuBurn { .. }
-            | FaultSpec::Crash { .. }
-            | FaultSpec::BadDeploy { .. }
-            | FaultSpec::TargetedFailure { .. }
-            | FaultSpec::Unreachable { .. }
-            | FaultSpec::Partition { .. }
-            | FaultSpec::RetryStorm { .. }
-            | FaultSpec::ConsumerSlow { .. }
-            | FaultSpec::ConsumerCrash { .. }
-            | FaultSpec::DuplicateDelivery { .. }
-    )
-}
-
 /// The probable cause is read this long after the symptom appears (or later, when the
 /// dashboard names one, while the faults are on).
 const CAUSE_AFTER: Duration = Duration::from_secs(2);
@@ -880,7 +859,7 @@ async fn execute(mut run: Run, scale: f64) -> Report {
                             sight,
                             now_ms(),
                             f.fault.services().first().cloned(),
-                            acts_on_requests(&f.fault),
+                            f.fault.acts_on_requests(),
                         ));
                     }
                     let t = run.t_ms();

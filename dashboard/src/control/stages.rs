@@ -80,11 +80,10 @@ impl StageTracker {
             f
         });
         let since = |unix_ms: u64| unix_ms.saturating_sub(self.flag_ms);
-        let shown_from = match (self.health, self.crossed) {
-            (Some(h), _) => Some(h),
-            (None, c) => c,
-        };
-        let ui = shown_from.and_then(|at| self.sight.seen.shown_since(at));
+        let ui = self
+            .health
+            .or(self.crossed)
+            .and_then(|at| self.sight.seen.shown_since(at));
         let request_note = if self.on_requests {
             "no affected request's span arrived"
         } else {

@@ -616,27 +616,34 @@ pub fn diagnose(
 fn baseline_rps(series: &[SeriesPoint], now_ms: u64) -> Option<f64> {
     let from = now_ms.saturating_sub(BASELINE.as_millis() as u64);
     let to = now_ms.saturating_sub(BASELINE_GAP.as_millis() as u64);
-    let mut points: Vec<f64> = series
-        .iter()
-        .filter(|p| p.t >= from && p.t <= to)
-        .map(|p| p.rps)
-        .collect();
-    if points.len() < BASELINE_POINTS {
-        return None;
-    }
-    points.sort_by(f64::total_cmp);
-    Some(points[points.len() / 2])
+    median_rps(series, from..=to, BASELINE_POINTS)
 }
 
 /// Median requests/s of the 1-second points of the last [`RECENT_RATE`]; None without one.
 fn recent_rps(series: &[SeriesPoint], now_ms: u64) -> Option<f64> {
     let from = now_ms.saturating_sub(RECENT_RATE.as_millis() as u64);
+    median_rps(
+        series,
+        (
+            std::ops::Bound::Excluded(from),
+            std::ops::Bound::Included(now_ms),
+        ),
+        1,
+    )
+}
+
+/// Median requests/s of the points in `times`; None with fewer than `min_points`.
+fn median_rps(
+    series: &[SeriesPoint],
+    times: impl std::ops::RangeBounds<u64>,
+    min_points: usize,
+) -> Option<f64> {
     let mut points: Vec<f64> = series
         .iter()
-        .filter(|p| p.t > from && p.t <= now_ms)
+        .filter(|p| times.contains(&p.t))
         .map(|p| p.rps)
         .collect();
-    if points.is_empty() {
+    if points.len() < min_points.max(1) {
         return None;
     }
     points.sort_by(f64::total_cmp);

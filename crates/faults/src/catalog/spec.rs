@@ -284,6 +284,36 @@ impl FaultSpec {
         }
     }
 
+    /// Whether it acts on the requests or messages a service handles, so that the first one
+    /// it touched carries `apiary.fault` on its span (a drill's "first affected request").
+    /// Every kind says so here: a new kind cannot be left out.
+    pub fn acts_on_requests(&self) -> bool {
+        match self {
+            FaultSpec::ErrorRate { .. }
+            | FaultSpec::Latency { .. }
+            | FaultSpec::Hang { .. }
+            | FaultSpec::CpuBurn { .. }
+            | FaultSpec::Crash { .. }
+            | FaultSpec::BadDeploy { .. }
+            | FaultSpec::TargetedFailure { .. }
+            | FaultSpec::Unreachable { .. }
+            | FaultSpec::Partition { .. }
+            | FaultSpec::RetryStorm { .. }
+            | FaultSpec::ConsumerSlow { .. }
+            | FaultSpec::ConsumerCrash { .. }
+            | FaultSpec::DuplicateDelivery { .. } => true,
+            // A probe, a store, the process's memory, the load generator, the producer's
+            // payload or the broker: no handled request carries the mark.
+            FaultSpec::MemoryLeak { .. }
+            | FaultSpec::FailingReadiness { .. }
+            | FaultSpec::SlowStore { .. }
+            | FaultSpec::CartStoreLost {}
+            | FaultSpec::TrafficSpike { .. }
+            | FaultSpec::PoisonMessage { .. }
+            | FaultSpec::BrokerDown {} => false,
+        }
+    }
+
     /// The share of requests it touches, where it has one (the blast radius).
     pub fn percent(&self) -> Option<f64> {
         match self {

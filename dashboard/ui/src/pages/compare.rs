@@ -107,12 +107,11 @@ fn Comparison(c: TraceComparison) -> impl IntoView {
         .rows
         .iter()
         .map(|r| {
-            let (class, delta) = match (&r.a, &r.b) {
-                (Some(a), Some(b)) => (
-                    delta_class(a.duration_ms, b.duration_ms),
-                    signed_ms(b.duration_ms - a.duration_ms),
-                ),
-                (Some(_), None) => ("delta", "only in A".to_owned()),
+            let (class, delta) = match (&r.a, &r.b, r.delta_ms()) {
+                (Some(a), Some(b), Some(d)) => {
+                    (delta_class(a.duration_ms, b.duration_ms), signed_ms(d))
+                }
+                (Some(_), _, _) => ("delta", "only in A".to_owned()),
                 _ => ("delta", "only in B".to_owned()),
             };
             let dur = |s: &Option<crate::types::Side>| match s {

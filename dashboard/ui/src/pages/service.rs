@@ -47,12 +47,9 @@ pub fn red_lines(d: &ServiceDetail, measure: fn(&SeriesPoint) -> Option<f64>) ->
     lines
 }
 
-/// The trace search behind a service's chart: its traces, failed ones for the error chart.
-pub fn traces_of(service: &str, status: &str) -> String {
-    format!(
-        "/traces{}",
-        query(&[("service", service), ("status", status)])
-    )
+/// A trace search behind a number: `/traces` with these filters (the empty ones left out).
+pub fn traces_of(filters: &[(&str, &str)]) -> String {
+    format!("/traces{}", query(filters))
 }
 
 #[component]
@@ -265,7 +262,7 @@ pub fn ServicePage() -> impl IntoView {
                     lines=lines(|p| Some(p.rps))
                     faults
                     format=format::rps
-                    exemplar=Signal::derive(move || traces_of(&name.get(), ""))
+                    exemplar=Signal::derive(move || traces_of(&[("service", &name.get())]))
                 />
                 <LineChart
                     title="Error %"
@@ -273,7 +270,7 @@ pub fn ServicePage() -> impl IntoView {
                     faults
                     format=format::percent
                     min_y_max=0.05
-                    exemplar=Signal::derive(move || traces_of(&name.get(), "error"))
+                    exemplar=Signal::derive(move || traces_of(&[("service", &name.get()), ("status", "error")]))
                 />
                 <LineChart
                     title="p95 latency"
@@ -281,7 +278,7 @@ pub fn ServicePage() -> impl IntoView {
                     faults
                     format=|v| format::ms(Some(v))
                     min_y_max=10.0
-                    exemplar=Signal::derive(move || traces_of(&name.get(), ""))
+                    exemplar=Signal::derive(move || traces_of(&[("service", &name.get())]))
                 />
             </section>
             <div class="columns">
@@ -314,10 +311,7 @@ pub fn ServicePage() -> impl IntoView {
                                                         <tr>
                                                             <td class="mono">
                                                                 <a
-                                                                    href=format!(
-                                                                        "/traces{}",
-                                                                        query(&[("service", &name.get_untracked()), ("route", &r.route)]),
-                                                                    )
+                                                                    href=traces_of(&[("service", &name.get_untracked()), ("route", &r.route)])
                                                                     title="example traces of this route"
                                                                 >
                                                                     {r.route.clone()}

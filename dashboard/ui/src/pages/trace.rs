@@ -73,12 +73,14 @@ pub fn percentile_text(p: &crate::types::SpanPercentile, span: &Span) -> String 
 /// A span's details: status, attributes, events, and the logs written inside it.
 #[component]
 fn SpanDetail(span: Span, logs: Vec<LogRecord>) -> impl IntoView {
-    let status = match (span.error, span.rejected, &span.status_message) {
-        (true, true, Some(m)) => format!("answered 4xx (an expected answer, not a failure): {m}"),
-        (true, true, None) => "answered 4xx (an expected answer, not a failure)".to_owned(),
-        (true, false, Some(m)) => format!("error: {m}"),
-        (true, false, None) => "error".to_owned(),
-        (false, _, _) => "ok".to_owned(),
+    let word = match (span.error, span.rejected) {
+        (false, _) => "ok",
+        (true, true) => "answered 4xx (an expected answer, not a failure)",
+        (true, false) => "error",
+    };
+    let status = match (&span.status_message, span.error) {
+        (Some(m), true) => format!("{word}: {m}"),
+        _ => word.to_owned(),
     };
     let failed = span.failed();
     view! {
@@ -275,6 +277,14 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
                     ""
                 }
             );
+            let (pct_class, pct_title, pct_text) = match &span.percentile {
+                Some(p) => (percentile_class(p.rank), percentile_text(p, span), p.label()),
+                None => (
+                    "wf-pct",
+                    "too few spans of this operation held to rank it".to_owned(),
+                    "–".to_owned(),
+                ),
+            };
             view! {
                 <li
                     class="wf-row"
@@ -307,24 +317,7 @@ fn Waterfall(trace: TraceDetail, open: RwSignal<Option<String>>) -> impl IntoVie
                             ></span>
                         </span>
                         <span class="wf-dur num">{format::ms(Some(span.duration_ms))}</span>
-                        {match &span.percentile {
-                            Some(p) => {
-                                view! {
-                                    <span class=percentile_class(p.rank) title=percentile_text(p, span)>
-                                        {p.label()}
-                                    </span>
-                                }
-                                    .into_any()
-                            }
-                            None => {
-                                view! {
-                                    <span class="wf-pct" title="too few spans of this operation held to rank it">
-                                        "–"
-                                    </span>
-                                }
-                                    .into_any()
-                            }
-                        }}
+                        <span class=pct_class title=pct_title>{pct_text}</span>
                     </button>
                     {move || {
                         (open.get().as_deref() == Some(sid_detail.as_str()))

@@ -46,7 +46,8 @@ fn window_fields(from: String, to: String) -> Option<AnyView> {
     )
 }
 
-/// "12:01:03–12:01:04": a window's ends as clock times (or as given when not numbers).
+/// "between 12:01:03 and 12:01:04": a window's ends as clock times (or as given when not
+/// numbers).
 pub fn window_text(from: &str, to: &str) -> String {
     let clock = |raw: &str| match raw.parse::<u64>() {
         Ok(ms) => format::clock_ms(ms),
