@@ -88,15 +88,31 @@ ensure_ui_tools() {
   fi
 }
 
+# What `apiary up` runs, in release: the launcher, the storefront's multi-call binary (each
+# service's own binary is what compose and Kubernetes run; `apiary up` needs them only with
+# --separate-binaries, and skipping their eleven links saves a first run minutes), the
+# dashboard, the load generator, and the UI bundle's build task; then the UI bundle.
+STACK_PACKAGES=(-p apiary -p apiary-shop -p dashboard -p apiary-load -p apiary-ui-build)
+build_stack() {
+  log "building the stack (release; a first build takes several minutes on two cores)"
+  cargo build --release --locked --bins "${STACK_PACKAGES[@]}"
+  build_ui
+}
+
 # The UI's browser half into target/site (the dashboard serves it from there): dashboard-ui
 # built to wasm with `hydrate` (profile wasm-release), wasm-bindgen's glue, wasm-opt, its CSS
 # and assets, each with a .gz and .br twin that the dashboard sends to browsers accepting them
 # (crates/ui-build; it keeps the optimised wasm when cargo's is unchanged). The server half is
-# part of the dashboard binary, which `cargo build` builds; `--release` because the release
-# build (which the scripts run first) has already built the task.
+# part of the dashboard binary, which `cargo build` builds; the scripts' release build (run
+# first) has built the task.
 build_ui() {
   log "building the dashboard UI bundle (wasm)"
-  WASM_OPT="$UI_TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" cargo run --quiet --locked --release -p apiary-ui-build
+  # The task as the caller's release build built it: `cargo run -p apiary-ui-build` alone would
+  # resolve the workspace's features for that one package and rebuild some of its dependencies
+  # (48 s of a first run on two cores).
+  local task="${CARGO_TARGET_DIR:-target}/release/apiary-ui-build"
+  [ -x "$task" ] || cargo build --quiet --locked --release -p apiary-ui-build
+  WASM_OPT="$UI_TOOLS_DIR/binaryen/node_modules/.bin/wasm-opt" "$task"
 }
 
 # schemathesis (the fault-tolerance suite's contract scenario runs it against every service's

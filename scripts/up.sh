@@ -9,7 +9,5 @@ source scripts/lib.sh
 ensure_rust_tools
 ensure_ui_tools
 ensure_broker
-log "building the stack (release; the first build takes a few minutes)"
-cargo build --release --locked --workspace --bins
-build_ui
+build_stack
 exec target/release/apiary up "$@"
