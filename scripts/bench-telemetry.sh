@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The telemetry tax, side by side: the whole stack under `apiary up --no-load` with full
+# The telemetry tax, side by side: the whole stack under `apiary up --no-load --no-broker` with full
 # telemetry (traces, logs and metrics, OTLP export to the dashboard on the same machine) against
 # the same stack with OTEL_SDK_DISABLED=true, alternating on/off runs (the order flips every
 # round) so that machine noise hits both sides. Not a test: it measures.
@@ -12,7 +12,7 @@
 #   ROUNDS=5 DURATION=15 scripts/bench-telemetry.sh
 #   NO_BUILD=1 scripts/bench-telemetry.sh      # use the release binaries as they are
 #   NO_BUILD=1 BIN_DIR=/elsewhere/release scripts/bench-telemetry.sh
-#   UP_ARGS="--no-load --no-broker" scripts/bench-telemetry.sh
+#   UP_ARGS="--no-load" scripts/bench-telemetry.sh   # with the broker too
 #
 # Loopback only; every load run is bounded by wrk's --duration.
 set -euo pipefail
@@ -22,11 +22,13 @@ source scripts/lib.sh
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
-UP_ARGS="${UP_ARGS:---no-load}"
+# No broker by default: RabbitMQ boots (seconds of CPU) during the first measured page and its
+# schedulers busy-wait beside the shop; neither page touches it, so it is only noise here.
+UP_ARGS="${UP_ARGS:---no-load --no-broker}"
 PAGES=("/api/products/BK-0001" "/api/products?category=books&limit=20")
 ensure_apt wrk
 command -v python3 >/dev/null || die "python3 is needed to summarise the runs"
-[ -n "${NO_BUILD:-}" ] || cargo build --release --locked -p apiary -p apiary-shop -p dashboard >/dev/null
+[ -n "${NO_BUILD:-}" ] || cargo build --release --locked --workspace --bins >/dev/null
 
 out=$(mktemp -d)
 launcher=""
