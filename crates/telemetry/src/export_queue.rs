@@ -509,7 +509,11 @@ mod tests {
             q.push(i);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(exported(), 0, "three of four wait for the (hour-long) schedule");
+        assert_eq!(
+            exported(),
+            0,
+            "three of four wait for the (hour-long) schedule"
+        );
         q.push(3);
         for _ in 0..200 {
             if exported() == 4 {
@@ -517,8 +521,15 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(exported(), 4, "the fourth makes a batch, exported without a flush");
-        assert_eq!(sink.batches.lock().expect("lock").clone(), [vec![0, 1, 2, 3]]);
+        assert_eq!(
+            exported(),
+            4,
+            "the fourth makes a batch, exported without a flush"
+        );
+        assert_eq!(
+            sink.batches.lock().expect("lock").clone(),
+            [vec![0, 1, 2, 3]]
+        );
     }
 
     #[tokio::test]
