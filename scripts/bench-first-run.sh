@@ -61,8 +61,7 @@ echo "first run to a browsable stack: $((first_s / 60)) min $((first_s % 60)) s"
 # (2) rebuild after a one-line change in one service
 echo
 log "rebuild after a one-line change in catalog"
-packages=$(source scripts/lib.sh; echo "${STACK_PACKAGES[*]}")
 hyperfine --runs 3 --export-json "$work/rebuild.json" \
   --prepare 'echo "pub const REBUILD_PROBE_$(date +%s%N): u32 = 1;" >> services/catalog/src/lib.rs' \
-  "cargo build --release --locked --bins $packages"
+  "cargo build --release --locked --bins ${STACK_PACKAGES[*]}"
 git checkout -q services/catalog/src/lib.rs
