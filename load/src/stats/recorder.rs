@@ -172,8 +172,15 @@ impl Recorder {
 
     /// A journey was due but the in-flight cap was reached.
     pub fn journey_not_started(&self) {
-        self.not_started.fetch_add(1, Ordering::Relaxed);
-        self.not_started_metric.increment(1);
+        self.journeys_not_started(1);
+    }
+
+    /// `n` arrivals refused at once (the scheduler counts a backlog in one pass).
+    pub fn journeys_not_started(&self, n: u64) {
+        if n > 0 {
+            self.not_started.fetch_add(n, Ordering::Relaxed);
+            self.not_started_metric.increment(n);
+        }
     }
 
     pub fn journey_finished(&self, name: &str, end: JourneyEnd, active: Duration) {
