@@ -3,8 +3,7 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::{HeaderValue, Method, header};
+use http::{HeaderName, HeaderValue, Method, header};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -36,27 +35,23 @@ impl Shop {
         accept: impl FnOnce(&[u8]) -> bool,
     ) -> StepEnd {
         let body = match &call.body {
-            Some(v) => Body::new(Bytes::from(serde_json::to_vec(v).unwrap_or_default())),
+            Some(v) => Body::from(serde_json::to_vec(v).unwrap_or_default()),
             None => Body::default(),
         };
         let mut req = self.client.request(call.method.clone(), &call.path, body);
-        let headers = req.headers_mut();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        req.header(&header::ACCEPT, &JSON)
+            .header(&header::USER_AGENT, &AGENT);
         if call.body.is_some() {
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            req.header(&header::CONTENT_TYPE, &JSON);
         }
         if let Some(key) = call
             .idempotency_key
             .as_deref()
             .and_then(|k| HeaderValue::from_str(k).ok())
         {
-            headers.insert("idempotency-key", key);
+            req.header(&IDEMPOTENCY_KEY, &key);
         }
-        headers.insert("baggage", s.baggage.clone());
+        req.header(&BAGGAGE, &s.baggage);
         let span = if self.tracing {
             let (method, route) = call.action.route();
             let span = tracing::info_span!(
@@ -75,7 +70,9 @@ impl Shop {
             );
             // The span's own context: `traceparent` names this request span as the parent of
             // the gateway's server span. Baggage is the session's, set above.
-            apiary_telemetry::propagation::inject_span(&span, req.headers_mut());
+            let mut context = http::HeaderMap::new();
+            apiary_telemetry::propagation::inject_span(&span, &mut context);
+            req.headers(&context);
             span
         } else {
             Span::none()
@@ -145,4 +142,8 @@ impl Call<'static> {
     }
 }
 
-const USER_AGENT: &str = concat!("apiary-load/", env!("CARGO_PKG_VERSION"));
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("apiary-load/", env!("CARGO_PKG_VERSION")));
+pub(super) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");

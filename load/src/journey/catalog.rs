@@ -81,11 +81,13 @@ impl Catalog {
 
 async fn get_json(client: &Client, path: &str) -> Result<Bytes, CatalogError> {
     let mut req = client.request(Method::GET, path, Body::default());
-    req.headers_mut()
-        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    req.headers_mut().insert(
-        "baggage",
-        HeaderValue::from_static("synthetic_request=true"),
+    req.header(
+        &header::ACCEPT,
+        &HeaderValue::from_static("application/json"),
+    )
+    .header(
+        &super::call::BAGGAGE,
+        &HeaderValue::from_static("synthetic_request=true"),
     );
     match client.send(req).await {
         Ok(r) if r.status == 200 => Ok(r.body),
