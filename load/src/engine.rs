@@ -10,6 +10,7 @@
 //! a quietly lower rate). A slow target therefore gets more concurrent journeys, not fewer
 //! arrivals — up to `--max-in-flight`; a journey due beyond that is counted as not started.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -507,6 +508,8 @@ async fn schedule(controller: &Arc<Controller>, slots: &Arc<Semaphore>, deadline
     let mut plan = plan_rx.borrow_and_update().clone();
     let mut arrival: u64 = 0;
     let workers = Workers::new(controller.shop.clone());
+    // However the scheduler returns, its workers end once their journeys do.
+    let _closing = Closing(workers.clone());
     let gap = draw_gap(config.arrival, &mut rng);
     // The first journey starts at once: an open model's clock begins with an arrival.
     let mut next = next_arrival(&plan, Instant::now(), gap).map(|_| Instant::now());
@@ -682,6 +685,8 @@ struct Order {
 struct Workers {
     shop: Arc<Shop>,
     idle: std::sync::Mutex<Vec<Arc<Mailbox>>>,
+    /// No more journeys: idle workers end, busy ones when their journey does.
+    closed: AtomicBool,
 }
 
 /// Where a worker waits for its next journey.
@@ -696,7 +701,16 @@ impl Workers {
         Arc::new(Workers {
             shop,
             idle: std::sync::Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// Ends the workers (the scheduler starts no more journeys).
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        for mailbox in self.idle.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            mailbox.ready.notify_one();
+        }
     }
 
     /// Hands `order` to an idle worker, or to a new one when all are busy (each busy worker
@@ -713,9 +727,17 @@ impl Workers {
     }
 }
 
+/// Closes the workers when dropped (the scheduler's every way out).
+struct Closing(Arc<Workers>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// A worker: runs the journeys put in its mailbox until the run stops.
 async fn work(workers: Arc<Workers>, mailbox: Arc<Mailbox>) {
-    let mut stop = workers.shop.stop.clone();
     loop {
         let order = mailbox
             .order
@@ -740,15 +762,8 @@ async fn work(workers: Arc<Workers>, mailbox: Arc<Mailbox>) {
                     .push(mailbox.clone());
                 drop(order.permit);
             }
-            None => {
-                if *stop.borrow() {
-                    return;
-                }
-                tokio::select! {
-                    () = mailbox.ready.notified() => {}
-                    () = stopped(&mut stop) => {}
-                }
-            }
+            None if workers.closed.load(Ordering::Acquire) => return,
+            None => mailbox.ready.notified().await,
         }
     }
 }

@@ -90,7 +90,10 @@ pub async fn run(shop: Arc<Shop>, profile: Arc<Profile>, intended: Instant, seed
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let journey: &Journey = profile.choose(&mut rng);
     let id = session_id(rng.random::<u64>());
-    let baggage = HeaderValue::try_from([BAGGAGE_PREFIX, &id].concat())
+    let mut baggage = String::with_capacity(BAGGAGE_PREFIX.len() + id.len());
+    baggage.push_str(BAGGAGE_PREFIX);
+    baggage.push_str(&id);
+    let baggage = HeaderValue::try_from(baggage)
         .unwrap_or_else(|_| HeaderValue::from_static("synthetic_request=true"));
     let span = if shop.tracing {
         // A root span: the trace starts at the shopper, not at the gateway.
@@ -171,10 +174,11 @@ const BAGGAGE_PREFIX: &str = "synthetic_request=true,session.id=";
 /// formatting machinery, which was a twentieth of the generator's work per one-request journey).
 fn session_id(n: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..16)
-        .rev()
-        .map(|i| char::from(HEX[((n >> (i * 4)) & 0xf) as usize]))
-        .collect()
+    let mut digits = [0u8; 16];
+    for (i, d) in digits.iter_mut().enumerate() {
+        *d = HEX[((n >> ((15 - i) * 4)) & 0xf) as usize];
+    }
+    String::from_utf8_lossy(&digits).into_owned()
 }
 
 fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> Option<&'a T> {
