@@ -8,7 +8,7 @@
 #      beside the true p99 (the server's own hold times, and the analytic value) and beside
 #      what closed-loop wrk reports.
 #
-# Usage: scripts/bench-load.sh            (BENCH_SECONDS=10 by default; PORT=9199)
+# Usage: scripts/bench-load.sh            (BENCH_SECONDS=10, ROUNDS=3 by default; PORT=9199)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -19,6 +19,7 @@ command -v taskset >/dev/null || die "taskset (util-linux) is needed"
 command -v python3 >/dev/null || die "python3 is needed to read the JSON results"
 
 SECONDS_EACH="${BENCH_SECONDS:-10}"
+ROUNDS="${ROUNDS:-3}"
 PORT="${PORT:-9199}"
 URL="http://127.0.0.1:${PORT}"
 CPUS="$(nproc)"
@@ -61,13 +62,27 @@ load() { # name extra-args...
 }
 
 echo
-log "(a) throughput on one core: ${SECONDS_EACH}s each, server on CPU ${SRV_CPU}, clients on CPU ${GEN_CPU}"
+log "(a) throughput on one core: ${ROUNDS} alternating rounds of ${SECONDS_EACH}s each, server on CPU ${SRV_CPU}, clients on CPU ${GEN_CPU}"
 start_server
-taskset -c "$GEN_CPU" wrk -t1 -c64 -d"${SECONDS_EACH}s" "$URL/" >"$OUT/wrk.txt"
-WRK_RPS="$(wrk_rps "$OUT/wrk.txt")"
-# Saturation: offer far more than one core can send, 64 journeys (= connections) at a time.
-load saturate --rate 200000 --max-in-flight 64
-OURS_RPS="$(json "$OUT/saturate.json" "round(d['results']['achieved_request_rate'])")"
+# wrk and apiary-load alternate (ROUNDS pairs, order flipped every round) so the machine's
+# noise hits both; the medians are compared.
+WRK_ALL=(); OURS_ALL=()
+for round in $(seq "$ROUNDS"); do
+  for who in $( [ $((round % 2)) -eq 1 ] && echo "wrk ours" || echo "ours wrk"); do
+    if [ "$who" = wrk ]; then
+      taskset -c "$GEN_CPU" wrk -t1 -c64 -d"${SECONDS_EACH}s" "$URL/" >"$OUT/wrk.txt"
+      WRK_ALL+=("$(wrk_rps "$OUT/wrk.txt")")
+    else
+      # Saturation: offer far more than one core can send, 64 journeys (= connections) at a time.
+      load saturate --rate 200000 --max-in-flight 64
+      OURS_ALL+=("$(json "$OUT/saturate.json" "round(d['results']['achieved_request_rate'])")")
+    fi
+  done
+  log "round $round: wrk ${WRK_ALL[-1]}, apiary-load ${OURS_ALL[-1]} requests/s"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+WRK_RPS="$(median "${WRK_ALL[@]}")"
+OURS_RPS="$(median "${OURS_ALL[@]}")"
 # Held: an offered 50,000 journeys/s — does one core keep the schedule?
 load held --rate 50000 --max-in-flight 256
 HELD_RPS="$(json "$OUT/held.json" "round(d['results']['achieved_request_rate'])")"
@@ -97,8 +112,8 @@ WRK_STALL_RPS="$(wrk_rps "$OUT/wrk-stall.txt")"
 echo
 echo "| measurement | value |"
 echo "|---|---|"
-echo "| wrk -t1 -c64, 1 core | ${WRK_RPS} requests/s |"
-echo "| apiary-load, 1 core, saturated (64 in flight) | ${OURS_RPS} requests/s (${RATIO}x wrk) |"
+echo "| wrk -t1 -c64, 1 core (median of ${ROUNDS}: ${WRK_ALL[*]}) | ${WRK_RPS} requests/s |"
+echo "| apiary-load, 1 core, saturated, 64 in flight (median of ${ROUNDS}: ${OURS_ALL[*]}) | ${OURS_RPS} requests/s (${RATIO}x wrk) |"
 echo "| apiary-load, 1 core, offered 50,000/s | ${HELD_RPS} requests/s achieved, ${HELD_NOT} journeys not started, p99 ${HELD_P99} ms |"
 echo "| stalling server: true p99 (server hold times / analytic) | ${TRUE_P99} ms / ${EXPECTED_P99} ms |"
 echo "| stalling server: apiary-load p99 (corrected, open model) | ${OURS_P99} ms (p50 ${OURS_P50} ms; uncorrected service time p99 ${OURS_SVC_P99} ms) |"
