@@ -71,9 +71,9 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Attempts per request: a pooled connection the server closed while it sat idle is retried
-/// once on a fresh one (no byte of a response came back), anything else is the request's
-/// failure.
+/// Attempts per request: a request that a pooled connection answered with nothing at all (the
+/// server closed it while it sat idle) is sent once more on a fresh one if it is replayable;
+/// anything else is the request's failure.
 const ATTEMPTS: usize = 2;
 /// Most response headers read (the shop's services send about ten).
 const MAX_HEADERS: usize = 64;
@@ -114,7 +114,19 @@ impl Client {
             None => head.push(b'/'),
         }
         head.extend_from_slice(b" HTTP/1.1\r\n");
-        let mut out = Outgoing { head, body };
+        let replayable = body.is_empty()
+            && matches!(
+                method,
+                http::Method::GET
+                    | http::Method::HEAD
+                    | http::Method::OPTIONS
+                    | http::Method::TRACE
+            );
+        let mut out = Outgoing {
+            head,
+            body,
+            replayable,
+        };
         out.header(&header::HOST, &self.host);
         if !out.body.is_empty() || !(method == http::Method::GET || method == http::Method::HEAD) {
             out.head.extend_from_slice(b"content-length: ");
@@ -138,6 +150,7 @@ impl Client {
             Some(limit) => Some(limit.acquire().await.map_err(|_| Failure::Connection)?),
             None => None,
         };
+        let replayable = req.replayable;
         let wire = req.finish();
         for _ in 0..ATTEMPTS {
             let (mut conn, reused) = match self.checkout() {
@@ -157,16 +170,27 @@ impl Client {
                         sent,
                     });
                 }
-                // The server had closed this idle connection: the request never reached it.
-                Err(Broken::ClosedUnanswered) if reused => {}
+                // A pooled connection closed before a byte of an answer: most likely the
+                // server closed it while it sat idle, so the request never reached it — but
+                // it may have, and died answering. Sent again only if doing it twice is
+                // harmless (Go's net/http rule): a safe method without a body, or a request
+                // with an idempotency key.
+                Err(Broken::ClosedUnanswered) if reused && replayable => {}
                 Err(_) => return Err(Failure::Connection),
             }
         }
         Err(Failure::Connection)
     }
 
+    /// An idle connection the server has not closed, if any.
     fn checkout(&self) -> Option<Conn> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(conn) = idle.pop() {
+            if !conn.peer_closed() {
+                return Some(conn);
+            }
+        }
+        None
     }
 
     fn checkin(&self, conn: Conn) {
@@ -206,11 +230,16 @@ fn request_target<'a>(prefix: &'a str, path_and_query: &'a str) -> Option<(&'a s
 pub struct Outgoing {
     head: Vec<u8>,
     body: Body,
+    /// Whether sending it twice is harmless (see [`Client::send`]'s retry).
+    replayable: bool,
 }
 
 impl Outgoing {
     /// Adds a header (names and values are validated by their types).
     pub fn header(&mut self, name: &HeaderName, value: &HeaderValue) -> &mut Self {
+        if name.as_str() == "idempotency-key" {
+            self.replayable = true;
+        }
         self.head.extend_from_slice(name.as_str().as_bytes());
         self.head.extend_from_slice(b": ");
         self.head.extend_from_slice(value.as_bytes());
@@ -267,6 +296,19 @@ struct Head {
 }
 
 impl Conn {
+    /// Whether the server has closed its side, as far as the runtime has seen (its readiness
+    /// says so after the peer's FIN arrived: no system call). What this misses — a close in
+    /// flight — the retry of replayable requests covers.
+    fn peer_closed(&self) -> bool {
+        let ready = self.stream.ready(tokio::io::Interest::READABLE);
+        let mut ready = std::pin::pin!(ready);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        matches!(
+            ready.as_mut().poll(&mut cx),
+            std::task::Poll::Ready(Ok(r)) if r.is_read_closed() || r.is_error()
+        )
+    }
+
     async fn round_trip(&mut self, wire: &[u8]) -> Result<Response, Broken> {
         // A pooled connection has nothing pending: anything left over would be misread as
         // this request's response.
@@ -607,6 +649,110 @@ mod tests {
         // All five came over the one connection the server accepts; the last closed it.
         assert!(client.checkout().is_none());
         assert_eq!(client.send(get()).await.err(), Some(Failure::Connection));
+    }
+
+    /// A server that answers the first request on each connection; what it does with the next
+    /// is `then`: close at once (`true`: a server closing a keep-alive connection it found idle
+    /// too long) or read the next request and close without answering (`false`: one that died
+    /// mid-request). Counts the requests it read.
+    async fn one_answer_per_connection(
+        close_at_once: bool,
+    ) -> (Client, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        async fn read_head(socket: &mut TcpStream) -> bool {
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            true
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counted = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let seen = counted.clone();
+                tokio::spawn(async move {
+                    if !read_head(&mut socket).await {
+                        return;
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if socket.write_all(answer).await.is_err() || close_at_once {
+                        return;
+                    }
+                    if read_head(&mut socket).await {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        let target = Target {
+            url: format!("http://{addr}"),
+            authority: addr.to_string(),
+            prefix: String::new(),
+            addrs: vec![addr],
+        };
+        (Client::new(target, Duration::from_secs(2), None), seen)
+    }
+
+    fn keyed(mut req: Outgoing) -> Outgoing {
+        req.header(
+            &HeaderName::from_static("idempotency-key"),
+            &HeaderValue::from_static("k-1"),
+        );
+        req
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_not_used() {
+        use std::sync::atomic::Ordering;
+        let (client, seen) = one_answer_per_connection(true).await;
+        for i in 0..3 {
+            if i > 0 {
+                // The server's close reaches the pooled connection while it sits idle.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // A POST without a key is never sent twice, so it only succeeds if the closed
+            // connection was noticed before sending on it.
+            let post = client.request(http::Method::POST, "/api/carts", Bytes::from_static(b"{}"));
+            let reply = client.send(post).await.unwrap_or_else(|f| panic!("{f:?}"));
+            assert_eq!((reply.status, &reply.body[..]), (200, &b"ok"[..]));
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn only_a_replayable_request_is_sent_again_when_a_pooled_connection_dies() {
+        use std::sync::atomic::Ordering;
+        let (client, seen) = one_answer_per_connection(false).await;
+        let get = || client.request(http::Method::GET, "/", Body::new());
+        let post = || {
+            client.request(
+                http::Method::POST,
+                "/api/checkout",
+                Bytes::from_static(b"{}"),
+            )
+        };
+        let ok = |r: Result<Reply, Failure>| r.map(|r| r.status);
+        assert_eq!(ok(client.send(get()).await), Ok(200));
+        // Read and dropped on the pooled connection: a GET is sent again on a new one.
+        assert_eq!(ok(client.send(get()).await), Ok(200));
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        // A POST may have been done by the server that died: it fails rather than repeat.
+        assert_eq!(ok(client.send(post()).await), Err(Failure::Connection));
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        // With an idempotency key, repeating is harmless.
+        assert_eq!(ok(client.send(keyed(post())).await), Ok(200));
+        assert_eq!(ok(client.send(keyed(post())).await), Ok(200));
+        assert_eq!(seen.load(Ordering::SeqCst), 7);
     }
 
     #[tokio::test]
