@@ -142,7 +142,7 @@ impl Call<'static> {
     }
 }
 
-const JSON: HeaderValue = HeaderValue::from_static("application/json");
+pub(super) const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const AGENT: HeaderValue =
     HeaderValue::from_static(concat!("apiary-load/", env!("CARGO_PKG_VERSION")));
 pub(super) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");

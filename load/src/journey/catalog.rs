@@ -81,11 +81,7 @@ impl Catalog {
 
 async fn get_json(client: &Client, path: &str) -> Result<Bytes, CatalogError> {
     let mut req = client.request(Method::GET, path, Body::default());
-    req.header(
-        &header::ACCEPT,
-        &HeaderValue::from_static("application/json"),
-    )
-    .header(
+    req.header(&header::ACCEPT, &super::call::JSON).header(
         &super::call::BAGGAGE,
         &HeaderValue::from_static("synthetic_request=true"),
     );
