@@ -448,15 +448,17 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Broken> {
         Err(_) => return Err(Broken::Failed),
     };
     let status = response.code.ok_or(Broken::Failed)?;
-    // HTTP/1.0 closes unless it says keep-alive; HTTP/1.1 keeps alive unless it says close.
-    let mut close = response.version != Some(1);
     let mut head = Head {
         status,
         length: None,
         chunked: false,
-        close,
+        // HTTP/1.0 closes unless it says keep-alive; HTTP/1.1 keeps alive unless it says close.
+        close: response.version != Some(1),
         traceresponse: None,
     };
+    // A transfer coding other than chunked last: only the end of the stream ends the body,
+    // whatever a Content-Length or keep-alive says (RFC 9112, 6.3).
+    let mut to_the_end = false;
     for h in response.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
@@ -475,24 +477,24 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Broken> {
                 .split(|b| *b == b',')
                 .next_back()
                 .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            if !head.chunked {
-                // Encoded some other way with no length: only the end of the stream ends it.
-                close = true;
-            }
+            to_the_end = !head.chunked;
         } else if name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|b| *b == b',') {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
+                    head.close = true;
                 } else if token.eq_ignore_ascii_case(b"keep-alive") && response.version == Some(0) {
-                    close = false;
+                    head.close = false;
                 }
             }
         } else if name.eq_ignore_ascii_case("traceresponse") {
             head.traceresponse = HeaderValue::from_bytes(h.value).ok();
         }
     }
-    head.close = close;
+    if to_the_end {
+        head.length = None;
+        head.close = true;
+    }
     Ok(Some((n, head)))
 }
 
@@ -536,6 +538,13 @@ mod tests {
         assert!(
             h.close && !h.chunked,
             "a body only the end of the stream ends"
+        );
+        let h = head(
+            "HTTP/1.0 200 OK\r\ntransfer-encoding: gzip\r\ncontent-length: 9\r\nconnection: keep-alive\r\n\r\n",
+        );
+        assert!(
+            h.close && !h.chunked && h.length.is_none(),
+            "a coding other than chunked frames by the end of the stream, over a length or keep-alive"
         );
         // Not all there yet.
         assert!(matches!(
